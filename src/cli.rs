@@ -1,0 +1,108 @@
+//! The command line: `serve` (default), `init`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use crate::config::{LogFormat, Settings};
+
+#[derive(Debug, Parser)]
+#[command(name = "hoanhap", version, about = "Confidential case management for community reintegration")]
+pub struct Cli {
+    /// Settings file (default: ./hoanhap.toml if present; also HOANHAP_CONFIG).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Create the server identity and the master key of a new installation.
+    Init {
+        /// An offline recovery recipient (age1...); repeat for several.
+        #[arg(long = "recovery-recipient", value_name = "AGE_RECIPIENT")]
+        recovery_recipients: Vec<String>,
+    },
+}
+
+/// Runs the command line; every failure is a message on stderr and a non-zero exit.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("hoanhap: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&settings);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("hoanhap: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(run(cli.command.unwrap_or(Command::Serve), settings));
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("hoanhap: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(settings: &Settings) {
+    let filter = EnvFilter::try_from_env("HOANHAP_LOG").unwrap_or_else(|_| EnvFilter::new(&settings.log.level));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match settings.log.format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+async fn run(command: Command, settings: Settings) -> Result<ExitCode, String> {
+    match command {
+        Command::Serve => serve(settings).await,
+        Command::Init { recovery_recipients } => {
+            let mut settings = settings;
+            settings.keys.recovery_recipients.extend(recovery_recipients);
+            let files = settings.key_files();
+            let outcome = crate::crypto::init_keys(&files, &settings.keys.recovery_recipients)
+                .map_err(|e| e.to_string())?;
+            println!("server identity: {} (keep it secret, back it up offline)", files.identity.display());
+            println!("master key:      {}", files.master.display());
+            println!("server public key: {}", outcome.server_recipient);
+            if outcome.recovery_recipients == 0 {
+                eprintln!(
+                    "warning: no recovery recipient given; losing {} loses all client data",
+                    files.identity.display()
+                );
+            } else {
+                println!("recovery recipients: {}", outcome.recovery_recipients);
+            }
+            crate::open(settings).await.map_err(|e| e.to_string())?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> Result<ExitCode, String> {
+    crate::ensure_keys(&settings).map_err(|e| e.to_string())?;
+    let listen = settings.listen;
+    let state = crate::open(settings).await.map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    tracing::info!(%listen, "hoanhap is serving");
+    crate::serve(listener, state, crate::shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,154 @@
+use chrono::{Datelike, NaiveDate};
+use serde::Serialize;
+
+use crate::crypto::Sensitive;
+
+pub type Pii = Sensitive<String>;
+
+/// Which sealed field classes a caller may have opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldClasses {
+    pub identity: bool,
+    pub contact: bool,
+    pub narrative: bool,
+}
+
+impl FieldClasses {
+    pub const ALL: Self = Self {
+        identity: true,
+        contact: true,
+        narrative: true,
+    };
+    pub const NONE: Self = Self {
+        identity: false,
+        contact: false,
+        narrative: false,
+    };
+}
+
+/// A new case as received at intake; the personal fields are sealed before storage.
+#[derive(Debug)]
+pub struct NewClient {
+    pub area: String,
+    pub full_name: Pii,
+    pub chosen_name: Option<Pii>,
+    /// `YYYY-MM-DD`, already validated.
+    pub date_of_birth: NaiveDate,
+    pub id_number: Option<Pii>,
+    pub phone: Option<Pii>,
+    pub address: Option<Pii>,
+    pub notes: Option<Pii>,
+    pub eligible: bool,
+    pub opened_on: NaiveDate,
+    pub assigned_worker: Option<String>,
+}
+
+/// Changes to a client; `None` leaves a field as it is, `Some(None)` clears it.
+#[derive(Debug, Default)]
+pub struct ClientPatch {
+    pub version: i64,
+    pub area: Option<String>,
+    pub full_name: Option<Pii>,
+    pub chosen_name: Option<Option<Pii>>,
+    pub date_of_birth: Option<NaiveDate>,
+    pub id_number: Option<Option<Pii>>,
+    pub phone: Option<Option<Pii>>,
+    pub address: Option<Option<Pii>>,
+    pub notes: Option<Option<Pii>>,
+    pub eligible: Option<bool>,
+}
+
+/// A client as read back: coded fields always, sealed fields only for the classes asked.
+#[derive(Debug, Clone, Serialize)]
+pub struct Client {
+    pub id: String,
+    pub code: String,
+    pub area: String,
+    pub status: String,
+    pub eligible: bool,
+    pub age_band: String,
+    pub opened_on: String,
+    pub closed_on: Option<String>,
+    pub closure_reason: Option<String>,
+    pub assigned_worker: Option<String>,
+    pub child_protection: bool,
+    pub version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub full_name: Option<Pii>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chosen_name: Option<Pii>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date_of_birth: Option<Pii>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_number: Option<Pii>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<Pii>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<Pii>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notes: Option<Pii>,
+}
+
+/// The result of intake: the client and codes of possible duplicates (codes only).
+#[derive(Debug, Serialize)]
+pub struct Created {
+    #[serde(flatten)]
+    pub client: Client,
+    pub possible_duplicates: Vec<String>,
+}
+
+/// Age band at intake: coded, coarse enough not to identify anyone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgeBand {
+    Under18,
+    From18To24,
+    From25To34,
+    From35To44,
+    From45,
+}
+
+impl AgeBand {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Under18 => "under_18",
+            Self::From18To24 => "18_24",
+            Self::From25To34 => "25_34",
+            Self::From35To44 => "35_44",
+            Self::From45 => "45_plus",
+        }
+    }
+}
+
+/// Completed years between birth and `on`, banded.
+pub fn age_band(date_of_birth: NaiveDate, on: NaiveDate) -> AgeBand {
+    let mut years = on.year() - date_of_birth.year();
+    if (on.month(), on.day()) < (date_of_birth.month(), date_of_birth.day()) {
+        years -= 1;
+    }
+    match years {
+        ..18 => AgeBand::Under18,
+        18..=24 => AgeBand::From18To24,
+        25..=34 => AgeBand::From25To34,
+        35..=44 => AgeBand::From35To44,
+        _ => AgeBand::From45,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn age_band_counts_birthdays() {
+        assert_eq!(age_band(d("2006-05-02"), d("2024-05-01")), AgeBand::Under18);
+        assert_eq!(age_band(d("2006-05-01"), d("2024-05-01")), AgeBand::From18To24);
+        assert_eq!(age_band(d("1999-01-01"), d("2024-06-30")), AgeBand::From25To34);
+        assert_eq!(age_band(d("1970-01-01"), d("2024-06-30")), AgeBand::From45);
+    }
+}

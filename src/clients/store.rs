@@ -1,0 +1,419 @@
+//! Storage of clients: sealing on the way in, opening on the way out, crypto-shredding.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+use super::model::{Client, ClientPatch, Created, FieldClasses, NewClient, Pii, age_band};
+use crate::crypto::{CryptoError, DataKey, FieldRef, Keyring};
+use crate::db::{Db, timestamp};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("no such client")]
+    NotFound,
+    #[error("the client was changed by someone else (now at version {current})")]
+    Conflict { current: i64 },
+    #[error("unknown area")]
+    UnknownArea,
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+const TABLE: &str = "clients";
+
+/// Sealed columns and the class each belongs to.
+#[derive(Clone, Copy)]
+enum Class {
+    Identity,
+    Contact,
+    Narrative,
+}
+
+const SEALED: [(&str, Class); 7] = [
+    ("full_name", Class::Identity),
+    ("chosen_name", Class::Contact),
+    ("date_of_birth", Class::Identity),
+    ("id_number", Class::Identity),
+    ("phone", Class::Contact),
+    ("address", Class::Contact),
+    ("notes", Class::Narrative),
+];
+
+fn allowed(classes: FieldClasses, class: Class) -> bool {
+    match class {
+        Class::Identity => classes.identity,
+        Class::Contact => classes.contact,
+        Class::Narrative => classes.narrative,
+    }
+}
+
+const COLUMNS: &str = "id, code, area, status, eligible, age_band, opened_on, closed_on, closure_reason, \
+     assigned_worker, child_protection, version, created_at, updated_at, full_name_sealed, \
+     chosen_name_sealed, date_of_birth_sealed, id_number_sealed, phone_sealed, address_sealed, notes_sealed";
+
+/// Client storage bound to the database and the keyring.
+#[derive(Clone, Debug)]
+pub struct ClientStore {
+    db: Db,
+    keyring: Arc<Keyring>,
+    code_prefix: String,
+}
+
+fn field<'a>(column: &'a str, client_id: &'a str) -> FieldRef<'a> {
+    FieldRef {
+        table: TABLE,
+        column,
+        row_id: client_id,
+        client_id,
+    }
+}
+
+fn seal_opt(key: &DataKey, column: &str, id: &str, value: Option<&Pii>) -> Result<Option<Vec<u8>>, CryptoError> {
+    value
+        .map(|v| key.seal_str(field(column, id), v.expose()))
+        .transpose()
+}
+
+impl ClientStore {
+    pub fn new(db: Db, keyring: Arc<Keyring>, code_prefix: String) -> Self {
+        Self {
+            db,
+            keyring,
+            code_prefix,
+        }
+    }
+
+    /// Opens a case: allocates the next code for the intake year, creates and wraps a
+    /// data key, seals the personal fields, and stores the blind indexes — in one
+    /// transaction. Returns the codes of possible duplicates (never their content).
+    pub async fn create(&self, new: &NewClient, now: DateTime<Utc>) -> Result<Created, StoreError> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let key = DataKey::generate()?;
+        let wrapped = self.keyring.wrap(&key, &id)?;
+        let dob = new.date_of_birth.to_string();
+        let blind = self.keyring.blind_index();
+        let bi_name_dob = blind.name_dob(new.full_name.expose(), &dob);
+        let bi_id = new.id_number.as_ref().and_then(|n| blind.id_number(n.expose()));
+        let duplicates = self.duplicates(&bi_name_dob, bi_id.as_deref(), None).await?;
+        let band = age_band(new.date_of_birth, new.opened_on);
+        let ts = timestamp(now);
+
+        let mut tx = self.db.pool.begin().await?;
+        // The write comes first so SQLite takes its write lock at once and waits for it,
+        // rather than failing to upgrade a read lock under concurrent intakes.
+        let seq: i64 = sqlx::query_scalar(
+            "INSERT INTO code_sequences (prefix, year, last) VALUES ($1, $2, 1) \
+             ON CONFLICT (prefix, year) DO UPDATE SET last = code_sequences.last + 1 RETURNING last",
+        )
+        .bind(&self.code_prefix)
+        .bind(i64::from(new.opened_on.year()))
+        .fetch_one(&mut *tx)
+        .await?;
+        let code = format!("{}-{}-{seq:05}", self.code_prefix, new.opened_on.year());
+        let insert = sqlx::query(
+            "INSERT INTO clients (id, code, area, status, eligible, age_band, opened_on, assigned_worker, \
+             child_protection, version, created_at, updated_at, full_name_sealed, chosen_name_sealed, \
+             date_of_birth_sealed, id_number_sealed, phone_sealed, address_sealed, notes_sealed, bi_name_dob, \
+             bi_id_number) VALUES ($1, $2, $3, 'open', $4, $5, $6, $7, $8, 1, $9, $9, $10, $11, $12, $13, $14, $15, \
+             $16, $17, $18)",
+        )
+        .bind(&id)
+        .bind(&code)
+        .bind(&new.area)
+        .bind(new.eligible)
+        .bind(band.as_str())
+        .bind(new.opened_on.to_string())
+        .bind(&new.assigned_worker)
+        .bind(band == super::AgeBand::Under18)
+        .bind(&ts)
+        .bind(key.seal_str(field("full_name", &id), new.full_name.expose())?)
+        .bind(seal_opt(&key, "chosen_name", &id, new.chosen_name.as_ref())?)
+        .bind(key.seal_str(field("date_of_birth", &id), &dob)?)
+        .bind(seal_opt(&key, "id_number", &id, new.id_number.as_ref())?)
+        .bind(seal_opt(&key, "phone", &id, new.phone.as_ref())?)
+        .bind(seal_opt(&key, "address", &id, new.address.as_ref())?)
+        .bind(seal_opt(&key, "notes", &id, new.notes.as_ref())?)
+        .bind(bi_name_dob)
+        .bind(bi_id)
+        .execute(&mut *tx)
+        .await;
+        if let Err(e) = insert {
+            return Err(if is_fk_violation(&e) {
+                StoreError::UnknownArea
+            } else {
+                e.into()
+            });
+        }
+        sqlx::query("INSERT INTO client_keys (client_id, master_key_id, wrapped_key) VALUES ($1, $2, $3)")
+            .bind(&id)
+            .bind(self.keyring.key_id())
+            .bind(wrapped)
+            .execute(&mut *tx)
+            .await?;
+        let client = self.fetch(&mut tx, &id, FieldClasses::ALL).await?;
+        tx.commit().await?;
+        Ok(Created {
+            client,
+            possible_duplicates: duplicates,
+        })
+    }
+
+    /// Codes of clients whose blind indexes match; the content is never compared in clear.
+    async fn duplicates(
+        &self,
+        name_dob: &[u8],
+        id_number: Option<&[u8]>,
+        except: Option<&str>,
+    ) -> Result<Vec<String>, StoreError> {
+        let codes: Vec<String> = sqlx::query_scalar(
+            "SELECT code FROM clients WHERE (bi_name_dob = $1 OR (bi_id_number IS NOT NULL AND bi_id_number = $2)) \
+             AND id <> $3 ORDER BY code",
+        )
+        .bind(name_dob)
+        .bind(id_number)
+        .bind(except.unwrap_or(""))
+        .fetch_all(&self.db.pool)
+        .await?;
+        Ok(codes)
+    }
+
+    /// Candidate duplicates for a name, birth date and optional ID number: codes only.
+    pub async fn find_duplicates(
+        &self,
+        full_name: &str,
+        date_of_birth: NaiveDate,
+        id_number: Option<&str>,
+    ) -> Result<Vec<String>, StoreError> {
+        let blind = self.keyring.blind_index();
+        let bi = blind.name_dob(full_name, &date_of_birth.to_string());
+        let bi_id = id_number.and_then(|n| blind.id_number(n));
+        self.duplicates(&bi, bi_id.as_deref(), None).await
+    }
+
+    pub async fn get(&self, id: &str, classes: FieldClasses) -> Result<Client, StoreError> {
+        let mut tx = self.db.pool.begin().await?;
+        let client = self.fetch(&mut tx, id, classes).await?;
+        tx.commit().await?;
+        Ok(client)
+    }
+
+    /// The id of the client with this code, if any.
+    pub async fn id_for_code(&self, code: &str) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT id FROM clients WHERE code = $1")
+            .bind(code)
+            .fetch_optional(&self.db.pool)
+            .await?)
+    }
+
+    async fn data_key(&self, tx: &mut Transaction<'_, Any>, id: &str) -> Result<DataKey, StoreError> {
+        let wrapped: Vec<u8> = sqlx::query_scalar("SELECT wrapped_key FROM client_keys WHERE client_id = $1")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        Ok(self.keyring.unwrap(&wrapped, id)?)
+    }
+
+    async fn fetch(&self, tx: &mut Transaction<'_, Any>, id: &str, classes: FieldClasses) -> Result<Client, StoreError> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM clients WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let key = if classes == FieldClasses::NONE {
+            None
+        } else {
+            Some(self.data_key(tx, id).await?)
+        };
+        decode(&row, key.as_ref(), classes)
+    }
+
+    /// Applies a patch if `patch.version` is current; bumps the version. One transaction.
+    pub async fn update(&self, id: &str, patch: &ClientPatch, now: DateTime<Utc>) -> Result<Client, StoreError> {
+        let mut tx = self.db.pool.begin().await?;
+        // Claim the row first (a write), so concurrent editors serialise on it.
+        let claimed = sqlx::query(
+            "UPDATE clients SET version = version + 1, updated_at = $1 WHERE id = $2 AND version = $3",
+        )
+        .bind(timestamp(now))
+        .bind(id)
+        .bind(patch.version)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if claimed == 0 {
+            let current: Option<i64> = sqlx::query_scalar("SELECT version FROM clients WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            return Err(match current {
+                Some(current) => StoreError::Conflict { current },
+                None => StoreError::NotFound,
+            });
+        }
+        let key = self.data_key(&mut tx, id).await?;
+        let current = self.fetch(&mut tx, id, FieldClasses::ALL).await?;
+        let mut sets: Vec<(&str, Value)> = Vec::new();
+        if let Some(area) = &patch.area {
+            sets.push(("area", Value::Text(Some(area.clone()))));
+        }
+        if let Some(eligible) = patch.eligible {
+            sets.push(("eligible", Value::Bool(eligible)));
+        }
+        if let Some(name) = &patch.full_name {
+            sets.push(("full_name_sealed", Value::Bytes(Some(key.seal_str(field("full_name", id), name.expose())?))));
+        }
+        if let Some(dob) = patch.date_of_birth {
+            let text = dob.to_string();
+            sets.push(("date_of_birth_sealed", Value::Bytes(Some(key.seal_str(field("date_of_birth", id), &text)?))));
+            let opened: NaiveDate = current.opened_on.parse().map_err(|_| CryptoError::Integrity)?;
+            let band = age_band(dob, opened);
+            sets.push(("age_band", Value::Text(Some(band.as_str().to_owned()))));
+            sets.push(("child_protection", Value::Bool(band == super::AgeBand::Under18)));
+        }
+        for (column, value) in [
+            ("chosen_name", &patch.chosen_name),
+            ("id_number", &patch.id_number),
+            ("phone", &patch.phone),
+            ("address", &patch.address),
+            ("notes", &patch.notes),
+        ] {
+            if let Some(value) = value {
+                let sealed = seal_opt(&key, column, id, value.as_ref())?;
+                sets.push((sealed_column(column), Value::Bytes(sealed)));
+            }
+        }
+        // Blind indexes follow the identity fields they are computed from.
+        if patch.full_name.is_some() || patch.date_of_birth.is_some() {
+            let name = patch.full_name.as_ref().or(current.full_name.as_ref());
+            let dob = patch
+                .date_of_birth
+                .map(|d| d.to_string())
+                .or_else(|| current.date_of_birth.as_ref().map(|d| d.expose().clone()));
+            if let (Some(name), Some(dob)) = (name, dob) {
+                let bi = self.keyring.blind_index().name_dob(name.expose(), &dob);
+                sets.push(("bi_name_dob", Value::Bytes(Some(bi))));
+            }
+        }
+        if let Some(idn) = &patch.id_number {
+            let bi = idn.as_ref().and_then(|n| self.keyring.blind_index().id_number(n.expose()));
+            sets.push(("bi_id_number", Value::Bytes(bi)));
+        }
+        if !sets.is_empty() {
+            let assignments: Vec<String> = sets
+                .iter()
+                .enumerate()
+                .map(|(i, (col, _))| format!("{col} = ${}", i + 2))
+                .collect();
+            let sql = format!("UPDATE clients SET {} WHERE id = $1", assignments.join(", "));
+            let mut query = sqlx::query(&sql).bind(id);
+            for (_, value) in sets {
+                query = match value {
+                    Value::Text(t) => query.bind(t),
+                    Value::Bool(b) => query.bind(b),
+                    Value::Bytes(b) => query.bind(b),
+                };
+            }
+            if let Err(e) = query.execute(&mut *tx).await {
+                return Err(if is_fk_violation(&e) {
+                    StoreError::UnknownArea
+                } else {
+                    e.into()
+                });
+            }
+        }
+        let client = self.fetch(&mut tx, id, FieldClasses::ALL).await?;
+        tx.commit().await?;
+        Ok(client)
+    }
+
+    /// Crypto-shredding: records the code in the erasure ledger and deletes the wrapped
+    /// data key and every row of the client, in one transaction. The code is not reused
+    /// because the sequence never goes back. Returns the erased client's code.
+    pub async fn erase(&self, id: &str, by: Option<&str>, now: DateTime<Utc>) -> Result<String, StoreError> {
+        let mut tx = self.db.pool.begin().await?;
+        sqlx::query("DELETE FROM client_keys WHERE client_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let code: String = sqlx::query_scalar("DELETE FROM clients WHERE id = $1 RETURNING code")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        sqlx::query("INSERT INTO erasures (code, client_id, erased_at, erased_by) VALUES ($1, $2, $3, $4)")
+            .bind(&code)
+            .bind(id)
+            .bind(timestamp(now))
+            .bind(by)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(code)
+    }
+}
+
+enum Value {
+    Text(Option<String>),
+    Bool(bool),
+    Bytes(Option<Vec<u8>>),
+}
+
+fn sealed_column(column: &str) -> &'static str {
+    match column {
+        "chosen_name" => "chosen_name_sealed",
+        "id_number" => "id_number_sealed",
+        "phone" => "phone_sealed",
+        "address" => "address_sealed",
+        _ => "notes_sealed",
+    }
+}
+
+fn is_fk_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_foreign_key_violation())
+}
+
+fn decode(row: &AnyRow, key: Option<&DataKey>, classes: FieldClasses) -> Result<Client, StoreError> {
+    let id: String = row.try_get("id")?;
+    let mut opened: [Option<Pii>; 7] = Default::default();
+    if let Some(key) = key {
+        for (slot, (column, class)) in opened.iter_mut().zip(SEALED) {
+            if !allowed(classes, class) {
+                continue;
+            }
+            let sealed: Option<Vec<u8>> = row.try_get(format!("{column}_sealed").as_str())?;
+            if let Some(sealed) = sealed {
+                *slot = Some(Pii::new(key.open_string(field(column, &id), &sealed)?));
+            }
+        }
+    }
+    let [full_name, chosen_name, date_of_birth, id_number, phone, address, notes] = opened;
+    Ok(Client {
+        code: row.try_get("code")?,
+        area: row.try_get("area")?,
+        status: row.try_get("status")?,
+        eligible: row.try_get("eligible")?,
+        age_band: row.try_get("age_band")?,
+        opened_on: row.try_get("opened_on")?,
+        closed_on: row.try_get("closed_on")?,
+        closure_reason: row.try_get("closure_reason")?,
+        assigned_worker: row.try_get("assigned_worker")?,
+        child_protection: row.try_get("child_protection")?,
+        version: row.try_get("version")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        id,
+        full_name,
+        chosen_name,
+        date_of_birth,
+        id_number,
+        phone,
+        address,
+        notes,
+    })
+}

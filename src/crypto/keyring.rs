@@ -1,0 +1,350 @@
+//! The master key and everything derived from it.
+//!
+//! `master.age` holds 32 random bytes encrypted with age to the server's X25519 identity
+//! and to every offline recovery recipient. Subkeys are derived with HKDF-SHA256, one per
+//! purpose, so a leak of one (say the blind-index key) reveals nothing about the others.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use ring::{aead, hkdf, hmac};
+use secrecy::ExposeSecret;
+use zeroize::{Zeroize, Zeroizing};
+
+use super::blind::BlindIndexer;
+use super::seal::{DataKey, open_with, seal_with};
+use super::{CryptoError, random_bytes};
+
+/// Where the two key files live.
+#[derive(Debug, Clone)]
+pub struct KeyFiles {
+    pub identity: PathBuf,
+    pub master: PathBuf,
+}
+
+/// The 32-byte master key; wiped on drop, never printed.
+pub struct MasterKey([u8; 32]);
+
+impl MasterKey {
+    pub fn expose(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MasterKey([redacted])")
+    }
+}
+
+impl Drop for MasterKey {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+/// What `init` produced, for the operator's information.
+#[derive(Debug)]
+pub struct InitOutcome {
+    /// The server identity's public key (`age1...`).
+    pub server_recipient: String,
+    pub recovery_recipients: usize,
+}
+
+/// Creates the server identity (mode 0600) and `master.age` encrypted to the server and to
+/// each recovery recipient. Refuses to overwrite either file.
+pub fn init_keys(files: &KeyFiles, recovery: &[String]) -> Result<InitOutcome, CryptoError> {
+    let recovery: Vec<age::x25519::Recipient> = recovery
+        .iter()
+        .enumerate()
+        .map(|(index, r)| {
+            age::x25519::Recipient::from_str(r.trim()).map_err(|_| CryptoError::BadRecipient { index })
+        })
+        .collect::<Result<_, _>>()?;
+    for path in [&files.identity, &files.master] {
+        if path.exists() {
+            return Err(CryptoError::AlreadyInitialised {
+                path: path.display().to_string(),
+            });
+        }
+    }
+    let identity = age::x25519::Identity::generate();
+    let server = identity.to_public();
+    let mut master = Zeroizing::new(random_bytes::<32>()?);
+
+    let mut all: Vec<&dyn age::Recipient> = vec![&server];
+    all.extend(recovery.iter().map(|r| r as &dyn age::Recipient));
+    let encrypted = age_encrypt(&all, master.as_ref())?;
+    master.zeroize();
+
+    let identity_text = Zeroizing::new(format!(
+        "# hoanhap server identity; keep secret, keep a backup offline\n# public key: {server}\n{}\n",
+        identity.to_string().expose_secret()
+    ));
+    write_private(&files.identity, identity_text.as_bytes())?;
+    write_private(&files.master, &encrypted)?;
+    Ok(InitOutcome {
+        server_recipient: server.to_string(),
+        recovery_recipients: recovery.len(),
+    })
+}
+
+/// Encrypts `plaintext` to every recipient with age.
+pub(crate) fn age_encrypt(recipients: &[&dyn age::Recipient], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    let encryptor = age::Encryptor::with_recipients(recipients.iter().copied())
+        .map_err(|e| CryptoError::Age(e.to_string()))?;
+    let mut out = Vec::new();
+    let mut writer = encryptor
+        .wrap_output(&mut out)
+        .map_err(|e| CryptoError::Age(e.to_string()))?;
+    writer
+        .write_all(plaintext)
+        .and_then(|_| writer.finish().map(|_| ()))
+        .map_err(|e| CryptoError::Age(e.to_string()))?;
+    Ok(out)
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CryptoError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let io = |source| CryptoError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        create_private_dir(dir).map_err(io)?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io)?;
+    file.write_all(bytes).and_then(|_| file.sync_all()).map_err(io)
+}
+
+/// Creates a folder (and its parents) readable only by the service's user.
+pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+}
+
+/// Reads an age identity file (as written by `init` or `age-keygen`).
+pub(crate) fn read_identity(path: &Path) -> Result<age::x25519::Identity, CryptoError> {
+    let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            CryptoError::IdentityMissing {
+                path: path.display().to_string(),
+                hint: "restore it from the offline backup, or run `hoanhap init` for a new installation",
+            }
+        } else {
+            CryptoError::Io {
+                path: path.display().to_string(),
+                source: e,
+            }
+        }
+    })?);
+    parse_identity(&text).ok_or_else(|| CryptoError::IdentityInvalid {
+        path: path.display().to_string(),
+    })
+}
+
+fn parse_identity(text: &str) -> Option<age::x25519::Identity> {
+    text.lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("AGE-SECRET-KEY-"))
+        .and_then(|l| age::x25519::Identity::from_str(l).ok())
+}
+
+/// Decrypts `master.age` with any identity that can open it: the server's, or a recovery
+/// identity held offline by the data-protection officer.
+pub fn recover_master_key(master_path: &Path, identity_text: &str) -> Result<MasterKey, CryptoError> {
+    let identity = parse_identity(identity_text).ok_or_else(|| CryptoError::IdentityInvalid {
+        path: "(recovery identity)".into(),
+    })?;
+    decrypt_master(master_path, &identity)
+}
+
+fn decrypt_master(path: &Path, identity: &age::x25519::Identity) -> Result<MasterKey, CryptoError> {
+    let shown = || path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            CryptoError::MasterKeyMissing { path: shown() }
+        } else {
+            CryptoError::Io {
+                path: shown(),
+                source: e,
+            }
+        }
+    })?;
+    let decryptor = age::Decryptor::new(&bytes[..]).map_err(|e| CryptoError::MasterKeyDamaged {
+        path: shown(),
+        reason: e.to_string(),
+    })?;
+    let mut reader = decryptor
+        .decrypt(std::iter::once(identity as &dyn age::Identity))
+        .map_err(|e| match e {
+            age::DecryptError::NoMatchingKeys => CryptoError::MasterKeyUndecryptable {
+                path: shown(),
+                reason: "it was not encrypted to this identity".into(),
+            },
+            other => CryptoError::MasterKeyDamaged {
+                path: shown(),
+                reason: other.to_string(),
+            },
+        })?;
+    let mut plain = Zeroizing::new(Vec::new());
+    reader
+        .read_to_end(&mut plain)
+        .map_err(|e| CryptoError::MasterKeyDamaged {
+            path: shown(),
+            reason: e.to_string(),
+        })?;
+    let key: [u8; 32] = plain.as_slice().try_into().map_err(|_| CryptoError::MasterKeyDamaged {
+        path: shown(),
+        reason: "it does not hold a 32-byte key".into(),
+    })?;
+    Ok(MasterKey(key))
+}
+
+/// Everything the server derives from the master key. The master key itself is dropped
+/// (and wiped) once the subkeys exist.
+pub struct Keyring {
+    key_id: String,
+    check_value: Vec<u8>,
+    wrap: aead::LessSafeKey,
+    blind: BlindIndexer,
+    audit: hmac::Key,
+}
+
+impl std::fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keyring").field("key_id", &self.key_id).finish_non_exhaustive()
+    }
+}
+
+struct Len(usize);
+impl hkdf::KeyType for Len {
+    fn len(&self) -> usize {
+        self.0
+    }
+}
+
+fn derive(prk: &hkdf::Prk, purpose: &'static str) -> Result<Zeroizing<[u8; 32]>, CryptoError> {
+    let info = [purpose.as_bytes()];
+    let okm = prk.expand(&info, Len(32)).map_err(|_| CryptoError::Random)?;
+    let mut out = Zeroizing::new([0u8; 32]);
+    okm.fill(out.as_mut()).map_err(|_| CryptoError::Random)?;
+    Ok(out)
+}
+
+impl Keyring {
+    /// Loads the identity, decrypts `master.age`, derives the subkeys.
+    pub fn load(files: &KeyFiles) -> Result<Self, CryptoError> {
+        let identity = read_identity(&files.identity)?;
+        let master = decrypt_master(&files.master, &identity)?;
+        Self::from_master(&master)
+    }
+
+    pub fn from_master(master: &MasterKey) -> Result<Self, CryptoError> {
+        let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, b"hoanhap/v1").extract(master.expose());
+        let check_key = derive(&prk, "key-check")?;
+        let check = hmac::sign(
+            &hmac::Key::new(hmac::HMAC_SHA256, check_key.as_ref()),
+            b"hoanhap master key check",
+        );
+        let check_value = check.as_ref().to_vec();
+        let key_id = hex::encode(&check_value[..8]);
+        let wrap_bytes = derive(&prk, "data-key-wrapping")?;
+        let wrap = aead::LessSafeKey::new(
+            aead::UnboundKey::new(&aead::AES_256_GCM, wrap_bytes.as_ref()).map_err(|_| CryptoError::Random)?,
+        );
+        let blind = BlindIndexer::new(derive(&prk, "blind-index")?.as_ref());
+        let audit = hmac::Key::new(hmac::HMAC_SHA256, derive(&prk, "audit-mac")?.as_ref());
+        Ok(Self {
+            key_id,
+            check_value,
+            wrap,
+            blind,
+            audit,
+        })
+    }
+
+    /// Short public identifier of the master key, stored beside each wrapped data key.
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
+    /// A value the database keeps so a start-up with another installation's key is refused.
+    pub fn check_value(&self) -> &[u8] {
+        &self.check_value
+    }
+
+    pub fn blind_index(&self) -> &BlindIndexer {
+        &self.blind
+    }
+
+    pub fn audit_key(&self) -> &hmac::Key {
+        &self.audit
+    }
+
+    /// Wraps a client's data key; the client id and key id are bound as associated data.
+    pub fn wrap(&self, key: &DataKey, client_id: &str) -> Result<Vec<u8>, CryptoError> {
+        seal_with(&self.wrap, &self.wrap_ad(client_id), key.expose())
+    }
+
+    pub fn unwrap(&self, wrapped: &[u8], client_id: &str) -> Result<DataKey, CryptoError> {
+        let plain = open_with(&self.wrap, &self.wrap_ad(client_id), wrapped)?;
+        DataKey::from_slice(&plain)
+    }
+
+    fn wrap_ad(&self, client_id: &str) -> Vec<u8> {
+        format!("client_keys|data_key|{client_id}|{}", self.key_id).into_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(dir: &Path) -> KeyFiles {
+        KeyFiles {
+            identity: dir.join("keys/identity.txt"),
+            master: dir.join("keys/master.age"),
+        }
+    }
+
+    #[test]
+    fn init_then_load_gives_the_same_key_and_private_files() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let f = files(dir.path());
+        init_keys(&f, &[]).unwrap();
+        let a = Keyring::load(&f).unwrap();
+        let b = Keyring::load(&f).unwrap();
+        assert_eq!(a.key_id(), b.key_id());
+        let mode = std::fs::metadata(&f.identity).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert!(matches!(init_keys(&f, &[]), Err(CryptoError::AlreadyInitialised { .. })));
+    }
+
+    #[test]
+    fn wrapped_key_is_bound_to_its_client() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = files(dir.path());
+        init_keys(&f, &[]).unwrap();
+        let ring = Keyring::load(&f).unwrap();
+        let key = DataKey::generate().unwrap();
+        let wrapped = ring.wrap(&key, "client-a").unwrap();
+        assert_eq!(ring.unwrap(&wrapped, "client-a").unwrap().expose(), key.expose());
+        assert!(matches!(ring.unwrap(&wrapped, "client-b"), Err(CryptoError::Integrity)));
+    }
+
+    #[test]
+    fn a_bad_recipient_is_named_by_position() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = init_keys(&files(dir.path()), &["age1notakey".into()]).unwrap_err();
+        assert!(matches!(err, CryptoError::BadRecipient { index: 0 }));
+        assert!(!dir.path().join("keys/identity.txt").exists());
+    }
+}

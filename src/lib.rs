@@ -1,0 +1,170 @@
+//! hoanhap: confidential case management for community reintegration programmes.
+//!
+//! The server is [`app`] over an [`AppState`] built by [`open`]; the binary in `main.rs`
+//! only parses the command line and calls into this library.
+
+pub mod areas;
+pub mod cli;
+pub mod clients;
+pub mod config;
+pub mod crypto;
+pub mod db;
+mod health;
+pub mod web;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use tokio::net::TcpListener;
+
+use crate::clients::ClientStore;
+use crate::config::Settings;
+use crate::crypto::{CryptoError, Keyring};
+use crate::db::{Db, DbError};
+
+/// Everything a request handler needs; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub db: Db,
+    pub keyring: Arc<Keyring>,
+    pub clients: ClientStore,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(
+        "the master key in {path} (key id {found}) is not the key this database was created with \
+         (key id {expected}); restore the right identity and master.age"
+    )]
+    KeyMismatch {
+        path: String,
+        found: String,
+        expected: String,
+    },
+    #[error("cannot seed the areas: {0}")]
+    Seed(#[from] areas::SeedError),
+}
+
+/// Creates the keys when neither key file exists yet, so that the first `serve` on an
+/// empty data dir just works. Returns whether it did.
+pub fn ensure_keys(settings: &Settings) -> Result<bool, CryptoError> {
+    let files = settings.key_files();
+    if files.identity.exists() || files.master.exists() {
+        return Ok(false);
+    }
+    let outcome = crypto::init_keys(&files, &settings.keys.recovery_recipients)?;
+    tracing::info!(
+        identity = %files.identity.display(),
+        master = %files.master.display(),
+        server_recipient = %outcome.server_recipient,
+        recovery_recipients = outcome.recovery_recipients,
+        "created the server identity and master key"
+    );
+    if outcome.recovery_recipients == 0 {
+        tracing::warn!(
+            "no recovery recipient is configured: losing {} loses all client data; \
+             add one with `hoanhap init --recovery-recipient age1...` on a new installation",
+            files.identity.display()
+        );
+    }
+    Ok(true)
+}
+
+/// Loads the keys, connects and migrates the database, checks that the master key is the
+/// one the database was created with, and seeds the areas on first start.
+pub async fn open(settings: Settings) -> Result<AppState, StartupError> {
+    let files = settings.key_files();
+    let keyring = Arc::new(Keyring::load(&files)?);
+    let db = Db::connect(&settings.database_url()?).await?;
+    check_key(&db, &keyring, &files.master.display().to_string()).await?;
+    if areas::seed_if_empty(&db).await? {
+        tracing::info!("seeded the areas of the 2024 Nghệ An plan");
+    }
+    let clients = ClientStore::new(db.clone(), keyring.clone(), settings.programme.code_prefix.clone());
+    Ok(AppState {
+        settings: Arc::new(settings),
+        db,
+        keyring,
+        clients,
+    })
+}
+
+/// Records the key-check value on first use; refuses a different key afterwards.
+async fn check_key(db: &Db, keyring: &Keyring, master_path: &str) -> Result<(), StartupError> {
+    let stored: Option<(String, Vec<u8>)> = sqlx::query_as("SELECT key_id, check_value FROM keyring WHERE id = 1")
+        .fetch_optional(&db.pool)
+        .await
+        .map_err(DbError::from)?;
+    match stored {
+        Some((_, check)) if check == keyring.check_value() => Ok(()),
+        Some((expected, _)) => Err(StartupError::KeyMismatch {
+            path: master_path.to_owned(),
+            found: keyring.key_id().to_owned(),
+            expected,
+        }),
+        None => {
+            sqlx::query(
+                "INSERT INTO keyring (id, key_id, check_value, created_at) VALUES (1, $1, $2, $3) \
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(keyring.key_id())
+            .bind(keyring.check_value())
+            .bind(db::timestamp(chrono::Utc::now()))
+            .execute(&db.pool)
+            .await
+            .map_err(DbError::from)?;
+            Ok(())
+        }
+    }
+}
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .with_state(state)
+        .layer(axum::middleware::from_fn(web::error::localise_errors))
+        .layer(axum::middleware::from_fn(web::security_headers))
+        .layer(web::trace_layer())
+}
+
+/// Serves until `shutdown` completes, then lets requests in flight finish.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

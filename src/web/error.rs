@@ -1,0 +1,158 @@
+//! The HTTP error: a status, a stable code and, for validation, the bad fields. The
+//! message shown to the user is looked up in their language by [`localise_errors`]; the
+//! cause of a server error is logged, never shown.
+
+use std::collections::BTreeMap;
+
+use axum::extract::Request;
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::i18n::Lang;
+use crate::clients::StoreError;
+
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    /// Field name → message id (`field-*`).
+    pub fields: BTreeMap<String, &'static str>,
+    /// Extra details safe to show (e.g. allowed next states).
+    pub details: Option<serde_json::Value>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str) -> Self {
+        Self {
+            status,
+            code,
+            fields: BTreeMap::new(),
+            details: None,
+        }
+    }
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found")
+    }
+    pub fn forbidden() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden")
+    }
+    pub fn unauthenticated() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated")
+    }
+    pub fn bad_request() -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request")
+    }
+    pub fn conflict() -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict")
+    }
+    /// 422 naming each bad field.
+    pub fn validation(fields: BTreeMap<String, &'static str>) -> Self {
+        Self {
+            fields,
+            ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation")
+        }
+    }
+    pub fn field(name: &str, message: &'static str) -> Self {
+        Self::validation(BTreeMap::from([(name.to_owned(), message)]))
+    }
+    /// A server-side failure: the cause goes to the log (ids and error kinds only),
+    /// the user sees a generic message.
+    pub fn internal(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "request failed");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal")
+    }
+
+    /// The JSON body in one language, in the shape API.md gives.
+    pub fn body(&self, lang: Lang) -> serde_json::Value {
+        let mut error = json!({
+            "code": self.code,
+            "message": lang.t(&format!("error-{}", self.code)),
+        });
+        if !self.fields.is_empty() {
+            let fields: serde_json::Map<String, serde_json::Value> = self
+                .fields
+                .iter()
+                .map(|(k, v)| (k.clone(), json!(lang.t(v))))
+                .collect();
+            error["fields"] = fields.into();
+        }
+        if let Some(details) = &self.details {
+            error["details"] = details.clone();
+        }
+        json!({ "error": error })
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        // The body is written by `localise_errors`, which knows the request's language.
+        let mut response = (self.status, axum::Json(self.body(Lang::Vi))).into_response();
+        response.extensions_mut().insert(self);
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Self::not_found(),
+            StoreError::Conflict { current } => Self {
+                details: Some(json!({ "current_version": current })),
+                ..Self::conflict()
+            },
+            StoreError::UnknownArea => Self::field("area", "field-unknown_area"),
+            other => Self::internal(&other),
+        }
+    }
+}
+
+/// Rewrites error bodies in the language of the request, and turns axum's own plain-text
+/// rejections (bad JSON, wrong content type, unknown route) into the JSON error shape.
+pub async fn localise_errors(request: Request, next: Next) -> Response {
+    let lang = Lang::from_accept_language(
+        request
+            .headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let response = next.run(request).await;
+    let error = match response.extensions().get::<ApiError>() {
+        Some(e) => e.clone(),
+        None if response.status().is_client_error() || response.status().is_server_error() => {
+            let is_json = response
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+            if is_json {
+                return response;
+            }
+            let status = response.status();
+            let code = match status {
+                StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => "not_found",
+                StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+                StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+                StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => "bad_request",
+                s if s.is_server_error() => "internal",
+                _ => "bad_request",
+            };
+            let status = if status == StatusCode::UNPROCESSABLE_ENTITY {
+                StatusCode::BAD_REQUEST
+            } else {
+                status
+            };
+            ApiError::new(status, code)
+        }
+        None => return response,
+    };
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+    parts.headers.insert(
+        header::CONTENT_LANGUAGE,
+        header::HeaderValue::from_static(lang.code()),
+    );
+    parts.status = error.status;
+    Response::from_parts(parts, axum::body::Body::from(error.body(lang).to_string()))
+}

@@ -1,0 +1,95 @@
+//! Vietnamese by default, English on request, from Fluent files in `locales/`.
+
+use fluent_templates::{LanguageIdentifier, Loader, langid};
+
+fluent_templates::static_loader! {
+    static LOCALES = {
+        locales: "./locales",
+        fallback_language: "vi",
+    };
+}
+
+const VI: LanguageIdentifier = langid!("vi");
+const EN: LanguageIdentifier = langid!("en");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    Vi,
+    En,
+}
+
+impl Lang {
+    /// Picks the first of `vi` or `en` named in an `Accept-Language` header; `vi` otherwise.
+    pub fn from_accept_language(header: Option<&str>) -> Self {
+        let Some(header) = header else { return Self::Vi };
+        let mut ranked: Vec<(f32, &str)> = header
+            .split(',')
+            .filter_map(|part| {
+                let mut it = part.trim().split(';');
+                let tag = it.next()?.trim();
+                let q = it
+                    .find_map(|p| p.trim().strip_prefix("q="))
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .unwrap_or(1.0);
+                Some((q, tag))
+            })
+            .collect();
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+        for (_, tag) in ranked {
+            let primary = tag.split('-').next().unwrap_or("").to_ascii_lowercase();
+            match primary.as_str() {
+                "vi" => return Self::Vi,
+                "en" => return Self::En,
+                _ => {}
+            }
+        }
+        Self::Vi
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Vi => "vi",
+            Self::En => "en",
+        }
+    }
+
+    /// The message for `id`; the id itself if no file defines it (caught by a test).
+    pub fn t(self, id: &str) -> String {
+        let lang = match self {
+            Self::Vi => &VI,
+            Self::En => &EN,
+        };
+        LOCALES.try_lookup(lang, id).unwrap_or_else(|| id.to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negotiation_prefers_the_listed_order() {
+        assert_eq!(Lang::from_accept_language(None), Lang::Vi);
+        assert_eq!(Lang::from_accept_language(Some("en-GB,en;q=0.9")), Lang::En);
+        assert_eq!(Lang::from_accept_language(Some("fr, en;q=0.5, vi;q=0.8")), Lang::Vi);
+        assert_eq!(Lang::from_accept_language(Some("de")), Lang::Vi);
+    }
+
+    #[test]
+    fn every_message_exists_in_both_languages() {
+        let ids = |text: &str| -> Vec<String> {
+            text.lines()
+                .filter_map(|l| l.split_once(" = ").map(|(k, _)| k.trim().to_owned()))
+                .filter(|k| !k.starts_with('#'))
+                .collect()
+        };
+        let vi = ids(include_str!("../../locales/vi/main.ftl"));
+        let en = ids(include_str!("../../locales/en/main.ftl"));
+        assert_eq!(vi, en, "vi and en message ids differ");
+        for id in &vi {
+            assert_ne!(Lang::Vi.t(id), *id);
+            assert_ne!(Lang::En.t(id), *id);
+        }
+    }
+}
