@@ -9,7 +9,11 @@ use tracing_subscriber::EnvFilter;
 use crate::config::{LogFormat, Settings};
 
 #[derive(Debug, Parser)]
-#[command(name = "hoanhap", version, about = "Confidential case management for community reintegration")]
+#[command(
+    name = "hoanhap",
+    version,
+    about = "Confidential case management for community reintegration"
+)]
 pub struct Cli {
     /// Settings file (default: ./hoanhap.toml if present; also HOANHAP_CONFIG).
     #[arg(long, global = true, value_name = "FILE")]
@@ -60,7 +64,9 @@ pub fn main() -> ExitCode {
 
 fn init_logging(settings: &Settings) {
     let filter = EnvFilter::try_from_env("HOANHAP_LOG").unwrap_or_else(|_| EnvFilter::new(&settings.log.level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match settings.log.format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.try_init(),
@@ -74,9 +80,12 @@ async fn run(command: Command, settings: Settings) -> Result<ExitCode, String> {
             let mut settings = settings;
             settings.keys.recovery_recipients.extend(recovery_recipients);
             let files = settings.key_files();
-            let outcome = crate::crypto::init_keys(&files, &settings.keys.recovery_recipients)
-                .map_err(|e| e.to_string())?;
-            println!("server identity: {} (keep it secret, back it up offline)", files.identity.display());
+            let outcome =
+                crate::crypto::init_keys(&files, &settings.keys.recovery_recipients).map_err(|e| e.to_string())?;
+            println!(
+                "server identity: {} (keep it secret, back it up offline)",
+                files.identity.display()
+            );
             println!("master key:      {}", files.master.display());
             println!("server public key: {}", outcome.server_recipient);
             if outcome.recovery_recipients == 0 {

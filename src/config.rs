@@ -125,8 +125,6 @@ impl Default for Settings {
     }
 }
 
-const ROLE_NAMES: &[&str] = &["admin", "supervisor", "social_worker", "volunteer", "manager", "auditor"];
-
 /// Environment variables that belong to the tooling rather than to the settings.
 const NOT_SETTINGS: &[&str] = &["config", "test_database_url"];
 
@@ -139,7 +137,10 @@ impl Settings {
         let mut figment = Figment::from(Serialized::defaults(Settings::default()));
         match &explicit {
             Some(path) if !path.exists() => {
-                return Err(ConfigError::Invalid(format!("the settings file {} does not exist", path.display())));
+                return Err(ConfigError::Invalid(format!(
+                    "the settings file {} does not exist",
+                    path.display()
+                )));
             }
             Some(path) => figment = figment.merge(Toml::file_exact(path)),
             None => figment = figment.merge(Toml::file("hoanhap.toml")),
@@ -157,7 +158,7 @@ impl Settings {
     fn validate(&self) -> Result<(), ConfigError> {
         let bad = |m: String| Err(ConfigError::Invalid(m));
         for role in &self.auth.mfa_required_roles {
-            if !ROLE_NAMES.contains(&role.as_str()) {
+            if role.parse::<crate::policy::Role>().is_err() {
                 return bad(format!("auth.mfa_required_roles: unknown role `{role}`"));
             }
         }
@@ -179,8 +180,16 @@ impl Settings {
     pub fn key_files(&self) -> crate::crypto::KeyFiles {
         let keys = self.data_dir.join("keys");
         crate::crypto::KeyFiles {
-            identity: self.keys.identity_file.clone().unwrap_or_else(|| keys.join("identity.txt")),
-            master: self.keys.master_key_file.clone().unwrap_or_else(|| keys.join("master.age")),
+            identity: self
+                .keys
+                .identity_file
+                .clone()
+                .unwrap_or_else(|| keys.join("identity.txt")),
+            master: self
+                .keys
+                .master_key_file
+                .clone()
+                .unwrap_or_else(|| keys.join("master.age")),
         }
     }
 
@@ -247,7 +256,12 @@ mod tests {
         let s = from_toml("").unwrap();
         assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
         use secrecy::ExposeSecret;
-        assert!(s.database_url().unwrap().expose_secret().starts_with("sqlite://./data/"));
+        assert!(
+            s.database_url()
+                .unwrap()
+                .expose_secret()
+                .starts_with("sqlite://./data/")
+        );
     }
 
     #[test]
@@ -256,16 +270,22 @@ mod tests {
         assert!(e.contains("lissten"), "{e}");
         let e = from_toml("listen = \"not an address\"").unwrap_err().to_string();
         assert!(e.contains("listen"), "{e}");
-        let e = from_toml("[auth]\nmfa_required_roles = [\"boss\"]").unwrap_err().to_string();
+        let e = from_toml("[auth]\nmfa_required_roles = [\"boss\"]")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("mfa_required_roles"), "{e}");
         let e = from_toml("[log]\nformat = \"xml\"").unwrap_err().to_string();
         assert!(e.contains("log.format"), "{e}");
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's own test jail
     fn env_overrides_file_with_double_underscore() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("hoanhap.toml", "listen = \"127.0.0.1:9000\"\n[auth]\nmfa_required_roles = []")?;
+            jail.create_file(
+                "hoanhap.toml",
+                "listen = \"127.0.0.1:9000\"\n[auth]\nmfa_required_roles = []",
+            )?;
             jail.set_env("HOANHAP_LISTEN", "127.0.0.1:9100");
             jail.set_env("HOANHAP_AUTH__IDLE_TIMEOUT_MINUTES", "5");
             jail.set_env("HOANHAP_TEST_DATABASE_URL", "postgres://ignored");

@@ -9,6 +9,8 @@ pub mod clients;
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod policy;
+pub mod stats;
 mod health;
 pub mod web;
 

@@ -1,13 +1,14 @@
 -- hoanhap core schema (SQLite). Dates are ISO `YYYY-MM-DD` text, timestamps RFC 3339
 -- UTC text (`YYYY-MM-DDTHH:MM:SSZ`), so both engines share one SQL dialect and
--- comparisons sort correctly. Columns ending in `_sealed` hold AES-256-GCM sealed values.
+-- comparisons sort correctly. Flags are INTEGER 0/1 here (BOOLEAN in PostgreSQL): the
+-- `Any` driver does not map a SQLite column declared BOOLEAN. Columns ending in `_sealed` hold AES-256-GCM sealed values.
 
 CREATE TABLE areas (
     code   TEXT PRIMARY KEY,
     name   TEXT NOT NULL,
     kind   TEXT NOT NULL CHECK (kind IN ('province', 'city', 'town', 'district', 'commune')),
     parent TEXT REFERENCES areas (code),
-    active BOOLEAN NOT NULL DEFAULT TRUE
+    active INTEGER NOT NULL DEFAULT TRUE
 );
 
 -- One row: the check value of the master key this database was created with.
@@ -42,13 +43,13 @@ CREATE TABLE clients (
     code                 TEXT NOT NULL UNIQUE,
     area                 TEXT NOT NULL REFERENCES areas (code),
     status               TEXT NOT NULL CHECK (status IN ('open', 'closed')),
-    eligible             BOOLEAN NOT NULL,
+    eligible             INTEGER NOT NULL,
     age_band             TEXT NOT NULL,
     opened_on            TEXT NOT NULL,
     closed_on            TEXT,
     closure_reason       TEXT CHECK (closure_reason IN ('reintegrated', 'moved_away', 'withdrew', 'lost_contact', 'deceased', 'other')),
     assigned_worker      TEXT REFERENCES users (id),
-    child_protection     BOOLEAN NOT NULL DEFAULT FALSE,
+    child_protection     INTEGER NOT NULL DEFAULT FALSE,
     version              BIGINT NOT NULL,
     created_at           TEXT NOT NULL,
     updated_at           TEXT NOT NULL,

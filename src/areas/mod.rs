@@ -48,7 +48,9 @@ fn parse_seed() -> Result<Vec<Area>, SeedError> {
 pub async fn seed_if_empty(db: &Db) -> Result<bool, SeedError> {
     let areas = parse_seed()?;
     let mut tx = db.pool.begin().await?;
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM areas").fetch_one(&mut *tx).await?;
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM areas")
+        .fetch_one(&mut *tx)
+        .await?;
     if count > 0 {
         return Ok(false);
     }

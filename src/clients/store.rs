@@ -74,9 +74,7 @@ fn field<'a>(column: &'a str, client_id: &'a str) -> FieldRef<'a> {
 }
 
 fn seal_opt(key: &DataKey, column: &str, id: &str, value: Option<&Pii>) -> Result<Option<Vec<u8>>, CryptoError> {
-    value
-        .map(|v| key.seal_str(field(column, id), v.expose()))
-        .transpose()
+    value.map(|v| key.seal_str(field(column, id), v.expose())).transpose()
 }
 
 impl ClientStore {
@@ -219,7 +217,12 @@ impl ClientStore {
         Ok(self.keyring.unwrap(&wrapped, id)?)
     }
 
-    async fn fetch(&self, tx: &mut Transaction<'_, Any>, id: &str, classes: FieldClasses) -> Result<Client, StoreError> {
+    async fn fetch(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        id: &str,
+        classes: FieldClasses,
+    ) -> Result<Client, StoreError> {
         let row = sqlx::query(&format!("SELECT {COLUMNS} FROM clients WHERE id = $1"))
             .bind(id)
             .fetch_optional(&mut **tx)
@@ -237,15 +240,14 @@ impl ClientStore {
     pub async fn update(&self, id: &str, patch: &ClientPatch, now: DateTime<Utc>) -> Result<Client, StoreError> {
         let mut tx = self.db.pool.begin().await?;
         // Claim the row first (a write), so concurrent editors serialise on it.
-        let claimed = sqlx::query(
-            "UPDATE clients SET version = version + 1, updated_at = $1 WHERE id = $2 AND version = $3",
-        )
-        .bind(timestamp(now))
-        .bind(id)
-        .bind(patch.version)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let claimed =
+            sqlx::query("UPDATE clients SET version = version + 1, updated_at = $1 WHERE id = $2 AND version = $3")
+                .bind(timestamp(now))
+                .bind(id)
+                .bind(patch.version)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
         if claimed == 0 {
             let current: Option<i64> = sqlx::query_scalar("SELECT version FROM clients WHERE id = $1")
                 .bind(id)
@@ -266,11 +268,17 @@ impl ClientStore {
             sets.push(("eligible", Value::Bool(eligible)));
         }
         if let Some(name) = &patch.full_name {
-            sets.push(("full_name_sealed", Value::Bytes(Some(key.seal_str(field("full_name", id), name.expose())?))));
+            sets.push((
+                "full_name_sealed",
+                Value::Bytes(Some(key.seal_str(field("full_name", id), name.expose())?)),
+            ));
         }
         if let Some(dob) = patch.date_of_birth {
             let text = dob.to_string();
-            sets.push(("date_of_birth_sealed", Value::Bytes(Some(key.seal_str(field("date_of_birth", id), &text)?))));
+            sets.push((
+                "date_of_birth_sealed",
+                Value::Bytes(Some(key.seal_str(field("date_of_birth", id), &text)?)),
+            ));
             let opened: NaiveDate = current.opened_on.parse().map_err(|_| CryptoError::Integrity)?;
             let band = age_band(dob, opened);
             sets.push(("age_band", Value::Text(Some(band.as_str().to_owned()))));
@@ -301,7 +309,9 @@ impl ClientStore {
             }
         }
         if let Some(idn) = &patch.id_number {
-            let bi = idn.as_ref().and_then(|n| self.keyring.blind_index().id_number(n.expose()));
+            let bi = idn
+                .as_ref()
+                .and_then(|n| self.keyring.blind_index().id_number(n.expose()));
             sets.push(("bi_id_number", Value::Bytes(bi)));
         }
         if !sets.is_empty() {
@@ -397,13 +407,13 @@ fn decode(row: &AnyRow, key: Option<&DataKey>, classes: FieldClasses) -> Result<
         code: row.try_get("code")?,
         area: row.try_get("area")?,
         status: row.try_get("status")?,
-        eligible: row.try_get("eligible")?,
+        eligible: crate::db::flag(row, "eligible")?,
         age_band: row.try_get("age_band")?,
         opened_on: row.try_get("opened_on")?,
         closed_on: row.try_get("closed_on")?,
         closure_reason: row.try_get("closure_reason")?,
         assigned_worker: row.try_get("assigned_worker")?,
-        child_protection: row.try_get("child_protection")?,
+        child_protection: crate::db::flag(row, "child_protection")?,
         version: row.try_get("version")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,

@@ -53,7 +53,10 @@ impl BlindIndexer {
 
     /// Index of name + date of birth (`YYYY-MM-DD`).
     pub fn name_dob(&self, name: &str, date_of_birth: &str) -> Vec<u8> {
-        self.mac("name+dob", &format!("{}|{}", normalise_name(name), date_of_birth.trim()))
+        self.mac(
+            "name+dob",
+            &format!("{}|{}", normalise_name(name), date_of_birth.trim()),
+        )
     }
 
     /// Index of an ID-card number; `None` when nothing of it is left after normalising.

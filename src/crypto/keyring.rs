@@ -58,9 +58,7 @@ pub fn init_keys(files: &KeyFiles, recovery: &[String]) -> Result<InitOutcome, C
     let recovery: Vec<age::x25519::Recipient> = recovery
         .iter()
         .enumerate()
-        .map(|(index, r)| {
-            age::x25519::Recipient::from_str(r.trim()).map_err(|_| CryptoError::BadRecipient { index })
-        })
+        .map(|(index, r)| age::x25519::Recipient::from_str(r.trim()).map_err(|_| CryptoError::BadRecipient { index }))
         .collect::<Result<_, _>>()?;
     for path in [&files.identity, &files.master] {
         if path.exists() {
@@ -92,8 +90,8 @@ pub fn init_keys(files: &KeyFiles, recovery: &[String]) -> Result<InitOutcome, C
 
 /// Encrypts `plaintext` to every recipient with age.
 pub(crate) fn age_encrypt(recipients: &[&dyn age::Recipient], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
-    let encryptor = age::Encryptor::with_recipients(recipients.iter().copied())
-        .map_err(|e| CryptoError::Age(e.to_string()))?;
+    let encryptor =
+        age::Encryptor::with_recipients(recipients.iter().copied()).map_err(|e| CryptoError::Age(e.to_string()))?;
     let mut out = Vec::new();
     let mut writer = encryptor
         .wrap_output(&mut out)
@@ -219,7 +217,9 @@ pub struct Keyring {
 
 impl std::fmt::Debug for Keyring {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Keyring").field("key_id", &self.key_id).finish_non_exhaustive()
+        f.debug_struct("Keyring")
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -325,7 +325,10 @@ mod tests {
         assert_eq!(a.key_id(), b.key_id());
         let mode = std::fs::metadata(&f.identity).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
-        assert!(matches!(init_keys(&f, &[]), Err(CryptoError::AlreadyInitialised { .. })));
+        assert!(matches!(
+            init_keys(&f, &[]),
+            Err(CryptoError::AlreadyInitialised { .. })
+        ));
     }
 
     #[test]

@@ -143,16 +143,28 @@ mod tests {
     fn moved_or_altered_values_do_not_open() {
         let key = DataKey::generate().unwrap();
         let sealed = key.seal_str(at("full_name", "c1"), "Trần Thị Mai").unwrap();
-        assert!(matches!(key.open(at("phone", "c1"), &sealed), Err(CryptoError::Integrity)));
-        assert!(matches!(key.open(at("full_name", "c2"), &sealed), Err(CryptoError::Integrity)));
+        assert!(matches!(
+            key.open(at("phone", "c1"), &sealed),
+            Err(CryptoError::Integrity)
+        ));
+        assert!(matches!(
+            key.open(at("full_name", "c2"), &sealed),
+            Err(CryptoError::Integrity)
+        ));
         for i in 1..sealed.len() {
             let mut bad = sealed.clone();
             bad[i] ^= 0x01;
-            assert!(matches!(key.open(at("full_name", "c1"), &bad), Err(CryptoError::Integrity)));
+            assert!(matches!(
+                key.open(at("full_name", "c1"), &bad),
+                Err(CryptoError::Integrity)
+            ));
         }
         let mut bad_version = sealed.clone();
         bad_version[0] = 9;
-        assert!(matches!(key.open(at("full_name", "c1"), &bad_version), Err(CryptoError::UnknownVersion)));
+        assert!(matches!(
+            key.open(at("full_name", "c1"), &bad_version),
+            Err(CryptoError::UnknownVersion)
+        ));
         assert!(key.open(at("full_name", "c1"), &sealed[..5]).is_err());
     }
 }

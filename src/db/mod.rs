@@ -112,7 +112,10 @@ fn create_sqlite_parent(url: &str) -> Result<(), DbError> {
     if path.is_empty() || path == ":memory:" {
         return Ok(());
     }
-    if let Some(parent) = std::path::Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
+    if let Some(parent) = std::path::Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
         crate::crypto::create_private_dir(parent).map_err(|source| DbError::DataDir {
             path: parent.display().to_string(),
             source,
@@ -129,4 +132,13 @@ pub fn timestamp(at: chrono::DateTime<chrono::Utc>) -> String {
 /// Whether an error is a unique-constraint violation (both engines).
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+/// Reads a flag column: BOOLEAN in PostgreSQL, INTEGER 0/1 in SQLite.
+pub fn flag(row: &sqlx::any::AnyRow, column: &str) -> Result<bool, sqlx::Error> {
+    use sqlx::Row;
+    match row.try_get::<bool, _>(column) {
+        Ok(b) => Ok(b),
+        Err(_) => row.try_get::<i64, _>(column).map(|v| v != 0),
+    }
 }

@@ -71,11 +71,8 @@ impl ApiError {
             "message": lang.t(&format!("error-{}", self.code)),
         });
         if !self.fields.is_empty() {
-            let fields: serde_json::Map<String, serde_json::Value> = self
-                .fields
-                .iter()
-                .map(|(k, v)| (k.clone(), json!(lang.t(v))))
-                .collect();
+            let fields: serde_json::Map<String, serde_json::Value> =
+                self.fields.iter().map(|(k, v)| (k.clone(), json!(lang.t(v)))).collect();
             error["fields"] = fields.into();
         }
         if let Some(details) = &self.details {
@@ -148,11 +145,13 @@ pub async fn localise_errors(request: Request, next: Next) -> Response {
     };
     let (mut parts, _) = response.into_parts();
     parts.headers.remove(header::CONTENT_LENGTH);
-    parts.headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
     parts.headers.insert(
-        header::CONTENT_LANGUAGE,
-        header::HeaderValue::from_static(lang.code()),
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
     );
+    parts
+        .headers
+        .insert(header::CONTENT_LANGUAGE, header::HeaderValue::from_static(lang.code()));
     parts.status = error.status;
     Response::from_parts(parts, axum::body::Body::from(error.body(lang).to_string()))
 }

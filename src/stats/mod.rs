@@ -1,0 +1,3 @@
+//! Anonymised statistics: the 60 % indicator, disclosure control and releases.
+
+pub mod disclosure;

@@ -1,0 +1,188 @@
+//! The test harness: a fresh database per test (a SQLite file in a temporary folder, or
+//! a PostgreSQL database of its own when `HOANHAP_TEST_DATABASE_URL` is set, dropped
+//! afterwards), fresh keys, the app on 127.0.0.1:0, and captured logs.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use hoanhap::AppState;
+use hoanhap::config::Settings;
+use secrecy::SecretString;
+use sqlx::Connection;
+
+/// Every log line written during the tests of one test binary.
+pub fn captured_logs() -> String {
+    String::from_utf8_lossy(&log_buffer().lock().unwrap()).into_owned()
+}
+
+fn log_buffer() -> &'static Arc<Mutex<Vec<u8>>> {
+    static BUFFER: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    BUFFER.get_or_init(|| {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let writer = buffer.clone();
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("debug,sqlx=warn,hyper=warn,h2=warn,tower=warn,reqwest=warn")
+            .with_ansi(false)
+            .with_writer(move || LogWriter(writer.clone()))
+            .try_init();
+        buffer
+    })
+}
+
+struct LogWriter(Arc<Mutex<Vec<u8>>>);
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// One test's database.
+pub struct TestDb {
+    pub url: String,
+    pub postgres: Option<(String, String)>, // (admin url, database name)
+}
+
+impl TestDb {
+    pub async fn new(dir: &Path) -> Self {
+        match std::env::var("HOANHAP_TEST_DATABASE_URL") {
+            Ok(admin) if !admin.is_empty() => {
+                let name = format!("hoanhap_t_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = sqlx::PgConnection::connect(&admin)
+                    .await
+                    .expect("connect to the test server");
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                conn.close().await.unwrap();
+                let url = match admin.rsplit_once('/') {
+                    Some((base, _)) => format!("{base}/{name}"),
+                    None => panic!("HOANHAP_TEST_DATABASE_URL must name a database"),
+                };
+                Self {
+                    url,
+                    postgres: Some((admin, name)),
+                }
+            }
+            _ => Self {
+                url: format!("sqlite://{}?mode=rwc", dir.join("hoanhap.db").display()),
+                postgres: None,
+            },
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = self.postgres.take() {
+            // Drop runs outside any runtime we may block; use a thread with its own.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async move {
+                    if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
+                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            .execute(&mut conn)
+                            .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// A fresh installation: data dir, keys and database.
+pub struct TestEnv {
+    pub dir: tempfile::TempDir,
+    pub db: TestDb,
+    pub settings: Settings,
+}
+
+impl TestEnv {
+    pub async fn new() -> Self {
+        log_buffer();
+        let dir = tempfile::tempdir().unwrap();
+        let db = TestDb::new(dir.path()).await;
+        let mut settings = Settings {
+            data_dir: dir.path().join("data"),
+            database_url: Some(SecretString::from(db.url.clone())),
+            listen: "127.0.0.1:0".parse().unwrap(),
+            ..Default::default()
+        };
+        settings.auth.insecure_cookies = true;
+        hoanhap::ensure_keys(&settings).unwrap();
+        Self { dir, db, settings }
+    }
+
+    pub async fn state(&self) -> AppState {
+        hoanhap::open(self.settings.clone()).await.unwrap()
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.settings.data_dir.clone()
+    }
+}
+
+/// The server on a free port; stopped when dropped.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestServer {
+    pub async fn start(state: AppState) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server_state = state.clone();
+        let handle = tokio::spawn(async move {
+            hoanhap::serve(listener, server_state, async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+        Self {
+            addr,
+            state,
+            stop: Some(stop),
+            handle: Some(handle),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(handle) = self.handle.take() {
+            handle.await.unwrap();
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
