@@ -4,27 +4,34 @@
 //! only parses the command line and calls into this library.
 
 pub mod areas;
+pub mod audit;
+pub mod auth;
 pub mod cli;
 pub mod clients;
+pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod db;
+mod health;
 pub mod policy;
 pub mod stats;
-mod health;
 pub mod web;
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::get;
 use tokio::net::TcpListener;
 
+use crate::audit::AuditLog;
 use crate::clients::ClientStore;
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::crypto::{CryptoError, Keyring};
 use crate::db::{Db, DbError};
+use crate::policy::{PolicyEngine, PolicyError};
 
 /// Everything a request handler needs; cheap to clone.
 #[derive(Clone, Debug)]
@@ -33,6 +40,9 @@ pub struct AppState {
     pub db: Db,
     pub keyring: Arc<Keyring>,
     pub clients: ClientStore,
+    pub policy: Arc<PolicyEngine>,
+    pub audit_log: AuditLog,
+    pub clock: Clock,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +62,8 @@ pub enum StartupError {
         found: String,
         expected: String,
     },
+    #[error("the policies are not valid: {0}")]
+    Policy(#[from] PolicyError),
     #[error("cannot seed the areas: {0}")]
     Seed(#[from] areas::SeedError),
 }
@@ -84,6 +96,7 @@ pub fn ensure_keys(settings: &Settings) -> Result<bool, CryptoError> {
 /// Loads the keys, connects and migrates the database, checks that the master key is the
 /// one the database was created with, and seeds the areas on first start.
 pub async fn open(settings: Settings) -> Result<AppState, StartupError> {
+    let policy = Arc::new(load_policies(&settings)?);
     let files = settings.key_files();
     let keyring = Arc::new(Keyring::load(&files)?);
     let db = Db::connect(&settings.database_url()?).await?;
@@ -92,12 +105,24 @@ pub async fn open(settings: Settings) -> Result<AppState, StartupError> {
         tracing::info!("seeded the areas of the 2024 Nghệ An plan");
     }
     let clients = ClientStore::new(db.clone(), keyring.clone(), settings.programme.code_prefix.clone());
+    let audit_log = AuditLog::start(db.clone(), keyring.audit_key().clone());
     Ok(AppState {
         settings: Arc::new(settings),
         db,
         keyring,
         clients,
+        policy,
+        audit_log,
+        clock: Clock::default(),
     })
+}
+
+/// The policies in `policy_dir`, or those built into the binary; validated either way.
+pub fn load_policies(settings: &Settings) -> Result<PolicyEngine, PolicyError> {
+    match &settings.policy_dir {
+        Some(dir) => PolicyEngine::load(dir),
+        None => PolicyEngine::embedded(),
+    }
 }
 
 /// Records the key-check value on first use; refuses a different key afterwards.
@@ -131,10 +156,15 @@ async fn check_key(db: &Db, keyring: &Keyring, master_path: &str) -> Result<(), 
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
+    let sessions = auth::session_layer(&state.settings, state.db.clone());
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .merge(auth::routes())
+        .merge(audit::routes())
         .with_state(state)
+        .layer(axum::middleware::from_fn(auth::csrf::protect))
+        .layer(sessions)
         .layer(axum::middleware::from_fn(web::error::localise_errors))
         .layer(axum::middleware::from_fn(web::security_headers))
         .layer(web::trace_layer())
@@ -146,7 +176,9 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -33,6 +33,9 @@ CREATE TABLE users (
     area          TEXT NOT NULL REFERENCES areas (code),
     status        TEXT NOT NULL CHECK (status IN ('active', 'disabled')),
     password_hash TEXT NOT NULL,
+    -- TOTP secret, sealed with the account-secrets subkey of the master key.
+    totp_secret_sealed BYTEA,
+    totp_enabled  BOOLEAN NOT NULL DEFAULT FALSE,
     created_at    TEXT NOT NULL,
     updated_at    TEXT NOT NULL
 );

@@ -213,6 +213,7 @@ pub struct Keyring {
     wrap: aead::LessSafeKey,
     blind: BlindIndexer,
     audit: hmac::Key,
+    accounts: aead::LessSafeKey,
 }
 
 impl std::fmt::Debug for Keyring {
@@ -261,12 +262,17 @@ impl Keyring {
         );
         let blind = BlindIndexer::new(derive(&prk, "blind-index")?.as_ref());
         let audit = hmac::Key::new(hmac::HMAC_SHA256, derive(&prk, "audit-mac")?.as_ref());
+        let accounts = aead::LessSafeKey::new(
+            aead::UnboundKey::new(&aead::AES_256_GCM, derive(&prk, "account-secrets")?.as_ref())
+                .map_err(|_| CryptoError::Random)?,
+        );
         Ok(Self {
             key_id,
             check_value,
             wrap,
             blind,
             audit,
+            accounts,
         })
     }
 
@@ -296,6 +302,20 @@ impl Keyring {
     pub fn unwrap(&self, wrapped: &[u8], client_id: &str) -> Result<DataKey, CryptoError> {
         let plain = open_with(&self.wrap, &self.wrap_ad(client_id), wrapped)?;
         DataKey::from_slice(&plain)
+    }
+
+    /// Seals a staff account's secret (a TOTP seed), bound to the account and the column.
+    pub fn seal_account_secret(&self, user_id: &str, column: &str, secret: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        seal_with(&self.accounts, format!("users|{column}|{user_id}").as_bytes(), secret)
+    }
+
+    pub fn open_account_secret(
+        &self,
+        user_id: &str,
+        column: &str,
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        open_with(&self.accounts, format!("users|{column}|{user_id}").as_bytes(), sealed)
     }
 
     fn wrap_ad(&self, client_id: &str) -> Vec<u8> {

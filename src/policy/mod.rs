@@ -11,6 +11,7 @@
 //! policies: callers keep an [`Areas`] value, rebuild it when areas are
 //! edited, and pass it to [`PolicyEngine::is_allowed`].
 
+mod access;
 mod areas;
 mod model;
 #[cfg(test)]
@@ -25,6 +26,7 @@ use cedar_policy::{
     RestrictedExpression, Schema, ValidationMode, Validator,
 };
 
+pub use access::ClientRef;
 pub use areas::{AreaNode, Areas};
 pub use model::{Action, ClientFacts, Principal, Resource, Role};
 

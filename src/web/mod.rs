@@ -1,6 +1,7 @@
 //! The HTTP layer shared by every feature: errors, language, security headers, tracing.
 
 pub mod error;
+pub mod extract;
 pub mod i18n;
 
 use axum::extract::{MatchedPath, Request};
@@ -11,6 +12,7 @@ use tower_http::trace::TraceLayer;
 use tracing::Span;
 
 pub use error::ApiError;
+pub use extract::ApiJson;
 pub use i18n::Lang;
 
 /// Pages load only their own stylesheet and images; no scripts at all, no framing.

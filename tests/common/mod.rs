@@ -186,3 +186,69 @@ impl Drop for TestServer {
         }
     }
 }
+
+/// Creates an account directly in the store.
+pub async fn add_user(state: &AppState, username: &str, role: hoanhap::policy::Role, area: &str) -> String {
+    hoanhap::auth::accounts::create(
+        &state.db,
+        hoanhap::auth::accounts::NewAccount {
+            username: username.into(),
+            display_name: format!("Test {username}"),
+            role,
+            area: area.into(),
+            password: SecretString::from(PASSWORD),
+        },
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap()
+    .id
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A logged-in API client: cookie jar plus the CSRF token.
+pub struct Api {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub csrf: String,
+    pub user: serde_json::Value,
+}
+
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).build().unwrap()
+}
+
+impl Api {
+    pub async fn login(server: &TestServer, username: &str) -> Self {
+        let http = http_client();
+        let res = http
+            .post(server.url("/api/v1/session"))
+            .json(&serde_json::json!({ "username": username, "password": PASSWORD }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "login of {username}");
+        let body: serde_json::Value = res.json().await.unwrap();
+        Self {
+            http,
+            base: format!("http://{}", server.addr),
+            csrf: body["csrf_token"].as_str().unwrap().to_owned(),
+            user: body["user"].clone(),
+        }
+    }
+
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http.get(format!("{}{path}", self.base))
+    }
+
+    pub fn send(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.base))
+            .header("x-csrf-token", &self.csrf)
+    }
+
+    pub fn post(&self, path: &str, body: serde_json::Value) -> reqwest::RequestBuilder {
+        self.send(reqwest::Method::POST, path).json(&body)
+    }
+}

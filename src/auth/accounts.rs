@@ -1,0 +1,211 @@
+//! Staff accounts: username, display name, role, area scope, status, password hash.
+
+use chrono::{DateTime, Utc};
+use secrecy::SecretString;
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::password;
+use crate::db::{Db, is_unique_violation, timestamp};
+use crate::policy::Role;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Account {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub area: String,
+    pub status: String,
+    pub totp_enabled: bool,
+}
+
+impl Account {
+    pub fn is_active(&self) -> bool {
+        self.status == "active"
+    }
+}
+
+#[derive(Debug)]
+pub struct NewAccount {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub area: String,
+    pub password: SecretString,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    /// A field is not acceptable; `(field, message id)`.
+    #[error("invalid {0}")]
+    Invalid(&'static str, &'static str),
+    #[error("the username is taken")]
+    UsernameTaken,
+    #[error("no such account")]
+    NotFound,
+    #[error(transparent)]
+    Hash(#[from] password::HashError),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+const COLUMNS: &str = "id, username, display_name, role, area, status, totp_enabled";
+
+fn decode(row: &AnyRow) -> Result<Account, sqlx::Error> {
+    let role: String = row.try_get("role")?;
+    Ok(Account {
+        id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        display_name: row.try_get("display_name")?,
+        role: role.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        area: row.try_get("area")?,
+        status: row.try_get("status")?,
+        totp_enabled: crate::db::flag(row, "totp_enabled")?,
+    })
+}
+
+/// Usernames: 3–64 characters of lowercase letters, digits, `.`, `_`, `-`.
+pub fn normalise_username(raw: &str) -> Result<String, AccountError> {
+    let name = raw.trim().to_lowercase();
+    let ok = (3..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || ".-_".contains(c));
+    if ok {
+        Ok(name)
+    } else {
+        Err(AccountError::Invalid("username", "field-invalid_username"))
+    }
+}
+
+pub async fn create(db: &Db, new: NewAccount, now: DateTime<Utc>) -> Result<Account, AccountError> {
+    let username = normalise_username(&new.username)?;
+    let display_name = new.display_name.trim().to_owned();
+    if display_name.is_empty() || display_name.chars().count() > 100 {
+        return Err(AccountError::Invalid("display_name", "field-required"));
+    }
+    password::check_strength(&new.password).map_err(|m| AccountError::Invalid("password", m))?;
+    if !crate::areas::exists(db, &new.area).await? {
+        return Err(AccountError::Invalid("area", "field-unknown_area"));
+    }
+    let hash = password::hash(new.password).await?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let ts = timestamp(now);
+    let inserted = sqlx::query(
+        "INSERT INTO users (id, username, display_name, role, area, status, password_hash, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, 'active', $6, $7, $7)",
+    )
+    .bind(&id)
+    .bind(&username)
+    .bind(&display_name)
+    .bind(new.role.as_str())
+    .bind(&new.area)
+    .bind(hash)
+    .bind(ts)
+    .execute(&db.pool)
+    .await;
+    match inserted {
+        Err(e) if is_unique_violation(&e) => return Err(AccountError::UsernameTaken),
+        other => {
+            other?;
+        }
+    }
+    by_id(db, &id).await?.ok_or(AccountError::NotFound)
+}
+
+pub async fn by_id(db: &Db, id: &str) -> Result<Option<Account>, sqlx::Error> {
+    sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?
+        .as_ref()
+        .map(decode)
+        .transpose()
+}
+
+/// The account and its password hash, for login.
+pub async fn for_login(db: &Db, username: &str) -> Result<Option<(Account, String)>, sqlx::Error> {
+    let Ok(username) = normalise_username(username) else {
+        return Ok(None);
+    };
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS}, password_hash FROM users WHERE username = $1"
+    ))
+    .bind(username)
+    .fetch_optional(&db.pool)
+    .await?;
+    row.map(|r| Ok((decode(&r)?, r.try_get("password_hash")?))).transpose()
+}
+
+pub async fn by_username(db: &Db, username: &str) -> Result<Option<Account>, sqlx::Error> {
+    Ok(for_login(db, username).await?.map(|(a, _)| a))
+}
+
+pub async fn list(db: &Db) -> Result<Vec<Account>, sqlx::Error> {
+    sqlx::query(&format!("SELECT {COLUMNS} FROM users ORDER BY username"))
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(decode)
+        .collect()
+}
+
+pub async fn any_admin(db: &Db) -> Result<bool, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND status = 'active'")
+        .fetch_one(&db.pool)
+        .await?;
+    Ok(n > 0)
+}
+
+/// Disables or re-enables an account; disabling ends its sessions at once.
+pub async fn set_active(db: &Db, user_id: &str, active: bool, now: DateTime<Utc>) -> Result<(), AccountError> {
+    let mut tx = db.pool.begin().await?;
+    let n = sqlx::query("UPDATE users SET status = $1, updated_at = $2 WHERE id = $3")
+        .bind(if active { "active" } else { "disabled" })
+        .bind(timestamp(now))
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if n == 0 {
+        return Err(AccountError::NotFound);
+    }
+    if !active {
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Sets a new password and ends the account's sessions.
+pub async fn set_password(
+    db: &Db,
+    user_id: &str,
+    password: SecretString,
+    now: DateTime<Utc>,
+) -> Result<(), AccountError> {
+    password::check_strength(&password).map_err(|m| AccountError::Invalid("password", m))?;
+    let hash = password::hash(password).await?;
+    let mut tx = db.pool.begin().await?;
+    let n = sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+        .bind(hash)
+        .bind(timestamp(now))
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if n == 0 {
+        return Err(AccountError::NotFound);
+    }
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}

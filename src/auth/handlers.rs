@@ -1,0 +1,209 @@
+//! `POST/DELETE /api/v1/session`, `GET /api/v1/me`.
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use secrecy::SecretString;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tower_sessions::Session;
+
+use super::accounts::{self, Account};
+use super::extract::{AUTHENTICATED_AT_KEY, CSRF_KEY, ENROLMENT_PENDING_KEY, SessionUser};
+use super::session_store::USER_ID_KEY;
+use super::{password, throttle};
+use crate::AppState;
+use crate::audit::{Event, Outcome};
+use crate::web::{ApiError, ApiJson};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: SecretString,
+    pub totp: Option<String>,
+}
+
+pub fn user_json(account: &Account) -> Value {
+    json!({
+        "id": account.id,
+        "username": account.username,
+        "display_name": account.display_name,
+        "role": account.role,
+        "area": account.area,
+        "totp_enabled": account.totp_enabled,
+    })
+}
+
+fn too_many(retry_after: i64) -> Response {
+    let mut response = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").into_response();
+    if let Ok(v) = HeaderValue::from_str(&retry_after.max(1).to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    response
+}
+
+/// The outcome of checking a username, password and optional second-factor code, shared
+/// by the API and the login page.
+pub enum LoginOutcome {
+    Success { account: Account, enrolment_pending: bool },
+    Rejected(Response),
+}
+
+pub async fn check_login(
+    state: &AppState,
+    address: std::net::IpAddr,
+    username: &str,
+    password_given: SecretString,
+    totp: Option<&str>,
+) -> Result<LoginOutcome, ApiError> {
+    let now = state.clock.now();
+    let account_key = throttle::account_key(username);
+    let address_key = throttle::address_key(address);
+    let internal = |e: sqlx::Error| ApiError::internal(&e);
+    if let Some(wait) = throttle::locked_for(&state.db, &[&account_key, &address_key], now)
+        .await
+        .map_err(internal)?
+    {
+        state
+            .audit(Event::new("anonymous", "login", Outcome::Denied).reason("throttled"))
+            .await?;
+        return Ok(LoginOutcome::Rejected(too_many(wait)));
+    }
+    let found = accounts::for_login(&state.db, username).await.map_err(internal)?;
+    let (account, hash) = match found {
+        Some((a, h)) => (Some(a), Some(h)),
+        None => (None, None),
+    };
+    let password_ok = password::verify(hash, password_given).await;
+    let account = account.filter(|a| password_ok && a.is_active());
+    let Some(account) = account else {
+        throttle::record_failure(&state.db, &account_key, now)
+            .await
+            .map_err(internal)?;
+        throttle::record_failure(&state.db, &address_key, now)
+            .await
+            .map_err(internal)?;
+        state
+            .audit(Event::new("anonymous", "login", Outcome::Failure).reason("invalid credentials"))
+            .await?;
+        return Ok(LoginOutcome::Rejected(
+            ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials").into_response(),
+        ));
+    };
+    if account.totp_enabled {
+        match totp {
+            None => {
+                return Ok(LoginOutcome::Rejected(
+                    ApiError::new(StatusCode::UNAUTHORIZED, "totp_required").into_response(),
+                ));
+            }
+            Some(code) => {
+                if !super::mfa::verify_login_code(state, &account, code).await? {
+                    throttle::record_failure(&state.db, &account_key, now)
+                        .await
+                        .map_err(internal)?;
+                    throttle::record_failure(&state.db, &address_key, now)
+                        .await
+                        .map_err(internal)?;
+                    state
+                        .audit(
+                            Event::new(account.id.clone(), "login_second_factor", Outcome::Failure)
+                                .role(account.role.as_str()),
+                        )
+                        .await?;
+                    return Ok(LoginOutcome::Rejected(
+                        ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials").into_response(),
+                    ));
+                }
+            }
+        }
+    }
+    throttle::clear(&state.db, &account_key).await.map_err(internal)?;
+    let enrolment_pending = !account.totp_enabled
+        && state
+            .settings
+            .auth
+            .mfa_required_roles
+            .iter()
+            .any(|r| r == account.role.as_str());
+    Ok(LoginOutcome::Success {
+        account,
+        enrolment_pending,
+    })
+}
+
+/// Starts a fresh session (new id) for a user who passed the login checks.
+pub async fn start_session(
+    state: &AppState,
+    session: &Session,
+    account: &Account,
+    enrolment_pending: bool,
+) -> Result<String, ApiError> {
+    let internal = |e: tower_sessions::session::Error| ApiError::internal(&e);
+    session.cycle_id().await.map_err(internal)?;
+    let csrf = crate::crypto::random_hex::<32>().map_err(|e| ApiError::internal(&e))?;
+    session.insert(USER_ID_KEY, &account.id).await.map_err(internal)?;
+    session
+        .insert(AUTHENTICATED_AT_KEY, state.clock.now())
+        .await
+        .map_err(internal)?;
+    session.insert(CSRF_KEY, &csrf).await.map_err(internal)?;
+    session
+        .insert(ENROLMENT_PENDING_KEY, enrolment_pending)
+        .await
+        .map_err(internal)?;
+    session.save().await.map_err(internal)?;
+    state
+        .audit(Event::new(account.id.clone(), "login", Outcome::Success).role(account.role.as_str()))
+        .await?;
+    Ok(csrf)
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    session: Session,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> Result<Response, ApiError> {
+    let outcome = check_login(&state, peer.ip(), &body.username, body.password, body.totp.as_deref()).await?;
+    match outcome {
+        LoginOutcome::Rejected(response) => Ok(response),
+        LoginOutcome::Success {
+            account,
+            enrolment_pending,
+        } => {
+            let csrf = start_session(&state, &session, &account, enrolment_pending).await?;
+            Ok(Json(json!({
+                "user": user_json(&account),
+                "csrf_token": csrf,
+                "mfa_enrolment_required": enrolment_pending,
+            }))
+            .into_response())
+        }
+    }
+}
+
+pub async fn logout(State(state): State<AppState>, SessionUser(user): SessionUser) -> Result<StatusCode, ApiError> {
+    state.audit(user.event("logout", Outcome::Success)).await?;
+    user.session.flush().await.map_err(|e| ApiError::internal(&e))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn me(SessionUser(user): SessionUser) -> Result<Json<Value>, ApiError> {
+    let csrf: Option<String> = user.session.get(CSRF_KEY).await.map_err(|e| ApiError::internal(&e))?;
+    let pending: bool = user
+        .session
+        .get(ENROLMENT_PENDING_KEY)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .unwrap_or(false);
+    Ok(Json(json!({
+        "user": user_json(&user.account),
+        "csrf_token": csrf,
+        "mfa_enrolment_required": pending,
+    })))
+}

@@ -1,0 +1,42 @@
+//! Staff accounts, passwords, sessions, second factor, login throttling and CSRF.
+
+pub mod accounts;
+pub mod csrf;
+pub mod extract;
+pub mod handlers;
+pub mod mfa;
+pub mod password;
+pub mod session_store;
+pub mod throttle;
+
+use axum::Router;
+use axum::routing::{get, post};
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+pub use extract::{AuthUser, SessionUser};
+pub use session_store::DbSessionStore;
+
+use crate::AppState;
+use crate::config::Settings;
+use crate::db::Db;
+
+/// The session cookie: `__Host-` prefixed and `Secure` unless plain-HTTP local use is
+/// configured; `HttpOnly`, `SameSite=Strict`, idle timeout from the settings.
+pub fn session_layer(settings: &Settings, db: Db) -> SessionManagerLayer<DbSessionStore> {
+    let secure = !settings.auth.insecure_cookies;
+    let idle = i64::try_from(settings.auth.idle_timeout_minutes).unwrap_or(30);
+    SessionManagerLayer::new(DbSessionStore::new(db))
+        .with_name(if secure { "__Host-hoanhap" } else { "hoanhap" })
+        .with_secure(secure)
+        .with_http_only(true)
+        .with_same_site(SameSite::Strict)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(idle)))
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/session", post(handlers::login).delete(handlers::logout))
+        .route("/api/v1/me", get(handlers::me))
+}
