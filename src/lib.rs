@@ -24,6 +24,8 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::get;
 use tokio::net::TcpListener;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::audit::AuditLog;
 use crate::clients::ClientStore;
@@ -155,13 +157,36 @@ async fn check_key(db: &Db, keyring: &Keyring, master_path: &str) -> Result<(), 
 }
 
 /// The whole HTTP application.
+/// Every API route, registered together with its OpenAPI description so the document
+/// cannot miss one.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(auth::api())
+        .merge(audit::api())
+        .split_for_parts()
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(info(
+    title = "hoanhap",
+    description = "Confidential case management for community reintegration. Errors are \
+        `{\"error\": {\"code\", \"message\", \"fields\"?}}` in the language of `Accept-Language`."
+))]
+struct ApiDoc;
+
+async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
+    static DOC: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
+    axum::Json(DOC.get_or_init(|| api().1).clone())
+}
+
 pub fn app(state: AppState) -> Router {
+    let (api_router, _) = api();
     let sessions = auth::session_layer(&state.settings, state.db.clone());
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .merge(auth::routes())
-        .merge(audit::routes())
+        .merge(api_router)
+        .route("/api/openapi.json", get(openapi_json))
         .with_state(state)
         .layer(axum::middleware::from_fn(auth::csrf::protect))
         .layer(sessions)

@@ -1,10 +1,11 @@
 //! The auditor's API: `GET /api/v1/audit` and `GET /api/v1/audit/verify`.
 
+use axum::Json;
 use axum::extract::{Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{Filter, Outcome, Verification};
 use crate::AppState;
@@ -12,7 +13,7 @@ use crate::auth::AuthUser;
 use crate::policy::Action;
 use crate::web::ApiError;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     from: Option<String>,
@@ -23,10 +24,8 @@ pub struct AuditQuery {
     limit: Option<i64>,
 }
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/audit", get(list))
-        .route("/api/v1/audit/verify", get(verify))
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list)).routes(routes!(verify))
 }
 
 /// Lets a date (`YYYY-MM-DD`) bound the RFC 3339 timestamps inclusively.
@@ -40,6 +39,10 @@ fn bound(value: Option<String>, end: bool) -> Option<String> {
     })
 }
 
+/// Audit entries, newest first (auditor).
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
+    responses((status = 200, description = "`{items: [{seq, at, actor, action, client_code?, reason?, outcome}]}`"),
+        (status = 403, description = "Not an auditor")))]
 async fn list(
     State(state): State<AppState>,
     user: AuthUser,
@@ -64,6 +67,10 @@ async fn list(
     Ok(Json(json!({ "items": items })))
 }
 
+/// Checks the whole HMAC chain (auditor).
+#[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit",
+    responses((status = 200, description = "`{ok: true, entries}` or `{ok: false, first_bad_seq}`"),
+        (status = 403, description = "Not an auditor")))]
 async fn verify(State(state): State<AppState>, user: AuthUser) -> Result<Json<Verification>, ApiError> {
     state.authorize(&user, Action::AuditRead).await?;
     let result = state.audit_log.verify().await.map_err(|e| ApiError::internal(&e))?;

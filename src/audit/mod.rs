@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::db::{Db, timestamp};
 
-pub use handlers::routes;
+pub use handlers::api;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

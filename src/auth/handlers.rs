@@ -19,11 +19,13 @@ use crate::AppState;
 use crate::audit::{Event, Outcome};
 use crate::web::{ApiError, ApiJson};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub username: String,
+    #[schema(value_type = String)]
     pub password: SecretString,
+    /// A TOTP code or an unused recovery code, for accounts with a second factor.
     pub totp: Option<String>,
 }
 
@@ -163,6 +165,11 @@ pub async fn start_session(
     Ok(csrf)
 }
 
+/// Logs in; answers the user and the CSRF token for later state-changing requests.
+#[utoipa::path(post, path = "/api/v1/session", tag = "session", request_body = LoginRequest,
+    responses((status = 200, description = "Logged in: `{user, csrf_token, mfa_enrolment_required}`"),
+        (status = 401, description = "`invalid_credentials` or `totp_required`"),
+        (status = 429, description = "`too_many_attempts`, with `Retry-After`")))]
 pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -187,12 +194,18 @@ pub async fn login(
     }
 }
 
+/// Logs out.
+#[utoipa::path(delete, path = "/api/v1/session", tag = "session",
+    responses((status = 204, description = "Logged out"), (status = 401, description = "Not logged in")))]
 pub async fn logout(State(state): State<AppState>, SessionUser(user): SessionUser) -> Result<StatusCode, ApiError> {
     state.audit(user.event("logout", Outcome::Success)).await?;
     user.session.flush().await.map_err(|e| ApiError::internal(&e))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The logged-in user and the session's CSRF token.
+#[utoipa::path(get, path = "/api/v1/me", tag = "session",
+    responses((status = 200, description = "`{user, csrf_token, mfa_enrolment_required}`"), (status = 401, description = "Not logged in")))]
 pub async fn me(SessionUser(user): SessionUser) -> Result<Json<Value>, ApiError> {
     let csrf: Option<String> = user.session.get(CSRF_KEY).await.map_err(|e| ApiError::internal(&e))?;
     let pending: bool = user

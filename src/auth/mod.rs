@@ -9,10 +9,10 @@ pub mod password;
 pub mod session_store;
 pub mod throttle;
 
-use axum::Router;
-use axum::routing::{get, post};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use extract::{AuthUser, SessionUser};
 pub use session_store::DbSessionStore;
@@ -35,8 +35,8 @@ pub fn session_layer(settings: &Settings, db: Db) -> SessionManagerLayer<DbSessi
         .with_expiry(Expiry::OnInactivity(time::Duration::minutes(idle)))
 }
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/session", post(handlers::login).delete(handlers::logout))
-        .route("/api/v1/me", get(handlers::me))
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(handlers::login, handlers::logout))
+        .routes(routes!(handlers::me))
 }

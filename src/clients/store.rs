@@ -147,6 +147,11 @@ impl ClientStore {
                 e.into()
             });
         }
+        sqlx::query("INSERT INTO case_periods (client_id, opened_on) VALUES ($1, $2)")
+            .bind(&id)
+            .bind(new.opened_on.to_string())
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("INSERT INTO client_keys (client_id, master_key_id, wrapped_key) VALUES ($1, $2, $3)")
             .bind(&id)
             .bind(self.keyring.key_id())

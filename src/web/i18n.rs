@@ -76,20 +76,34 @@ mod tests {
         assert_eq!(Lang::from_accept_language(Some("de")), Lang::Vi);
     }
 
+    /// Message ids of every `.ftl` file of one language (one file per feature).
+    fn ids(lang: &str) -> Vec<String> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("locales")
+            .join(lang);
+        let mut ids: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .flat_map(|f| {
+                let text = std::fs::read_to_string(f.unwrap().path()).unwrap();
+                text.lines()
+                    .filter(|l| !l.starts_with(['#', ' ', '.']) && l.contains(" ="))
+                    .map(|l| l.split(" =").next().unwrap().trim().to_owned())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        ids.sort();
+        ids
+    }
+
     #[test]
     fn every_message_exists_in_both_languages() {
-        let ids = |text: &str| -> Vec<String> {
-            text.lines()
-                .filter_map(|l| l.split_once(" = ").map(|(k, _)| k.trim().to_owned()))
-                .filter(|k| !k.starts_with('#'))
-                .collect()
-        };
-        let vi = ids(include_str!("../../locales/vi/main.ftl"));
-        let en = ids(include_str!("../../locales/en/main.ftl"));
+        let vi = ids("vi");
+        let en = ids("en");
+        assert!(vi.len() > 10);
         assert_eq!(vi, en, "vi and en message ids differ");
         for id in &vi {
-            assert_ne!(Lang::Vi.t(id), *id);
-            assert_ne!(Lang::En.t(id), *id);
+            assert_ne!(Lang::Vi.t(id), *id, "{id} has no Vietnamese text");
+            assert_ne!(Lang::En.t(id), *id, "{id} has no English text");
         }
     }
 }
