@@ -213,6 +213,59 @@ impl ClientStore {
             .await?)
     }
 
+    /// Seals a value of another table (a need's detail, a referral note…) with the
+    /// client's data key, bound to that table, column and row; erasing the client makes
+    /// it unreadable with everything else.
+    pub async fn seal(
+        &self,
+        client_id: &str,
+        table: &str,
+        column: &str,
+        row_id: &str,
+        plaintext: &str,
+    ) -> Result<Vec<u8>, StoreError> {
+        let key = self.data_key_of(client_id).await?;
+        Ok(key.seal_str(
+            FieldRef {
+                table,
+                column,
+                row_id,
+                client_id,
+            },
+            plaintext,
+        )?)
+    }
+
+    /// Opens a value sealed with [`ClientStore::seal`].
+    pub async fn open(
+        &self,
+        client_id: &str,
+        table: &str,
+        column: &str,
+        row_id: &str,
+        sealed: &[u8],
+    ) -> Result<Pii, StoreError> {
+        let key = self.data_key_of(client_id).await?;
+        Ok(Pii::new(key.open_string(
+            FieldRef {
+                table,
+                column,
+                row_id,
+                client_id,
+            },
+            sealed,
+        )?))
+    }
+
+    async fn data_key_of(&self, client_id: &str) -> Result<DataKey, StoreError> {
+        let wrapped: Vec<u8> = sqlx::query_scalar("SELECT wrapped_key FROM client_keys WHERE client_id = $1")
+            .bind(client_id)
+            .fetch_optional(&self.db.pool)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        Ok(self.keyring.unwrap(&wrapped, client_id)?)
+    }
+
     async fn data_key(&self, tx: &mut Transaction<'_, Any>, id: &str) -> Result<DataKey, StoreError> {
         let wrapped: Vec<u8> = sqlx::query_scalar("SELECT wrapped_key FROM client_keys WHERE client_id = $1")
             .bind(id)
