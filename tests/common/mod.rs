@@ -3,6 +3,8 @@
 //! afterwards), fresh keys, the app on 127.0.0.1:0, and captured logs.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod browser;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
