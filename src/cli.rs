@@ -1,4 +1,6 @@
-//! The command line: `serve` (default), `init`.
+//! The command line: `serve` (default), `init`, `user`, `policy check`, `audit verify`.
+
+mod admin;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,6 +34,27 @@ enum Command {
         #[arg(long = "recovery-recipient", value_name = "AGE_RECIPIENT")]
         recovery_recipients: Vec<String>,
     },
+    /// Manage staff accounts.
+    User {
+        #[command(subcommand)]
+        command: admin::UserCommand,
+    },
+    /// Check the authorisation policies.
+    Policy {
+        #[command(subcommand)]
+        command: admin::PolicyCommand,
+    },
+    /// Check the audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: admin::AuditCommand,
+    },
+    /// Erase cases closed longer ago than policies/retention.toml allows.
+    Retention {
+        /// Only list the codes that would be erased.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 /// Runs the command line; every failure is a message on stderr and a non-zero exit.
@@ -63,7 +86,7 @@ pub fn main() -> ExitCode {
 }
 
 fn init_logging(settings: &Settings) {
-    let filter = EnvFilter::try_from_env("HOANHAP_LOG").unwrap_or_else(|_| EnvFilter::new(&settings.log.level));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.log.level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -76,6 +99,10 @@ fn init_logging(settings: &Settings) {
 async fn run(command: Command, settings: Settings) -> Result<ExitCode, String> {
     match command {
         Command::Serve => serve(settings).await,
+        Command::User { command } => admin::user(command, settings).await,
+        Command::Policy { command } => admin::policy(command, &settings),
+        Command::Audit { command } => admin::audit_command(command, settings).await,
+        Command::Retention { dry_run } => crate::retention::command(settings, dry_run).await,
         Command::Init { recovery_recipients } => {
             let mut settings = settings;
             settings.keys.recovery_recipients.extend(recovery_recipients);
@@ -106,9 +133,11 @@ async fn serve(settings: Settings) -> Result<ExitCode, String> {
     crate::ensure_keys(&settings).map_err(|e| e.to_string())?;
     let listen = settings.listen;
     let state = crate::open(settings).await.map_err(|e| e.to_string())?;
+    crate::retention::spawn_daily(state.clone()).map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    admin::announce_setup(&state, listener.local_addr().unwrap_or(listen)).await?;
     tracing::info!(%listen, "hoanhap is serving");
     crate::serve(listener, state, crate::shutdown_signal())
         .await

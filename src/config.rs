@@ -88,6 +88,25 @@ pub struct Settings {
     pub keys: KeySettings,
     pub auth: AuthSettings,
     pub programme: ProgrammeSettings,
+    #[serde(default)]
+    pub cases: CasesSettings,
+}
+
+/// Case-work settings (`[cases]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CasesSettings {
+    /// A referral still `referred` or `accepted` with no movement for this many days
+    /// appears on the follow-up list.
+    pub referral_followup_days: u32,
+}
+
+impl Default for CasesSettings {
+    fn default() -> Self {
+        Self {
+            referral_followup_days: 14,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -121,6 +140,7 @@ impl Default for Settings {
                 report_recipient: "Sở Lao động – Thương binh và Xã hội tỉnh Nghệ An".into(),
                 programme_owner: "Ủy ban nhân dân tỉnh Nghệ An".into(),
             },
+            cases: CasesSettings::default(),
         }
     }
 }

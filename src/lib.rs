@@ -6,15 +6,24 @@
 pub mod areas;
 pub mod audit;
 pub mod auth;
+pub mod breakglass;
+pub mod categories;
 pub mod cli;
 pub mod clients;
 pub mod clock;
 pub mod config;
+pub mod consents;
 pub mod crypto;
 pub mod db;
 mod health;
+pub mod needs;
+pub mod pages;
 pub mod policy;
+pub mod providers;
+pub mod referrals;
+pub mod retention;
 pub mod stats;
+pub mod volunteers;
 pub mod web;
 
 use std::future::Future;
@@ -160,10 +169,69 @@ async fn check_key(db: &Db, keyring: &Keyring, master_path: &str) -> Result<(), 
 /// Every API route, registered together with its OpenAPI description so the document
 /// cannot miss one.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::api())
         .merge(audit::api())
-        .split_for_parts()
+        .merge(clients::api())
+        .merge(consents::api())
+        .merge(needs::api())
+        .merge(volunteers::api())
+        .merge(categories::api())
+        .merge(providers::api())
+        .merge(referrals::api())
+        .merge(breakglass::api())
+        .merge(stats::api())
+        .split_for_parts();
+    let mut doc = doc;
+    unique_operation_ids(&mut doc);
+    (router, doc)
+}
+
+/// OpenAPI requires operation ids to be unique, but utoipa takes them from handler names
+/// (`list` in several modules): a repeated id is prefixed with the operation's first tag,
+/// then with its method if it still repeats.
+fn unique_operation_ids(doc: &mut utoipa::openapi::OpenApi) {
+    fn operations(doc: &mut utoipa::openapi::OpenApi) -> Vec<(&'static str, &mut utoipa::openapi::path::Operation)> {
+        doc.paths
+            .paths
+            .values_mut()
+            .flat_map(|item| {
+                [
+                    ("get", item.get.as_mut()),
+                    ("put", item.put.as_mut()),
+                    ("post", item.post.as_mut()),
+                    ("delete", item.delete.as_mut()),
+                    ("options", item.options.as_mut()),
+                    ("head", item.head.as_mut()),
+                    ("patch", item.patch.as_mut()),
+                    ("trace", item.trace.as_mut()),
+                ]
+            })
+            .filter_map(|(method, op)| op.map(|op| (method, op)))
+            .collect()
+    }
+    let counts = |doc: &mut utoipa::openapi::OpenApi| {
+        let mut counts = std::collections::HashMap::<String, usize>::new();
+        for (_, op) in operations(doc) {
+            if let Some(id) = &op.operation_id {
+                *counts.entry(id.clone()).or_default() += 1;
+            }
+        }
+        counts
+    };
+    let seen = counts(doc);
+    for (_, op) in operations(doc) {
+        if let Some(id) = op.operation_id.clone().filter(|id| seen.get(id).is_some_and(|n| *n > 1)) {
+            let tag = op.tags.as_ref().and_then(|t| t.first()).cloned().unwrap_or_default();
+            op.operation_id = Some(format!("{tag}_{id}"));
+        }
+    }
+    let seen = counts(doc);
+    for (method, op) in operations(doc) {
+        if let Some(id) = op.operation_id.clone().filter(|id| seen.get(id).is_some_and(|n| *n > 1)) {
+            op.operation_id = Some(format!("{method}_{id}"));
+        }
+    }
 }
 
 #[derive(utoipa::OpenApi)]
@@ -187,6 +255,7 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .merge(api_router)
         .route("/api/openapi.json", get(openapi_json))
+        .merge(pages::pages())
         .with_state(state)
         .layer(axum::middleware::from_fn(auth::csrf::protect))
         .layer(sessions)

@@ -7,7 +7,9 @@ pub mod handlers;
 pub mod mfa;
 pub mod password;
 pub mod session_store;
+pub mod setup;
 pub mod throttle;
+pub mod users;
 
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -39,4 +41,7 @@ pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(handlers::login, handlers::logout))
         .routes(routes!(handlers::me))
+        .routes(routes!(mfa::enrol_api))
+        .routes(routes!(mfa::confirm_api))
+        .merge(users::api())
 }

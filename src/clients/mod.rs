@@ -2,8 +2,16 @@
 //! plain for statistics; identity, contact and narrative fields are sealed with the
 //! client's own data key.
 
+pub mod alerts;
+pub mod handlers;
 mod model;
+pub mod service;
 mod store;
+pub mod validation;
 
-pub use model::{AgeBand, Client, ClientPatch, Created, FieldClasses, NewClient, age_band};
+pub use handlers::api;
+pub use model::{
+    AgeBand, CLOSURE_REASONS, CasePeriod, Client, ClientPatch, Created, FieldClasses, ListFilter, ListScope, NewClient,
+    Pii, StatusFilter, age_band,
+};
 pub use store::{ClientStore, StoreError};

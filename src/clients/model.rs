@@ -5,25 +5,40 @@ use crate::crypto::Sensitive;
 
 pub type Pii = Sensitive<String>;
 
-/// Which sealed field classes a caller may have opened.
+/// Which sealed field classes a caller may have opened. Decided per caller by the
+/// policies: `chosen_name` with `client_read`, `identity` (full name, birth date, ID
+/// number) with `client_read_identity`, `contact` (phone, address) with
+/// `client_read_contact`, `narrative` (notes, need and support details) with
+/// `client_read_narrative`, `health` (details of health needs) with `client_read_health`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FieldClasses {
+    pub chosen_name: bool,
     pub identity: bool,
     pub contact: bool,
     pub narrative: bool,
+    pub health: bool,
 }
 
 impl FieldClasses {
     pub const ALL: Self = Self {
+        chosen_name: true,
         identity: true,
         contact: true,
         narrative: true,
+        health: true,
     };
     pub const NONE: Self = Self {
+        chosen_name: false,
         identity: false,
         contact: false,
         narrative: false,
+        health: false,
     };
+
+    /// Whether any sealed column of the client row is to be opened.
+    pub fn opens_client_row(self) -> bool {
+        self.chosen_name || self.identity || self.contact || self.narrative
+    }
 }
 
 /// A new case as received at intake; the personal fields are sealed before storage.
@@ -89,6 +104,43 @@ pub struct Client {
     pub address: Option<Pii>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notes: Option<Pii>,
+}
+
+/// One episode of a case: reopening adds a new one, so "open at some time in a period"
+/// is answered from history.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CasePeriod {
+    pub opened_on: String,
+    pub closed_on: Option<String>,
+    pub closure_reason: Option<String>,
+}
+
+/// Why a case was closed (coded).
+pub const CLOSURE_REASONS: [&str; 6] = ["reintegrated", "moved_away", "withdrew", "lost_contact", "deceased", "other"];
+
+/// Whose clients a list shows.
+#[derive(Debug, Clone)]
+pub enum ListScope {
+    /// A social worker's caseload.
+    AssignedTo(String),
+    /// The clients a volunteer is assigned to.
+    Volunteer(String),
+    /// Every client in these areas (a supervisor's district, from `Areas::within`).
+    Areas(Vec<String>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusFilter {
+    Open,
+    Closed,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListFilter {
+    pub scope: ListScope,
+    /// `None`: open and closed cases.
+    pub status: Option<StatusFilter>,
 }
 
 /// The result of intake: the client and codes of possible duplicates (codes only).

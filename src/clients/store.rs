@@ -6,7 +6,10 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use super::model::{Client, ClientPatch, Created, FieldClasses, NewClient, Pii, age_band};
+use super::model::{
+    CasePeriod, Client, ClientPatch, Created, FieldClasses, ListFilter, ListScope, NewClient, Pii, StatusFilter, age_band,
+};
+use crate::consents::NewConsent;
 use crate::crypto::{CryptoError, DataKey, FieldRef, Keyring};
 use crate::db::{Db, timestamp};
 
@@ -18,6 +21,8 @@ pub enum StoreError {
     Conflict { current: i64 },
     #[error("unknown area")]
     UnknownArea,
+    #[error("the case is {status}")]
+    InvalidState { status: String },
     #[error(transparent)]
     Crypto(#[from] CryptoError),
     #[error(transparent)]
@@ -29,6 +34,7 @@ const TABLE: &str = "clients";
 /// Sealed columns and the class each belongs to.
 #[derive(Clone, Copy)]
 enum Class {
+    Chosen,
     Identity,
     Contact,
     Narrative,
@@ -36,7 +42,7 @@ enum Class {
 
 const SEALED: [(&str, Class); 7] = [
     ("full_name", Class::Identity),
-    ("chosen_name", Class::Contact),
+    ("chosen_name", Class::Chosen),
     ("date_of_birth", Class::Identity),
     ("id_number", Class::Identity),
     ("phone", Class::Contact),
@@ -46,6 +52,7 @@ const SEALED: [(&str, Class); 7] = [
 
 fn allowed(classes: FieldClasses, class: Class) -> bool {
     match class {
+        Class::Chosen => classes.chosen_name,
         Class::Identity => classes.identity,
         Class::Contact => classes.contact,
         Class::Narrative => classes.narrative,
@@ -86,10 +93,23 @@ impl ClientStore {
         }
     }
 
-    /// Opens a case: allocates the next code for the intake year, creates and wraps a
-    /// data key, seals the personal fields, and stores the blind indexes — in one
-    /// transaction. Returns the codes of possible duplicates (never their content).
+    /// Opens a case without recorded consents (tests, imports); see [`ClientStore::intake`].
     pub async fn create(&self, new: &NewClient, now: DateTime<Utc>) -> Result<Created, StoreError> {
+        self.intake(new, &[], None, now).await
+    }
+
+    /// Opens a case: allocates the next code for the intake year, creates and wraps a
+    /// data key, seals the personal fields, stores the blind indexes, the first case
+    /// period, the consents given at intake and, for a child, the child-protection alert
+    /// to the district's supervisors — all in one transaction, so either everything is
+    /// stored or nothing. Returns the codes of possible duplicates (never their content).
+    pub async fn intake(
+        &self,
+        new: &NewClient,
+        consents: &[NewConsent],
+        recorded_by: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Created, StoreError> {
         let id = uuid::Uuid::new_v4().to_string();
         let key = DataKey::generate()?;
         let wrapped = self.keyring.wrap(&key, &id)?;
@@ -99,6 +119,7 @@ impl ClientStore {
         let bi_id = new.id_number.as_ref().and_then(|n| blind.id_number(n.expose()));
         let duplicates = self.duplicates(&bi_name_dob, bi_id.as_deref(), None).await?;
         let band = age_band(new.date_of_birth, new.opened_on);
+        let child = band == super::AgeBand::Under18;
         let ts = timestamp(now);
 
         let mut tx = self.db.pool.begin().await?;
@@ -127,7 +148,7 @@ impl ClientStore {
         .bind(band.as_str())
         .bind(new.opened_on.to_string())
         .bind(&new.assigned_worker)
-        .bind(band == super::AgeBand::Under18)
+        .bind(child)
         .bind(&ts)
         .bind(key.seal_str(field("full_name", &id), new.full_name.expose())?)
         .bind(seal_opt(&key, "chosen_name", &id, new.chosen_name.as_ref())?)
@@ -158,6 +179,12 @@ impl ClientStore {
             .bind(wrapped)
             .execute(&mut *tx)
             .await?;
+        for consent in consents {
+            crate::consents::insert(&mut tx, &id, consent, recorded_by, now).await?;
+        }
+        if child {
+            super::alerts::raise(&mut tx, &id, super::alerts::CHILD_PROTECTION, recorded_by, now).await?;
+        }
         let client = self.fetch(&mut tx, &id, FieldClasses::ALL).await?;
         tx.commit().await?;
         Ok(Created {
@@ -286,7 +313,7 @@ impl ClientStore {
             .fetch_optional(&mut **tx)
             .await?
             .ok_or(StoreError::NotFound)?;
-        let key = if classes == FieldClasses::NONE {
+        let key = if !classes.opens_client_row() {
             None
         } else {
             Some(self.data_key(tx, id).await?)
@@ -296,6 +323,18 @@ impl ClientStore {
 
     /// Applies a patch if `patch.version` is current; bumps the version. One transaction.
     pub async fn update(&self, id: &str, patch: &ClientPatch, now: DateTime<Utc>) -> Result<Client, StoreError> {
+        self.update_by(id, patch, None, now).await
+    }
+
+    /// [`ClientStore::update`] by a user: a corrected birth date that makes the client a
+    /// child raises the child-protection alert in the same transaction.
+    pub async fn update_by(
+        &self,
+        id: &str,
+        patch: &ClientPatch,
+        by: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Client, StoreError> {
         let mut tx = self.db.pool.begin().await?;
         // Claim the row first (a write), so concurrent editors serialise on it.
         let claimed =
@@ -340,7 +379,11 @@ impl ClientStore {
             let opened: NaiveDate = current.opened_on.parse().map_err(|_| CryptoError::Integrity)?;
             let band = age_band(dob, opened);
             sets.push(("age_band", Value::Text(Some(band.as_str().to_owned()))));
-            sets.push(("child_protection", Value::Bool(band == super::AgeBand::Under18)));
+            let child = band == super::AgeBand::Under18;
+            sets.push(("child_protection", Value::Bool(child)));
+            if child && !current.child_protection {
+                super::alerts::raise(&mut tx, id, super::alerts::CHILD_PROTECTION, by, now).await?;
+            }
         }
         for (column, value) in [
             ("chosen_name", &patch.chosen_name),
@@ -401,14 +444,34 @@ impl ClientStore {
     }
 
     /// Crypto-shredding: records the code in the erasure ledger and deletes the wrapped
-    /// data key and every row of the client, in one transaction. The code is not reused
-    /// because the sequence never goes back. Returns the erased client's code.
+    /// data key and every row of the client (support logs, volunteer assignments,
+    /// referrals and their events, needs, consents, case periods, break-glass grants,
+    /// alerts, the client row), in one transaction; tables added later cascade from
+    /// `clients`. With SQLite's `secure_delete` the freed pages are zeroed. The code is
+    /// not reused because the sequence never goes back. Returns the erased client's code.
     pub async fn erase(&self, id: &str, by: Option<&str>, now: DateTime<Utc>) -> Result<String, StoreError> {
         let mut tx = self.db.pool.begin().await?;
+        // The key first: from this statement on, nothing sealed for the client opens.
         sqlx::query("DELETE FROM client_keys WHERE client_id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        for table in [
+            "support_logs",
+            "client_volunteers",
+            "referral_events",
+            "referrals",
+            "needs",
+            "consents",
+            "case_periods",
+            "break_glass_grants",
+            "case_alerts",
+        ] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE client_id = $1"))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
         let code: String = sqlx::query_scalar("DELETE FROM clients WHERE id = $1 RETURNING code")
             .bind(id)
             .fetch_optional(&mut *tx)
@@ -424,6 +487,206 @@ impl ClientStore {
         tx.commit().await?;
         Ok(code)
     }
+
+    /// Closes an open case at `version`: the client row and its open case period, in one
+    /// transaction. `by` is recorded as the raiser of a [`super::alerts::CLOSURE_REVIEW`]
+    /// alert when `review` is set (a worker closed it; a supervisor reviews).
+    pub async fn close(
+        &self,
+        id: &str,
+        version: i64,
+        reason: &str,
+        on: NaiveDate,
+        review_by: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Client, StoreError> {
+        let mut tx = self.db.pool.begin().await?;
+        let n = sqlx::query(
+            "UPDATE clients SET status = 'closed', closed_on = $1, closure_reason = $2, version = version + 1, \
+             updated_at = $3 WHERE id = $4 AND version = $5 AND status = 'open'",
+        )
+        .bind(on.to_string())
+        .bind(reason)
+        .bind(timestamp(now))
+        .bind(id)
+        .bind(version)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(self.why_not_claimed(&mut tx, id, version, "open").await?);
+        }
+        sqlx::query(
+            "UPDATE case_periods SET closed_on = $1, closure_reason = $2 WHERE client_id = $3 AND closed_on IS NULL",
+        )
+        .bind(on.to_string())
+        .bind(reason)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(by) = review_by {
+            super::alerts::raise(&mut tx, id, super::alerts::CLOSURE_REVIEW, Some(by), now).await?;
+        }
+        let client = self.fetch(&mut tx, id, FieldClasses::NONE).await?;
+        tx.commit().await?;
+        Ok(client)
+    }
+
+    /// Reopens a closed case at `version`: a new case period from `on`. One transaction.
+    pub async fn reopen(&self, id: &str, version: i64, on: NaiveDate, now: DateTime<Utc>) -> Result<Client, StoreError> {
+        let mut tx = self.db.pool.begin().await?;
+        let n = sqlx::query(
+            "UPDATE clients SET status = 'open', closed_on = NULL, closure_reason = NULL, version = version + 1, \
+             updated_at = $1 WHERE id = $2 AND version = $3 AND status = 'closed'",
+        )
+        .bind(timestamp(now))
+        .bind(id)
+        .bind(version)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(self.why_not_claimed(&mut tx, id, version, "closed").await?);
+        }
+        sqlx::query("INSERT INTO case_periods (client_id, opened_on) VALUES ($1, $2)")
+            .bind(id)
+            .bind(on.to_string())
+            .execute(&mut *tx)
+            .await?;
+        let client = self.fetch(&mut tx, id, FieldClasses::NONE).await?;
+        tx.commit().await?;
+        Ok(client)
+    }
+
+    /// Moves the case to another worker (`None`: unassigned). Bumps the version.
+    pub async fn reassign(&self, id: &str, worker: Option<&str>, now: DateTime<Utc>) -> Result<Client, StoreError> {
+        let mut tx = self.db.pool.begin().await?;
+        let n = sqlx::query(
+            "UPDATE clients SET assigned_worker = $1, version = version + 1, updated_at = $2 WHERE id = $3",
+        )
+        .bind(worker)
+        .bind(timestamp(now))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let client = self.fetch(&mut tx, id, FieldClasses::NONE).await?;
+        tx.commit().await?;
+        Ok(client)
+    }
+
+    /// Why a versioned state change touched no row: gone, stale, or in the wrong state.
+    async fn why_not_claimed(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        id: &str,
+        version: i64,
+        wanted_status: &str,
+    ) -> Result<StoreError, StoreError> {
+        let row = sqlx::query("SELECT version, status FROM clients WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        let Some(row) = row else {
+            return Ok(StoreError::NotFound);
+        };
+        let current: i64 = row.try_get("version")?;
+        let status: String = row.try_get("status")?;
+        Ok(if status != wanted_status {
+            StoreError::InvalidState { status }
+        } else if current != version {
+            StoreError::Conflict { current }
+        } else {
+            StoreError::NotFound
+        })
+    }
+
+    /// The open and closed episodes of a case, oldest first.
+    pub async fn case_periods(&self, id: &str) -> Result<Vec<CasePeriod>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT opened_on, closed_on, closure_reason FROM case_periods WHERE client_id = $1 ORDER BY opened_on",
+        )
+        .bind(id)
+        .fetch_all(&self.db.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                Ok(CasePeriod {
+                    opened_on: r.try_get("opened_on")?,
+                    closed_on: r.try_get("closed_on")?,
+                    closure_reason: r.try_get("closure_reason")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()?)
+    }
+
+    /// Coded fields of the clients a list shows (no sealed field is opened), ordered by
+    /// code. Use [`ClientStore::get`] to open the fields a caller may see.
+    pub async fn list(&self, filter: &ListFilter) -> Result<Vec<Client>, StoreError> {
+        let status = match filter.status {
+            Some(StatusFilter::Open) => " AND c.status = 'open'",
+            Some(StatusFilter::Closed) => " AND c.status = 'closed'",
+            None => "",
+        };
+        let select = format!("SELECT {} FROM clients c", prefixed_columns());
+        let rows = match &filter.scope {
+            ListScope::AssignedTo(user) => {
+                sqlx::query(&format!("{select} WHERE c.assigned_worker = $1{status} ORDER BY c.code"))
+                    .bind(user)
+                    .fetch_all(&self.db.pool)
+                    .await?
+            }
+            ListScope::Volunteer(user) => {
+                sqlx::query(&format!(
+                    "{select} JOIN client_volunteers v ON v.client_id = c.id WHERE v.user_id = $1{status} \
+                     ORDER BY c.code"
+                ))
+                .bind(user)
+                .fetch_all(&self.db.pool)
+                .await?
+            }
+            ListScope::Areas(areas) if areas.is_empty() => Vec::new(),
+            ListScope::Areas(areas) => {
+                let sql = format!(
+                    "{select} WHERE c.area IN ({}){status} ORDER BY c.code",
+                    super::alerts::placeholders(1, areas.len())
+                );
+                let mut query = sqlx::query(&sql);
+                for area in areas {
+                    query = query.bind(area);
+                }
+                query.fetch_all(&self.db.pool).await?
+            }
+        };
+        rows.iter().map(|r| decode(r, None, FieldClasses::NONE)).collect()
+    }
+
+    /// Ids and codes of closed cases whose closing day is before `cutoff` (retention).
+    pub async fn closed_before(&self, cutoff: NaiveDate) -> Result<Vec<(String, String, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, code, closed_on FROM clients WHERE status = 'closed' AND closed_on IS NOT NULL \
+             AND closed_on < $1 ORDER BY closed_on, code",
+        )
+        .bind(cutoff.to_string())
+        .fetch_all(&self.db.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| Ok((r.try_get("id")?, r.try_get("code")?, r.try_get("closed_on")?)))
+            .collect::<Result<_, sqlx::Error>>()?)
+    }
+}
+
+fn prefixed_columns() -> String {
+    COLUMNS
+        .split(", ")
+        .map(|c| format!("c.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 enum Value {

@@ -68,7 +68,7 @@ impl ApiError {
     pub fn body(&self, lang: Lang) -> serde_json::Value {
         let mut error = json!({
             "code": self.code,
-            "message": lang.t(&format!("error-{}", self.code)),
+            "message": lang.t_args(&format!("error-{}", self.code), self.details.as_ref()),
         });
         if !self.fields.is_empty() {
             let fields: serde_json::Map<String, serde_json::Value> =
@@ -121,7 +121,7 @@ pub async fn localise_errors(request: Request, next: Next) -> Response {
             let is_json = response
                 .headers()
                 .get(header::CONTENT_TYPE)
-                .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+                .is_some_and(|v| v.as_bytes().starts_with(b"application/json") || v.as_bytes().starts_with(b"text/html"));
             if is_json {
                 return response;
             }

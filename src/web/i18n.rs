@@ -62,6 +62,48 @@ impl Lang {
         };
         LOCALES.try_lookup(lang, id).unwrap_or_else(|| id.to_owned())
     }
+
+    /// The message for `id` with the top-level fields of a JSON object as arguments:
+    /// strings and numbers as they are, an array of strings as `$key` (joined with
+    /// ", ") and `$key_count`. Used for error messages that name their `details`.
+    pub fn t_args(self, id: &str, args: Option<&serde_json::Value>) -> String {
+        use std::borrow::Cow;
+        use std::collections::HashMap;
+
+        use fluent_templates::fluent_bundle::FluentValue;
+
+        let Some(object) = args.and_then(serde_json::Value::as_object) else {
+            return self.t(id);
+        };
+        let mut values: HashMap<Cow<'static, str>, FluentValue> = HashMap::new();
+        for (key, value) in object {
+            match value {
+                serde_json::Value::String(s) => {
+                    values.insert(Cow::Owned(key.clone()), FluentValue::from(s.clone()));
+                }
+                serde_json::Value::Number(n) => {
+                    if let Some(n) = n.as_f64() {
+                        values.insert(Cow::Owned(key.clone()), FluentValue::from(n));
+                    }
+                }
+                serde_json::Value::Array(items) => {
+                    let list: Vec<&str> = items.iter().filter_map(serde_json::Value::as_str).collect();
+                    values.insert(Cow::Owned(key.clone()), FluentValue::from(list.join(", ")));
+                    values.insert(Cow::Owned(format!("{key}_count")), FluentValue::from(list.len()));
+                }
+                _ => {}
+            }
+        }
+        let lang = match self {
+            Self::Vi => &VI,
+            Self::En => &EN,
+        };
+        LOCALES
+            .try_lookup_with_args(lang, id, &values)
+            // Fluent wraps placeables in Unicode isolation marks; plain text reads better.
+            .map(|m| m.replace(['\u{2068}', '\u{2069}'], ""))
+            .unwrap_or_else(|| id.to_owned())
+    }
 }
 
 #[cfg(test)]

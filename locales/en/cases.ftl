@@ -1,0 +1,22 @@
+# Cases: intake, consents, needs, volunteers, support logs, closure and erasure
+error-case_not_open = The case is closed. Reopen it first.
+error-case_not_closed = The case is open.
+error-already_withdrawn = This consent was already withdrawn.
+error-follow_up_done = This follow-up was already marked done.
+error-alert_acknowledged = This alert was already acknowledged.
+field-cases-invalid_id_number = An ID number has 6 to 20 letters and digits.
+field-cases-out_of_range = The value is out of range.
+field-cases-consent_required = The client's consent to data processing is required to open a case.
+field-cases-too_old = The date is too early (before 1900).
+field-cases-before_opened = The date cannot be before the case was opened.
+field-cases-before_birth = The case cannot open before the date of birth.
+field-cases-after_opened = The date of birth cannot be after the case was opened.
+field-cases-before_closed = A case reopens after the day it was closed.
+field-cases-before_given = The date cannot be before the consent was given.
+field-cases-expires_before_given = The consent must expire after it was given.
+field-cases-unknown_category = No such service category.
+field-cases-category_required = A service category is required for sharing with providers.
+field-cases-category_not_allowed = Only referral-sharing consent has a category.
+field-cases-unknown_reason = Choose one of the closure reasons: reintegrated, moved away, withdrew, lost contact, deceased, other.
+field-cases-invalid_worker = Choose an active social worker of the client's district.
+field-cases-invalid_volunteer = Choose an active volunteer whose area covers the client's.

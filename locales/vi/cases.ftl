@@ -1,0 +1,22 @@
+# Hồ sơ: tiếp nhận, đồng ý, nhu cầu, tình nguyện viên, nhật ký hỗ trợ, đóng và xóa hồ sơ
+error-case_not_open = Hồ sơ đã đóng. Hãy mở lại trước.
+error-case_not_closed = Hồ sơ đang mở.
+error-already_withdrawn = Sự đồng ý này đã được rút lại trước đó.
+error-follow_up_done = Việc theo dõi này đã được đánh dấu hoàn thành.
+error-alert_acknowledged = Cảnh báo này đã được xác nhận.
+field-cases-invalid_id_number = Số giấy tờ tùy thân gồm 6 đến 20 chữ cái và chữ số.
+field-cases-out_of_range = Giá trị nằm ngoài khoảng cho phép.
+field-cases-consent_required = Cần có sự đồng ý xử lý dữ liệu của thân chủ để mở hồ sơ.
+field-cases-too_old = Ngày quá sớm (trước năm 1900).
+field-cases-before_opened = Ngày không được trước ngày mở hồ sơ.
+field-cases-before_birth = Ngày mở hồ sơ không được trước ngày sinh.
+field-cases-after_opened = Ngày sinh không được sau ngày mở hồ sơ.
+field-cases-before_closed = Hồ sơ chỉ mở lại sau ngày đã đóng.
+field-cases-before_given = Ngày không được trước ngày đồng ý.
+field-cases-expires_before_given = Ngày hết hạn phải sau ngày đồng ý.
+field-cases-unknown_category = Loại dịch vụ không tồn tại.
+field-cases-category_required = Cần chọn loại dịch vụ được chia sẻ thông tin.
+field-cases-category_not_allowed = Chỉ sự đồng ý chia sẻ khi chuyển gửi mới có loại dịch vụ.
+field-cases-unknown_reason = Hãy chọn một lý do đóng hồ sơ: đã hòa nhập, chuyển đi nơi khác, tự rút, mất liên lạc, đã mất, khác.
+field-cases-invalid_worker = Hãy chọn một cán bộ xã hội đang hoạt động của huyện nơi thân chủ ở.
+field-cases-invalid_volunteer = Hãy chọn một tình nguyện viên đang hoạt động có địa bàn bao gồm nơi thân chủ ở.

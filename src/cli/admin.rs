@@ -1,0 +1,303 @@
+//! The administration commands: `user …`, `policy check`, `audit verify`, and the
+//! first-admin setup link printed by `serve`. Changes are audited with actor `cli`.
+//! Bad input is a message on stderr and a non-zero exit, never a panic.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use secrecy::SecretString;
+use zeroize::Zeroizing;
+
+use crate::AppState;
+use crate::audit::{Event, Outcome, Verification};
+use crate::auth::accounts::{self, Account, AccountError, NewAccount};
+use crate::auth::{mfa, password, setup};
+use crate::config::Settings;
+use crate::policy::Role;
+use crate::web::Lang;
+
+/// The actor of audit entries written by the command line.
+pub const CLI_ACTOR: &str = "cli";
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account; the password is read from standard input (one line).
+    Add {
+        #[arg(long)]
+        username: String,
+        /// admin, supervisor, social_worker, volunteer, manager or auditor.
+        #[arg(long)]
+        role: String,
+        /// Area code of the account's scope (the province for province-wide roles).
+        #[arg(long)]
+        area: String,
+        /// The name shown to other staff (default: the username).
+        #[arg(long = "display-name")]
+        display_name: Option<String>,
+        /// Read the password from standard input (required: never on the command line).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Disable an account and end its sessions.
+    Disable { username: String },
+    /// Re-enable a disabled account.
+    Enable { username: String },
+    /// Set a new password (read from standard input) and end the account's sessions.
+    ResetPassword {
+        username: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Remove the account's second factor; the user enrols again at the next login.
+    ResetMfa { username: String },
+    /// List the accounts.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Validate the policies against their schema.
+    Check {
+        /// A folder with `schema.cedarschema` and `*.cedar` (default: the `policy_dir`
+        /// setting, or the policies built in).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the HMAC chain of the audit trail: exit 0 when it holds, 1 naming the first
+    /// bad entry otherwise.
+    Verify,
+}
+
+fn read_password(enabled: bool) -> Result<SecretString, String> {
+    if !enabled {
+        return Err("give the password on standard input with --password-stdin (never on the command line)".into());
+    }
+    let mut line = Zeroizing::new(String::new());
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+    let password = SecretString::from(line.trim_end_matches(['\n', '\r']).to_owned());
+    password::check_strength(&password).map_err(|id| Lang::En.t(id))?;
+    Ok(password)
+}
+
+fn parse_role(role: &str) -> Result<Role, String> {
+    role.parse::<Role>().map_err(|_| {
+        let names: Vec<&str> = Role::ALL.iter().map(Role::as_str).collect();
+        format!("unknown role `{role}`: use one of {}", names.join(", "))
+    })
+}
+
+fn account_message(e: AccountError) -> String {
+    match e {
+        AccountError::Invalid(field, id) => format!("{field}: {}", Lang::En.t(id)),
+        AccountError::UsernameTaken => "the username is taken".into(),
+        AccountError::NotFound => "no such account".into(),
+        other => other.to_string(),
+    }
+}
+
+async fn open(settings: Settings) -> Result<AppState, String> {
+    crate::ensure_keys(&settings).map_err(|e| e.to_string())?;
+    crate::open(settings).await.map_err(|e| e.to_string())
+}
+
+async fn audit(state: &AppState, event: Event) -> Result<(), String> {
+    state
+        .audit_log
+        .append(event, state.clock.now())
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+async fn find(state: &AppState, username: &str) -> Result<Account, String> {
+    accounts::by_username(&state.db, username)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no account named `{}`", username.trim()))
+}
+
+pub async fn user(command: UserCommand, settings: Settings) -> Result<ExitCode, String> {
+    match command {
+        UserCommand::Add {
+            username,
+            role,
+            area,
+            display_name,
+            password_stdin,
+        } => {
+            let role = parse_role(&role)?;
+            let username = accounts::normalise_username(&username).map_err(account_message)?;
+            let password = read_password(password_stdin)?;
+            let state = open(settings).await?;
+            let account = accounts::create(
+                &state.db,
+                NewAccount {
+                    display_name: display_name.unwrap_or_else(|| username.clone()),
+                    username,
+                    role,
+                    area: area.trim().to_owned(),
+                    password,
+                },
+                state.clock.now(),
+            )
+            .await
+            .map_err(account_message)?;
+            audit(
+                &state,
+                Event::new(CLI_ACTOR, "user_create", Outcome::Success).object(&account.id),
+            )
+            .await?;
+            println!(
+                "created {} ({}, area {}), id {}",
+                account.username, account.role, account.area, account.id
+            );
+        }
+        UserCommand::Disable { username } => set_active(settings, &username, false).await?,
+        UserCommand::Enable { username } => set_active(settings, &username, true).await?,
+        UserCommand::ResetPassword {
+            username,
+            password_stdin,
+        } => {
+            let password = read_password(password_stdin)?;
+            let state = open(settings).await?;
+            let account = find(&state, &username).await?;
+            accounts::set_password(&state.db, &account.id, password, state.clock.now())
+                .await
+                .map_err(account_message)?;
+            audit(
+                &state,
+                Event::new(CLI_ACTOR, "user_reset_password", Outcome::Success).object(&account.id),
+            )
+            .await?;
+            println!("new password set for {}; their sessions have ended", account.username);
+        }
+        UserCommand::ResetMfa { username } => {
+            let state = open(settings).await?;
+            let account = find(&state, &username).await?;
+            mfa::reset(&state.db, &account.id, state.clock.now())
+                .await
+                .map_err(|e| e.to_string())?;
+            audit(
+                &state,
+                Event::new(CLI_ACTOR, "user_reset_mfa", Outcome::Success)
+                    .object(&account.id)
+                    .flagged(),
+            )
+            .await?;
+            println!(
+                "second factor removed for {}; they enrol again at their next login",
+                account.username
+            );
+        }
+        UserCommand::List => {
+            let state = open(settings).await?;
+            let list = accounts::list(&state.db).await.map_err(|e| e.to_string())?;
+            audit(&state, Event::new(CLI_ACTOR, "users_list", Outcome::Success)).await?;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(
+                out,
+                "{:<24} {:<14} {:<8} {:<9} {:<4} display name",
+                "username", "role", "area", "status", "totp"
+            );
+            for a in list {
+                let _ = writeln!(
+                    out,
+                    "{:<24} {:<14} {:<8} {:<9} {:<4} {}",
+                    a.username,
+                    a.role.as_str(),
+                    a.area,
+                    a.status,
+                    if a.totp_enabled { "yes" } else { "no" },
+                    a.display_name
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn set_active(settings: Settings, username: &str, active: bool) -> Result<(), String> {
+    let state = open(settings).await?;
+    let account = find(&state, username).await?;
+    accounts::set_active(&state.db, &account.id, active, state.clock.now())
+        .await
+        .map_err(account_message)?;
+    let action = if active { "user_enable" } else { "user_disable" };
+    audit(&state, Event::new(CLI_ACTOR, action, Outcome::Success).object(&account.id)).await?;
+    if active {
+        println!("{} is enabled", account.username);
+    } else {
+        println!("{} is disabled; their sessions have ended", account.username);
+    }
+    Ok(())
+}
+
+/// `policy check`: exit 0 when the policies validate, 1 with the message otherwise.
+pub fn policy(command: PolicyCommand, settings: &Settings) -> Result<ExitCode, String> {
+    let PolicyCommand::Check { dir } = command;
+    let dir = dir.or_else(|| settings.policy_dir.clone());
+    let result = match &dir {
+        Some(dir) => crate::policy::PolicyEngine::load(dir),
+        None => crate::policy::PolicyEngine::embedded(),
+    };
+    result.map_err(|e| e.to_string())?;
+    match dir {
+        Some(dir) => println!("the policies in {} are valid", dir.display()),
+        None => println!("the built-in policies are valid"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `audit verify`: exit 0 printing the number of entries, or 1 naming the first bad one.
+pub async fn audit_command(command: AuditCommand, settings: Settings) -> Result<ExitCode, String> {
+    let AuditCommand::Verify = command;
+    let state = open(settings).await?;
+    let result = state.audit_log.verify().await.map_err(|e| e.to_string())?;
+    match result {
+        Verification::Intact { entries, .. } => {
+            println!("the audit trail holds: {entries} entries verified");
+            audit(&state, Event::new(CLI_ACTOR, "audit_verify", Outcome::Success)).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Verification::Broken { first_bad_seq, .. } => {
+            println!("the audit trail is broken: the first bad entry is seq {first_bad_seq}");
+            eprintln!("hoanhap: the audit trail is broken at entry seq {first_bad_seq}");
+            audit(
+                &state,
+                Event::new(CLI_ACTOR, "audit_verify", Outcome::Failure)
+                    .object(&first_bad_seq.to_string())
+                    .flagged(),
+            )
+            .await?;
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// Prints the one-time setup link to stdout (never to the log) when no active admin
+/// exists; `addr` is the address the server listens on.
+pub async fn announce_setup(state: &AppState, addr: std::net::SocketAddr) -> Result<(), String> {
+    if !setup::needs_first_admin(state).await.map_err(|e| e.to_string())? {
+        return Ok(());
+    }
+    let token = setup::issue_setup_token(state).await.map_err(|e| e.to_string())?;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "No administrator account exists yet. Create the first one within {} minutes at:\n\n    {}\n\n\
+         The link works once. Restart the server for a new one.",
+        setup::TOKEN_LIFETIME_MINUTES,
+        setup::setup_link(addr, &token)
+    );
+    let _ = out.flush();
+    Ok(())
+}

@@ -1,0 +1,136 @@
+//! Alerts for the people responsible for a case: the supervisors of the client's district
+//! and the assigned worker. An alert is a coded kind and a client id, never content.
+//!
+//! Kinds raised here: [`CHILD_PROTECTION`] (under 18 at intake or after a corrected birth
+//! date), [`CLOSURE_REVIEW`] (a worker closed a case; a supervisor reviews it),
+//! [`DATA_PROCESSING_WITHDRAWN`] (the client withdrew consent to processing: erasure is
+//! to be considered). Other features may raise their own kinds with [`raise`].
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::{AnyConnection, Row};
+
+use crate::db::{Db, timestamp};
+
+pub const CHILD_PROTECTION: &str = "child_protection";
+pub const CLOSURE_REVIEW: &str = "closure_review";
+pub const DATA_PROCESSING_WITHDRAWN: &str = "data_processing_withdrawn";
+
+/// One alert as listed: codes and dates only.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Alert {
+    pub id: String,
+    pub kind: String,
+    pub client_id: String,
+    pub client_code: String,
+    /// The client's area now.
+    pub area: String,
+    pub raised_at: String,
+    /// A user id, or `system`.
+    pub raised_by: Option<String>,
+    pub acknowledged_at: Option<String>,
+    pub acknowledged_by: Option<String>,
+}
+
+/// Whose alerts to list.
+#[derive(Debug, Clone)]
+pub enum AlertScope {
+    /// Clients in these areas (a supervisor's district, from `Areas::within`).
+    Areas(Vec<String>),
+    /// Clients assigned to this worker.
+    AssignedTo(String),
+}
+
+/// Raises an alert inside the caller's transaction, so it commits with the change that
+/// caused it. Returns the alert id.
+pub async fn raise(
+    conn: &mut AnyConnection,
+    client_id: &str,
+    kind: &str,
+    by: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<String, sqlx::Error> {
+    let id = uuid::Uuid::new_v4().to_string();
+    sqlx::query("INSERT INTO case_alerts (id, client_id, kind, raised_at, raised_by) VALUES ($1, $2, $3, $4, $5)")
+        .bind(&id)
+        .bind(client_id)
+        .bind(kind)
+        .bind(timestamp(now))
+        .bind(by)
+        .execute(conn)
+        .await?;
+    Ok(id)
+}
+
+/// `$start, $start+1, ...` for `n` values.
+pub(crate) fn placeholders(start: usize, n: usize) -> String {
+    (start..start + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+const SELECT: &str = "SELECT a.id, a.kind, a.client_id, c.code, c.area, a.raised_at, a.raised_by, a.acknowledged_at, \
+     a.acknowledged_by FROM case_alerts a JOIN clients c ON c.id = a.client_id";
+
+fn decode(row: &sqlx::any::AnyRow) -> Result<Alert, sqlx::Error> {
+    Ok(Alert {
+        id: row.try_get("id")?,
+        kind: row.try_get("kind")?,
+        client_id: row.try_get("client_id")?,
+        client_code: row.try_get("code")?,
+        area: row.try_get("area")?,
+        raised_at: row.try_get("raised_at")?,
+        raised_by: row.try_get("raised_by")?,
+        acknowledged_at: row.try_get("acknowledged_at")?,
+        acknowledged_by: row.try_get("acknowledged_by")?,
+    })
+}
+
+/// Alerts of a scope, newest first; acknowledged ones only when asked.
+pub async fn list(db: &Db, scope: &AlertScope, include_acknowledged: bool) -> Result<Vec<Alert>, sqlx::Error> {
+    let ack = if include_acknowledged {
+        ""
+    } else {
+        " AND a.acknowledged_at IS NULL"
+    };
+    let rows = match scope {
+        AlertScope::Areas(areas) if areas.is_empty() => Vec::new(),
+        AlertScope::Areas(areas) => {
+            let sql = format!(
+                "{SELECT} WHERE c.area IN ({}){ack} ORDER BY a.raised_at DESC, a.id",
+                placeholders(1, areas.len())
+            );
+            let mut query = sqlx::query(&sql);
+            for area in areas {
+                query = query.bind(area);
+            }
+            query.fetch_all(&db.pool).await?
+        }
+        AlertScope::AssignedTo(user) => {
+            let sql = format!("{SELECT} WHERE c.assigned_worker = $1{ack} ORDER BY a.raised_at DESC, a.id");
+            sqlx::query(&sql).bind(user).fetch_all(&db.pool).await?
+        }
+    };
+    rows.iter().map(decode).collect()
+}
+
+/// One alert, if it exists.
+pub async fn get(db: &Db, id: &str) -> Result<Option<Alert>, sqlx::Error> {
+    let row = sqlx::query(&format!("{SELECT} WHERE a.id = $1"))
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?;
+    row.as_ref().map(decode).transpose()
+}
+
+/// Marks an alert as seen; false if it was already.
+pub async fn acknowledge(db: &Db, id: &str, by: &str, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+    let n = sqlx::query(
+        "UPDATE case_alerts SET acknowledged_at = $1, acknowledged_by = $2 WHERE id = $3 AND acknowledged_at IS NULL",
+    )
+    .bind(timestamp(now))
+    .bind(by)
+    .bind(id)
+    .execute(&db.pool)
+    .await?
+    .rows_affected();
+    Ok(n > 0)
+}

@@ -1,0 +1,926 @@
+//! The case itself as authorised operations: intake, the caseload list, reading a client
+//! with the fields the caller may see, editing with optimistic concurrency, closing,
+//! reopening, reassigning, erasing, and the alerts of a district.
+//!
+//! Each function takes the state and the logged-in user, authorises through
+//! `AppState::client_access` / `authorize` (denials are audited there), validates its
+//! input (422 naming every bad field, nothing written), does the work in one
+//! transaction, audits what it did before answering, and returns plain data. The JSON
+//! API (`handlers.rs`) and the HTML pages both call these.
+
+use axum::http::StatusCode;
+use serde::{Deserialize, Deserializer, Serialize};
+use validator::Validate;
+
+use super::alerts::{self, Alert, AlertScope};
+use super::model::{CasePeriod, ClientPatch, FieldClasses, ListFilter, ListScope, NewClient, Pii, StatusFilter};
+use super::validation::{self as v};
+use super::{CLOSURE_REASONS, StoreError};
+use crate::AppState;
+use crate::audit::Outcome;
+use crate::auth::AuthUser;
+use crate::auth::accounts::{self, Account};
+use crate::consents::{self, Consent, NewConsent};
+use crate::needs::{self, Need};
+use crate::policy::{Action, ClientRef, Resource, Role};
+use crate::volunteers::{self, Assignment, SupportLog};
+use crate::web::ApiError;
+
+/// Maps storage errors to API errors, including those only this feature raises.
+pub fn store_error(e: StoreError) -> ApiError {
+    match e {
+        StoreError::InvalidState { status } if status == "closed" => {
+            ApiError::new(StatusCode::CONFLICT, "case_not_open")
+        }
+        StoreError::InvalidState { .. } => ApiError::new(StatusCode::CONFLICT, "case_not_closed"),
+        other => other.into(),
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    ApiError::internal(&e)
+}
+
+/// Which sealed classes the caller may open for this client, from the policies.
+pub async fn field_classes(state: &AppState, user: &AuthUser, client: &ClientRef) -> Result<FieldClasses, ApiError> {
+    let areas = state.areas().await?;
+    let principal = user.principal();
+    let resource = Resource::Client(client.facts.clone());
+    let may = |action| state.policy.is_allowed(&areas, &principal, action, &resource);
+    Ok(FieldClasses {
+        chosen_name: may(Action::ClientRead),
+        identity: may(Action::ClientReadIdentity),
+        contact: may(Action::ClientReadContact),
+        narrative: may(Action::ClientReadNarrative),
+        health: may(Action::ClientReadHealth),
+    })
+}
+
+/// Blank optional text counts as absent.
+fn blank_to_none(value: &mut Option<Pii>) {
+    if value.as_ref().is_some_and(|v| v.expose().trim().is_empty()) {
+        *value = None;
+    }
+}
+
+/// Distinguishes an absent field (`None`) from `null` (`Some(None)`) in a PATCH body.
+fn double<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+// ---------------------------------------------------------------------------------
+// Views
+// ---------------------------------------------------------------------------------
+
+/// The case fields case workers see (absent for volunteers).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CaseFields {
+    pub eligible: bool,
+    pub age_band: String,
+    pub opened_on: String,
+    pub closed_on: Option<String>,
+    pub closure_reason: Option<String>,
+    pub assigned_worker: Option<String>,
+    pub child_protection: bool,
+    /// Send it back with `PATCH`; a stale one gets 409 `conflict`.
+    pub version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// A client with only what the caller may see. Sealed fields appear only when the
+/// caller's role may read their class; lists appear only when the caller may read them.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ClientView {
+    pub id: String,
+    pub code: String,
+    pub area: String,
+    pub status: String,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub case: Option<CaseFields>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub chosen_name: Option<Pii>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub full_name: Option<Pii>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub date_of_birth: Option<Pii>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub id_number: Option<Pii>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Pii>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub address: Option<Pii>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub notes: Option<Pii>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consents: Option<Vec<Consent>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub needs: Option<Vec<Need>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volunteers: Option<Vec<Assignment>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub support_logs: Option<Vec<SupportLog>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case_periods: Option<Vec<CasePeriod>>,
+}
+
+/// Builds the view of a client the caller was already allowed to read. Not audited: the
+/// caller audits the operation that shows it.
+///
+/// Volunteers get the volunteer view: code, area, status, chosen name, the phone only
+/// with the client's contact consent (never the address), and the support logs with
+/// the notes of their own logs. Case workers get the coded case fields, every sealed
+/// class the policies allow, consents, needs (details by class), volunteers, support
+/// logs (with `support_read`) and the case periods.
+pub async fn view(state: &AppState, user: &AuthUser, client: &ClientRef) -> Result<ClientView, ApiError> {
+    let classes = field_classes(state, user, client).await?;
+    let row = state.clients.get(&client.id, classes).await.map_err(store_error)?;
+    let support = state.may(user, Action::SupportRead, client).await?;
+    if user.account.role == Role::Volunteer {
+        let support_logs = if support {
+            Some(volunteers::support_logs(state, &client.id, classes, Some(user.id())).await?)
+        } else {
+            None
+        };
+        return Ok(ClientView {
+            id: row.id,
+            code: row.code,
+            area: row.area,
+            status: row.status,
+            case: None,
+            chosen_name: row.chosen_name,
+            full_name: None,
+            date_of_birth: None,
+            id_number: None,
+            phone: if classes.contact { row.phone } else { None },
+            address: None,
+            notes: None,
+            consents: None,
+            needs: None,
+            volunteers: None,
+            support_logs,
+            case_periods: None,
+        });
+    }
+    let today = state.clock.today();
+    let consents = consents::list(&state.db, &client.id, today).await.map_err(internal)?;
+    let needs = needs::list(state, &client.id, classes).await?;
+    let assigned = volunteers::assignments(state, &client.id).await?;
+    let support_logs = if support {
+        Some(volunteers::support_logs(state, &client.id, classes, Some(user.id())).await?)
+    } else {
+        None
+    };
+    let periods = state.clients.case_periods(&client.id).await.map_err(store_error)?;
+    Ok(ClientView {
+        id: row.id,
+        code: row.code,
+        area: row.area,
+        status: row.status,
+        case: Some(CaseFields {
+            eligible: row.eligible,
+            age_band: row.age_band,
+            opened_on: row.opened_on,
+            closed_on: row.closed_on,
+            closure_reason: row.closure_reason,
+            assigned_worker: row.assigned_worker,
+            child_protection: row.child_protection,
+            version: row.version,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }),
+        chosen_name: row.chosen_name,
+        full_name: row.full_name,
+        date_of_birth: row.date_of_birth,
+        id_number: row.id_number,
+        phone: row.phone,
+        address: row.address,
+        notes: row.notes,
+        consents: Some(consents),
+        needs: Some(needs),
+        volunteers: Some(assigned),
+        support_logs,
+        case_periods: Some(periods),
+    })
+}
+
+/// Reads one client (`client_read`), audited as `client_read`.
+pub async fn read(state: &AppState, user: &AuthUser, client_id: &str) -> Result<ClientView, ApiError> {
+    let client = state.client_access(user, client_id, Action::ClientRead).await?;
+    let view = view(state, user, &client).await?;
+    state
+        .audit(user.event("client_read", Outcome::Success).client(&client.code))
+        .await?;
+    Ok(view)
+}
+
+/// The client after a change, for the caller who made it.
+async fn reload(state: &AppState, user: &AuthUser, client_id: &str) -> Result<ClientView, ApiError> {
+    let Some((code, facts)) = state.client_facts(client_id).await? else {
+        return Err(ApiError::not_found());
+    };
+    let client = ClientRef {
+        id: client_id.to_owned(),
+        code,
+        facts,
+    };
+    // The change may have moved the client out of the caller's reach (a new area).
+    if !state.may(user, Action::ClientRead, &client).await? {
+        return Err(ApiError::not_found());
+    }
+    view(state, user, &client).await
+}
+
+// ---------------------------------------------------------------------------------
+// Intake
+// ---------------------------------------------------------------------------------
+
+/// Consents given at intake. `data_processing` must be `true`.
+#[derive(Debug, Default, Deserialize, Validate, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IntakeConsents {
+    pub data_processing: Option<bool>,
+    pub reporting: Option<bool>,
+    pub volunteer_contact: Option<bool>,
+    /// Service categories whose providers may receive the referral.
+    pub referral_sharing: Option<Vec<String>>,
+}
+
+/// `POST /clients`.
+#[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IntakeInput {
+    /// Area code of the case (`GET /areas`).
+    #[validate(required)]
+    pub area: Option<String>,
+    /// Legal name, sealed; at most 100 characters.
+    #[validate(required, length(max = 100, code = "too_long"), custom(function = "v::not_blank"))]
+    #[schema(value_type = String)]
+    pub full_name: Option<Pii>,
+    /// The name the client wants to be called, sealed; at most 100 characters.
+    #[validate(length(max = 100, code = "too_long"))]
+    #[schema(value_type = Option<String>)]
+    pub chosen_name: Option<Pii>,
+    /// `YYYY-MM-DD`, sealed; not in the future.
+    #[validate(required)]
+    pub date_of_birth: Option<String>,
+    /// Identity-card number, sealed: 6 to 20 letters and digits.
+    #[validate(custom(function = "v::id_number"))]
+    #[schema(value_type = Option<String>)]
+    pub id_number: Option<Pii>,
+    /// Vietnamese phone number, sealed: `0` or `+84` then digits, 9–11 digits in all.
+    #[validate(custom(function = "v::phone"))]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Pii>,
+    /// Sealed; at most 300 characters.
+    #[validate(length(max = 300, code = "too_long"))]
+    #[schema(value_type = Option<String>)]
+    pub address: Option<Pii>,
+    /// Case notes, sealed; at most 2000 characters.
+    #[validate(length(max = 2000, code = "too_long"))]
+    #[schema(value_type = Option<String>)]
+    pub notes: Option<Pii>,
+    #[validate(required)]
+    pub eligible: Option<bool>,
+    /// Default today; not in the future, not before the date of birth.
+    pub opened_on: Option<String>,
+    /// Supervisors only: the social worker to assign. A social worker opening a case is
+    /// assigned to it.
+    pub assigned_worker: Option<String>,
+    /// `data_processing: true` is required.
+    pub consents: Option<IntakeConsents>,
+}
+
+/// The answer to intake: the client as the caller sees it, and codes of possible
+/// duplicates (same name and birth date, or same ID number).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct IntakeResult {
+    #[serde(flatten)]
+    pub client: ClientView,
+    pub possible_duplicates: Vec<String>,
+}
+
+/// Whether `account` is an active social worker working in `area`.
+fn is_worker_for(areas: &crate::policy::Areas, account: &Account, area: &str) -> bool {
+    account.is_active() && account.role == Role::SocialWorker && areas.covers(&account.area, area)
+}
+
+/// Opens a case (`client_create` in the area): validates everything, then stores the
+/// client, its key, first case period, consents and (for a child) the alert to the
+/// district's supervisors in one transaction. Audited `client_create` (flagged for a
+/// child).
+pub async fn intake(state: &AppState, user: &AuthUser, mut input: IntakeInput) -> Result<IntakeResult, ApiError> {
+    let areas = state.areas().await?;
+    let known_area = input.area.as_deref().filter(|a| areas.get(a).is_some());
+    // Authorise first (403 for a role that may not open cases, whatever the body), in the
+    // requested area when it exists.
+    state
+        .authorize_create(user, known_area.unwrap_or(&user.account.area))
+        .await?;
+    for field in [
+        &mut input.chosen_name,
+        &mut input.id_number,
+        &mut input.phone,
+        &mut input.address,
+        &mut input.notes,
+    ] {
+        blank_to_none(field);
+    }
+    let today = state.clock.today();
+    let mut errors = v::check(&input);
+    if input.area.is_some() && known_area.is_none() {
+        errors.insert("area".into(), "field-unknown_area");
+    }
+    let dob = v::birth_date(&mut errors, "date_of_birth", input.date_of_birth.as_deref(), today);
+    let opened_on = v::past_date(&mut errors, "opened_on", input.opened_on.as_deref(), today);
+    if let (Some(dob), Some(opened)) = (dob, opened_on.or(Some(today)))
+        && opened < dob
+    {
+        errors.insert("opened_on".into(), "field-cases-before_birth");
+    }
+    let consents_in = input.consents.take().unwrap_or_default();
+    if consents_in.data_processing != Some(true) {
+        errors.insert("consents.data_processing".into(), "field-cases-consent_required");
+    }
+    let sharing = consents_in.referral_sharing.clone().unwrap_or_default();
+    for category in &sharing {
+        v::known_category(&state.db, &mut errors, "consents.referral_sharing", category).await?;
+    }
+    let worker = match &input.assigned_worker {
+        Some(id) if id != user.id() && user.account.role != Role::Supervisor => {
+            state
+                .audit(user.event("client_assign", Outcome::Denied).object(id))
+                .await?;
+            return Err(ApiError::forbidden());
+        }
+        Some(id) => {
+            let account = accounts::by_id(&state.db, id).await.map_err(internal)?;
+            let fits = account
+                .as_ref()
+                .is_some_and(|a| known_area.is_some_and(|area| is_worker_for(&areas, a, area)));
+            if !fits && known_area.is_some() {
+                errors.insert("assigned_worker".into(), "field-cases-invalid_worker");
+            }
+            Some(id.clone())
+        }
+        None if user.account.role == Role::SocialWorker => Some(user.id().to_owned()),
+        None => None,
+    };
+    v::finish(errors)?;
+    let (Some(area), Some(full_name), Some(dob), Some(eligible)) = (known_area, input.full_name, dob, input.eligible)
+    else {
+        return Err(ApiError::bad_request());
+    };
+    let opened_on = opened_on.unwrap_or(today);
+    let new = NewClient {
+        area: area.to_owned(),
+        full_name,
+        chosen_name: input.chosen_name,
+        date_of_birth: dob,
+        id_number: input.id_number,
+        phone: input.phone,
+        address: input.address,
+        notes: input.notes,
+        eligible,
+        opened_on,
+        assigned_worker: worker,
+    };
+    let consent = |scope: &str, category: Option<&String>| NewConsent {
+        scope: scope.to_owned(),
+        category: category.cloned(),
+        given_on: opened_on,
+        expires_on: None,
+    };
+    let mut given = vec![consent(consents::DATA_PROCESSING, None)];
+    if consents_in.reporting == Some(true) {
+        given.push(consent(consents::REPORTING, None));
+    }
+    if consents_in.volunteer_contact == Some(true) {
+        given.push(consent(consents::VOLUNTEER_CONTACT, None));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for category in sharing.iter().filter(|c| seen.insert(c.as_str())) {
+        given.push(consent(consents::REFERRAL_SHARING, Some(category)));
+    }
+    let now = state.clock.now();
+    let created = state
+        .clients
+        .intake(&new, &given, Some(user.id()), now)
+        .await
+        .map_err(store_error)?;
+    let code = created.client.code.clone();
+    let mut event = user.event("client_create", Outcome::Success).client(&code);
+    if created.client.child_protection {
+        event = event.reason("child_protection").flagged();
+    }
+    state.audit(event).await?;
+    let client = reload(state, user, &created.client.id).await?;
+    Ok(IntakeResult {
+        client,
+        possible_duplicates: created.possible_duplicates,
+    })
+}
+
+// ---------------------------------------------------------------------------------
+// Caseload
+// ---------------------------------------------------------------------------------
+
+/// One row of a caseload list: coded fields for case workers; for volunteers only the
+/// code, area, chosen name and (with contact consent) phone.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CaseloadItem {
+    pub id: String,
+    pub code: String,
+    pub area: String,
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eligible: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub age_band: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opened_on: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed_on: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assigned_worker: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub child_protection: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub chosen_name: Option<Pii>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Pii>,
+}
+
+/// The caller's caseload: a social worker's assigned clients, a supervisor's district,
+/// a volunteer's assigned clients; 403 for other roles. Every row is checked against the
+/// policies again (`client_list_codes`). Audited once as `client_list`.
+pub async fn caseload(
+    state: &AppState,
+    user: &AuthUser,
+    status: Option<StatusFilter>,
+) -> Result<Vec<CaseloadItem>, ApiError> {
+    let areas = state.areas().await?;
+    let scope = match user.account.role {
+        Role::SocialWorker => ListScope::AssignedTo(user.id().to_owned()),
+        Role::Volunteer => ListScope::Volunteer(user.id().to_owned()),
+        Role::Supervisor => ListScope::Areas(areas.within(&user.account.area)),
+        _ => {
+            state.audit(user.event("client_list", Outcome::Denied)).await?;
+            return Err(ApiError::forbidden());
+        }
+    };
+    let rows = state
+        .clients
+        .list(&ListFilter { scope, status })
+        .await
+        .map_err(store_error)?;
+    let volunteer = user.account.role == Role::Volunteer;
+    let principal = user.principal();
+    let mut items = Vec::with_capacity(rows.len());
+    for row in rows {
+        let Some((code, facts)) = state.client_facts(&row.id).await? else {
+            continue;
+        };
+        let resource = Resource::Client(facts);
+        let may = |action| state.policy.is_allowed(&areas, &principal, action, &resource);
+        if !may(Action::ClientListCodes) {
+            continue;
+        }
+        let classes = FieldClasses {
+            chosen_name: may(Action::ClientRead),
+            contact: volunteer && may(Action::ClientReadContact),
+            ..FieldClasses::NONE
+        };
+        let opened = if classes.opens_client_row() {
+            Some(state.clients.get(&row.id, classes).await.map_err(store_error)?)
+        } else {
+            None
+        };
+        let (chosen_name, phone) = match opened {
+            Some(c) => (c.chosen_name, c.phone),
+            None => (None, None),
+        };
+        items.push(if volunteer {
+            CaseloadItem {
+                id: row.id,
+                code,
+                area: row.area,
+                status: row.status,
+                eligible: None,
+                age_band: None,
+                opened_on: None,
+                closed_on: None,
+                assigned_worker: None,
+                child_protection: None,
+                chosen_name,
+                phone,
+            }
+        } else {
+            CaseloadItem {
+                id: row.id,
+                code,
+                area: row.area,
+                status: row.status,
+                eligible: Some(row.eligible),
+                age_band: Some(row.age_band),
+                opened_on: Some(row.opened_on),
+                closed_on: row.closed_on,
+                assigned_worker: row.assigned_worker,
+                child_protection: Some(row.child_protection),
+                chosen_name,
+                phone: None,
+            }
+        });
+    }
+    state
+        .audit(
+            user.event("client_list", Outcome::Success)
+                .reason(&format!("{} clients", items.len())),
+        )
+        .await?;
+    Ok(items)
+}
+
+// ---------------------------------------------------------------------------------
+// Edits
+// ---------------------------------------------------------------------------------
+
+/// `PATCH /clients/{id}`: the fields to change and the `version` read. `null` clears an
+/// optional field.
+#[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateInput {
+    #[validate(required)]
+    pub version: Option<i64>,
+    pub area: Option<String>,
+    #[validate(length(max = 100, code = "too_long"), custom(function = "v::not_blank"))]
+    #[schema(value_type = Option<String>)]
+    pub full_name: Option<Pii>,
+    #[serde(default, deserialize_with = "double")]
+    #[validate(length(max = 100, code = "too_long"))]
+    #[schema(value_type = Option<String>, nullable)]
+    pub chosen_name: Option<Option<Pii>>,
+    pub date_of_birth: Option<String>,
+    #[serde(default, deserialize_with = "double")]
+    #[validate(custom(function = "v::id_number"))]
+    #[schema(value_type = Option<String>, nullable)]
+    pub id_number: Option<Option<Pii>>,
+    #[serde(default, deserialize_with = "double")]
+    #[validate(custom(function = "v::phone"))]
+    #[schema(value_type = Option<String>, nullable)]
+    pub phone: Option<Option<Pii>>,
+    #[serde(default, deserialize_with = "double")]
+    #[validate(length(max = 300, code = "too_long"))]
+    #[schema(value_type = Option<String>, nullable)]
+    pub address: Option<Option<Pii>>,
+    #[serde(default, deserialize_with = "double")]
+    #[validate(length(max = 2000, code = "too_long"))]
+    #[schema(value_type = Option<String>, nullable)]
+    pub notes: Option<Option<Pii>>,
+    pub eligible: Option<bool>,
+}
+
+fn blank_to_null(value: &mut Option<Option<Pii>>) {
+    if let Some(inner) = value {
+        blank_to_none(inner);
+    }
+}
+
+/// Edits a client (`client_update`; moving it to another area also needs
+/// `client_create` there). 409 `conflict` with the current version when `version` is
+/// stale. Audited `client_update`.
+pub async fn update(
+    state: &AppState,
+    user: &AuthUser,
+    client_id: &str,
+    mut input: UpdateInput,
+) -> Result<ClientView, ApiError> {
+    let client = state.client_access(user, client_id, Action::ClientUpdate).await?;
+    for field in [
+        &mut input.chosen_name,
+        &mut input.id_number,
+        &mut input.phone,
+        &mut input.address,
+        &mut input.notes,
+    ] {
+        blank_to_null(field);
+    }
+    let today = state.clock.today();
+    let current = state
+        .clients
+        .get(&client.id, FieldClasses::NONE)
+        .await
+        .map_err(store_error)?;
+    let mut errors = v::check(&input);
+    let areas = state.areas().await?;
+    let new_area = input.area.clone().filter(|a| *a != current.area);
+    if let Some(area) = &new_area
+        && areas.get(area).is_none()
+    {
+        errors.insert("area".into(), "field-unknown_area");
+    }
+    let dob = v::birth_date(&mut errors, "date_of_birth", input.date_of_birth.as_deref(), today);
+    if let (Some(dob), Some(opened)) = (dob, v::parse_date(&current.opened_on))
+        && opened < dob
+    {
+        errors.insert("date_of_birth".into(), "field-cases-after_opened");
+    }
+    v::finish(errors)?;
+    if let Some(area) = &new_area {
+        state.authorize_create(user, area).await?;
+    }
+    let patch = ClientPatch {
+        version: input.version.unwrap_or_default(),
+        area: new_area,
+        full_name: input.full_name,
+        chosen_name: input.chosen_name,
+        date_of_birth: dob,
+        id_number: input.id_number,
+        phone: input.phone,
+        address: input.address,
+        notes: input.notes,
+        eligible: input.eligible,
+    };
+    let now = state.clock.now();
+    let updated = state
+        .clients
+        .update_by(&client.id, &patch, Some(user.id()), now)
+        .await
+        .map_err(store_error)?;
+    let mut event = user.event("client_update", Outcome::Success).client(&client.code);
+    if updated.child_protection && !current.child_protection {
+        event = event.reason("child_protection").flagged();
+    }
+    state.audit(event).await?;
+    reload(state, user, &client.id).await
+}
+
+// ---------------------------------------------------------------------------------
+// Case life
+// ---------------------------------------------------------------------------------
+
+/// `POST /clients/{id}/close`.
+#[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloseInput {
+    /// `reintegrated`, `moved_away`, `withdrew`, `lost_contact`, `deceased`, `other`.
+    #[validate(required)]
+    pub reason: Option<String>,
+    /// Default today; not in the future, not before the current episode opened.
+    pub on: Option<String>,
+    /// If given, must be current (409 otherwise).
+    pub version: Option<i64>,
+}
+
+/// `POST /clients/{id}/reopen`.
+#[derive(Debug, Default, Deserialize, Validate, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReopenInput {
+    /// Default today; not in the future, not before the case was closed.
+    pub on: Option<String>,
+    /// If given, must be current (409 otherwise).
+    pub version: Option<i64>,
+}
+
+/// `POST /clients/{id}/reassign`.
+#[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReassignInput {
+    /// An active social worker whose area covers the client's.
+    #[validate(required)]
+    pub user_id: Option<String>,
+}
+
+/// `POST /clients/{id}/erase`.
+#[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EraseInput {
+    /// Why (at least 10 characters); kept in the audit trail.
+    #[validate(required, length(max = 500, code = "too_long"))]
+    pub reason: Option<String>,
+}
+
+/// Closes a case: a supervisor of the district (`client_close`) closes it outright; the
+/// assigned worker (`client_close_request`) closes it and the district's supervisors get
+/// a `closure_review` alert. The open case period is closed with it. Audited
+/// `client_close`.
+pub async fn close(state: &AppState, user: &AuthUser, client_id: &str, input: &CloseInput) -> Result<ClientView, ApiError> {
+    let client = state.client_access(user, client_id, Action::ClientCloseRequest).await?;
+    let supervisor = state.may(user, Action::ClientClose, &client).await?;
+    let current = state
+        .clients
+        .get(&client.id, FieldClasses::NONE)
+        .await
+        .map_err(store_error)?;
+    if current.status != "open" {
+        return Err(ApiError::new(StatusCode::CONFLICT, "case_not_open"));
+    }
+    let today = state.clock.today();
+    let mut errors = v::check(input);
+    if let Some(reason) = &input.reason
+        && !CLOSURE_REASONS.contains(&reason.as_str())
+    {
+        errors.insert("reason".into(), "field-cases-unknown_reason");
+    }
+    let on = v::past_date(&mut errors, "on", input.on.as_deref(), today);
+    let periods = state.clients.case_periods(&client.id).await.map_err(store_error)?;
+    if let Some(open) = periods.iter().rev().find(|p| p.closed_on.is_none())
+        && let Some(opened) = v::parse_date(&open.opened_on)
+    {
+        v::not_before_opened(&mut errors, "on", on.or(Some(today)), opened);
+    }
+    v::finish(errors)?;
+    let reason = input.reason.clone().unwrap_or_default();
+    let review_by = (!supervisor).then(|| user.id());
+    state
+        .clients
+        .close(
+            &client.id,
+            input.version.unwrap_or(current.version),
+            &reason,
+            on.unwrap_or(today),
+            review_by,
+            state.clock.now(),
+        )
+        .await
+        .map_err(store_error)?;
+    state
+        .audit(
+            user.event("client_close", Outcome::Success)
+                .client(&client.code)
+                .reason(&reason),
+        )
+        .await?;
+    reload(state, user, &client.id).await
+}
+
+/// Reopens a closed case (`client_reopen`) with a new case period. Audited.
+pub async fn reopen(state: &AppState, user: &AuthUser, client_id: &str, input: &ReopenInput) -> Result<ClientView, ApiError> {
+    let client = state.client_access(user, client_id, Action::ClientReopen).await?;
+    let current = state
+        .clients
+        .get(&client.id, FieldClasses::NONE)
+        .await
+        .map_err(store_error)?;
+    if current.status != "closed" {
+        return Err(ApiError::new(StatusCode::CONFLICT, "case_not_closed"));
+    }
+    let today = state.clock.today();
+    let mut errors = v::check(input);
+    let on = v::past_date(&mut errors, "on", input.on.as_deref(), today);
+    let periods = state.clients.case_periods(&client.id).await.map_err(store_error)?;
+    let day = on.unwrap_or(today);
+    let too_early = current
+        .closed_on
+        .as_deref()
+        .and_then(v::parse_date)
+        .is_some_and(|closed| day < closed)
+        || periods
+            .iter()
+            .filter_map(|p| v::parse_date(&p.opened_on))
+            .any(|opened| day <= opened);
+    if too_early && !errors.contains_key("on") {
+        errors.insert("on".into(), "field-cases-before_closed");
+    }
+    v::finish(errors)?;
+    state
+        .clients
+        .reopen(
+            &client.id,
+            input.version.unwrap_or(current.version),
+            day,
+            state.clock.now(),
+        )
+        .await
+        .map_err(store_error)?;
+    state
+        .audit(user.event("client_reopen", Outcome::Success).client(&client.code))
+        .await?;
+    reload(state, user, &client.id).await
+}
+
+/// Moves the case to another social worker of the district (`client_reassign`,
+/// supervisor). Audited with the new worker's id.
+pub async fn reassign(
+    state: &AppState,
+    user: &AuthUser,
+    client_id: &str,
+    input: &ReassignInput,
+) -> Result<ClientView, ApiError> {
+    let client = state.client_access(user, client_id, Action::ClientReassign).await?;
+    let mut errors = v::check(input);
+    let target = match &input.user_id {
+        Some(id) => accounts::by_id(&state.db, id).await.map_err(internal)?,
+        None => None,
+    };
+    let areas = state.areas().await?;
+    let fits = target
+        .as_ref()
+        .is_some_and(|a| is_worker_for(&areas, a, &client.facts.area));
+    if input.user_id.is_some() && !fits {
+        errors.insert("user_id".into(), "field-cases-invalid_worker");
+    }
+    v::finish(errors)?;
+    let Some(target) = target else {
+        return Err(ApiError::field("user_id", "field-cases-invalid_worker"));
+    };
+    state
+        .clients
+        .reassign(&client.id, Some(&target.id), state.clock.now())
+        .await
+        .map_err(store_error)?;
+    state
+        .audit(
+            user.event("client_reassign", Outcome::Success)
+                .client(&client.code)
+                .object(&target.id),
+        )
+        .await?;
+    reload(state, user, &client.id).await
+}
+
+/// Erases a client for good (`client_erase`, supervisor of the district): the data key
+/// and every row go in one transaction; the code stays in the erasure ledger. The reason
+/// (10 characters or more) goes to the audit trail, flagged for the auditor.
+pub async fn erase(state: &AppState, user: &AuthUser, client_id: &str, input: &EraseInput) -> Result<(), ApiError> {
+    let client = state.client_access(user, client_id, Action::ClientErase).await?;
+    let mut errors = v::check(input);
+    let reason = input.reason.as_deref().map(str::trim).unwrap_or_default();
+    if input.reason.is_some() && reason.chars().count() < v::MIN_ERASE_REASON {
+        errors.insert("reason".into(), "field-too_short");
+    }
+    v::finish(errors)?;
+    let code = state
+        .clients
+        .erase(&client.id, Some(user.id()), state.clock.now())
+        .await
+        .map_err(store_error)?;
+    state
+        .audit(
+            user.event("client_erase", Outcome::Success)
+                .client(&code)
+                .reason(reason)
+                .flagged(),
+        )
+        .await
+}
+
+// ---------------------------------------------------------------------------------
+// Alerts
+// ---------------------------------------------------------------------------------
+
+/// The alerts of the caller's clients (`followups_read`): a supervisor's district, a
+/// social worker's caseload. Open ones only unless `include_acknowledged`. Audited.
+pub async fn alerts(state: &AppState, user: &AuthUser, include_acknowledged: bool) -> Result<Vec<Alert>, ApiError> {
+    state.authorize(user, Action::FollowupsRead).await?;
+    let scope = match user.account.role {
+        Role::Supervisor => AlertScope::Areas(state.areas().await?.within(&user.account.area)),
+        _ => AlertScope::AssignedTo(user.id().to_owned()),
+    };
+    let items = alerts::list(&state.db, &scope, include_acknowledged)
+        .await
+        .map_err(internal)?;
+    state.audit(user.event("alerts_read", Outcome::Success)).await?;
+    Ok(items)
+}
+
+/// Marks an alert seen (`client_update` on its client). Audited; 409 if it was.
+pub async fn acknowledge_alert(state: &AppState, user: &AuthUser, alert_id: &str) -> Result<Alert, ApiError> {
+    let Some(alert) = alerts::get(&state.db, alert_id).await.map_err(internal)? else {
+        return Err(ApiError::not_found());
+    };
+    let client = state
+        .client_access(user, &alert.client_id, Action::ClientUpdate)
+        .await?;
+    if !alerts::acknowledge(&state.db, alert_id, user.id(), state.clock.now())
+        .await
+        .map_err(internal)?
+    {
+        return Err(ApiError::new(StatusCode::CONFLICT, "alert_acknowledged"));
+    }
+    state
+        .audit(
+            user.event("alert_acknowledge", Outcome::Success)
+                .client(&client.code)
+                .object(alert_id)
+                .reason(&alert.kind),
+        )
+        .await?;
+    alerts::get(&state.db, alert_id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(ApiError::not_found)
+}

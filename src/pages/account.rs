@@ -1,0 +1,189 @@
+//! The user's own account: `GET /account` (who am I, second-factor status) and the
+//! second-factor enrolment: `GET /account/mfa`, `POST /account/mfa/start` (a QR code and
+//! the secret, once), `POST /account/mfa/confirm` (a first code; the recovery codes,
+//! once). Enrolment pages take a session whose enrolment is still pending.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+
+use super::ctx::{PageCtx, PageSessionUser, PageUser};
+use super::error::{PageError, render};
+use super::form::{FieldErrors, FormData};
+use crate::AppState;
+use crate::auth::mfa;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/account", get(account_page))
+        .route("/account/mfa", get(mfa_page))
+        .route("/account/mfa/start", post(mfa_start))
+        .route("/account/mfa/confirm", post(mfa_confirm))
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct AccountPage {
+    ctx: PageCtx,
+    username: String,
+    area: String,
+    totp_enabled: bool,
+    codes_left: i64,
+    mfa_required: bool,
+}
+
+async fn account_page(State(state): State<AppState>, page: PageUser) -> Result<Response, PageError> {
+    let account = &page.user.account;
+    let codes_left = mfa::recovery_codes_left(&state.db, &account.id)
+        .await
+        .map_err(|e| PageError::internal(&e))?;
+    let area = area_name(&state, &account.area).await?;
+    render(
+        &AccountPage {
+            username: account.username.clone(),
+            area,
+            totp_enabled: account.totp_enabled,
+            codes_left,
+            mfa_required: mfa_required(&state, account.role.as_str()),
+            ctx: page.ctx,
+        },
+        StatusCode::OK,
+    )
+}
+
+fn mfa_required(state: &AppState, role: &str) -> bool {
+    state.settings.auth.mfa_required_roles.iter().any(|r| r == role)
+}
+
+pub(super) async fn area_name(state: &AppState, code: &str) -> Result<String, PageError> {
+    let areas = crate::areas::list(&state.db)
+        .await
+        .map_err(|e| PageError::internal(&e))?;
+    Ok(areas
+        .into_iter()
+        .find(|a| a.code == code)
+        .map_or_else(|| code.to_owned(), |a| a.name))
+}
+
+/// The steps of the enrolment page.
+enum Step {
+    /// Not enrolled: explain, offer to start.
+    Intro,
+    /// A new secret: the QR code (a data: URI) and the secret to type by hand.
+    Scan { qr_data_uri: String, secret: String },
+    /// The confirming code was wrong: try again, or start over.
+    Retry,
+    /// Enrolled: the recovery codes, shown this once.
+    Done { codes: Vec<String> },
+    /// Already enrolled.
+    Enabled,
+}
+
+#[derive(Template)]
+#[template(path = "mfa.html")]
+struct MfaPage {
+    ctx: PageCtx,
+    step: Step,
+    pending: bool,
+    errs: FieldErrors,
+}
+
+async fn mfa_page(page: PageSessionUser) -> Result<Response, PageError> {
+    let step = if page.user.account.totp_enabled {
+        Step::Enabled
+    } else {
+        Step::Intro
+    };
+    render(
+        &MfaPage {
+            ctx: page.ctx,
+            step,
+            pending: page.enrolment_pending,
+            errs: FieldErrors::new(),
+        },
+        StatusCode::OK,
+    )
+}
+
+async fn mfa_start(State(state): State<AppState>, page: PageSessionUser) -> Result<Response, PageError> {
+    if page.user.account.totp_enabled {
+        return Ok(Redirect::to("/account/mfa").into_response());
+    }
+    let enrolment = mfa::enrol(&state, &page.user).await?;
+    let qr_data_uri = format!("data:image/svg+xml;base64,{}", base64::encode(enrolment.qr_svg.as_bytes()));
+    render(
+        &MfaPage {
+            ctx: page.ctx,
+            step: Step::Scan {
+                qr_data_uri,
+                secret: group(&enrolment.secret),
+            },
+            pending: page.enrolment_pending,
+            errs: FieldErrors::new(),
+        },
+        StatusCode::OK,
+    )
+}
+
+/// The secret in groups of four, easier to type.
+fn group(secret: &str) -> String {
+    secret
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+async fn mfa_confirm(
+    State(state): State<AppState>,
+    page: PageSessionUser,
+    form: FormData,
+) -> Result<Response, PageError> {
+    let mut errs = FieldErrors::new();
+    let code: String = form
+        .get("code")
+        .unwrap_or("")
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    if code.is_empty() {
+        errs.add("code", "field-required");
+    } else if code.len() != 6 || !code.chars().all(|c| c.is_ascii_digit()) {
+        errs.add("code", "account-mfa-code-format");
+    }
+    if errs.is_empty() {
+        match mfa::confirm(&state, &page.user, &code).await {
+            Ok(codes) => {
+                return render(
+                    &MfaPage {
+                        ctx: page.ctx,
+                        step: Step::Done { codes },
+                        pending: false,
+                        errs,
+                    },
+                    StatusCode::OK,
+                );
+            }
+            Err(e) => match FieldErrors::from_api(&e) {
+                Some(fields) => errs = fields,
+                None if e.status == StatusCode::CONFLICT => {
+                    return Ok(Redirect::to("/account/mfa").into_response());
+                }
+                None => return Err(e.into()),
+            },
+        }
+    }
+    render(
+        &MfaPage {
+            ctx: page.ctx,
+            step: Step::Retry,
+            pending: page.enrolment_pending,
+            errs,
+        },
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+}

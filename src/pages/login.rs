@@ -1,0 +1,160 @@
+//! `GET/POST /login` and `POST /logout`: the same checks, throttling and session start
+//! as the API (`check_login`, `start_session`); a second-factor field when the account
+//! has one.
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use secrecy::SecretString;
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::ctx::{PageCtx, PageSessionUser, safe_next};
+use super::error::{PageError, render};
+use super::form::{FieldErrors, FormData};
+use super::lang::PageLang;
+use crate::AppState;
+use crate::audit::Outcome;
+use crate::auth::handlers::{LoginOutcome, check_login, start_session};
+use crate::web::ApiError;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(login_form).post(login_submit))
+        .route("/logout", post(logout))
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    ctx: PageCtx,
+    username: String,
+    next: String,
+    show_totp: bool,
+    /// A message about the whole form (wrong credentials, too many attempts).
+    form_error: String,
+    errs: FieldErrors,
+}
+
+#[derive(Deserialize)]
+struct LoginQuery {
+    next: Option<String>,
+}
+
+async fn login_form(
+    axum::Extension(PageLang(lang)): axum::Extension<PageLang>,
+    query: Result<Query<LoginQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, PageError> {
+    let next = query
+        .ok()
+        .and_then(|Query(q)| q.next)
+        .and_then(|n| safe_next(&n).map(str::to_owned))
+        .unwrap_or_default();
+    render(
+        &LoginPage {
+            ctx: PageCtx::anonymous(lang, "/login"),
+            username: String::new(),
+            next,
+            show_totp: false,
+            form_error: String::new(),
+            errs: FieldErrors::new(),
+        },
+        StatusCode::OK,
+    )
+}
+
+async fn login_submit(
+    State(state): State<AppState>,
+    axum::Extension(PageLang(lang)): axum::Extension<PageLang>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    session: Session,
+    form: FormData,
+) -> Result<Response, PageError> {
+    let mut errs = FieldErrors::new();
+    let username = errs.required(&form, "username", 64).map(str::to_owned);
+    let password = form
+        .0
+        .iter()
+        .find(|(k, _)| k == "password")
+        .map(|(_, v)| v.clone())
+        .filter(|v| !v.is_empty());
+    if password.is_none() {
+        errs.add("password", "field-required");
+    }
+    let totp = form.get("totp").map(str::to_owned);
+    let next = form
+        .get("next")
+        .and_then(safe_next)
+        .map(str::to_owned)
+        .unwrap_or_default();
+    let mut page = LoginPage {
+        ctx: PageCtx::anonymous(lang, "/login"),
+        username: form.text("username"),
+        next: next.clone(),
+        show_totp: totp.is_some() || form.checked("totp_step"),
+        form_error: String::new(),
+        errs,
+    };
+    let (Some(username), Some(password)) = (username, password) else {
+        return render(&page, StatusCode::UNPROCESSABLE_ENTITY);
+    };
+    let outcome = check_login(
+        &state,
+        peer.ip(),
+        &username,
+        SecretString::from(password),
+        totp.as_deref(),
+    )
+    .await?;
+    match outcome {
+        LoginOutcome::Success {
+            account,
+            enrolment_pending,
+        } => {
+            start_session(&state, &session, &account, enrolment_pending).await?;
+            let target = if enrolment_pending {
+                "/account/mfa"
+            } else if next.is_empty() {
+                "/"
+            } else {
+                next.as_str()
+            };
+            Ok(Redirect::to(target).into_response())
+        }
+        LoginOutcome::Rejected(response) => {
+            let code = response.extensions().get::<ApiError>().map_or("internal", |e| e.code);
+            let status = response.status();
+            match code {
+                "totp_required" => {
+                    page.show_totp = true;
+                    page.form_error = "login-totp-needed".to_owned();
+                }
+                "too_many_attempts" => page.form_error = "error-too_many_attempts".to_owned(),
+                "invalid_credentials" => page.form_error = "error-invalid_credentials".to_owned(),
+                _ => return Err(PageError(ApiError::new(status, code))),
+            }
+            let mut rendered = render(&page, status)?;
+            if let Some(retry) = response.headers().get(header::RETRY_AFTER) {
+                rendered.headers_mut().insert(header::RETRY_AFTER, retry.clone());
+            }
+            Ok(rendered)
+        }
+    }
+}
+
+async fn logout(State(state): State<AppState>, page: Result<PageSessionUser, Response>) -> Result<Response, PageError> {
+    if let Ok(page) = page {
+        state.audit(page.user.event("logout", Outcome::Success)).await?;
+        page.user
+            .session
+            .flush()
+            .await
+            .map_err(|e| PageError::internal(&e))?;
+    }
+    Ok(Redirect::to("/login").into_response())
+}

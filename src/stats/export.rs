@@ -1,0 +1,294 @@
+//! A release as a file for the six-monthly or yearly report to the department named in
+//! `programme.report_recipient`: CSV (UTF-8 with a byte-order mark, so spreadsheet programs
+//! show Vietnamese correctly) and XLSX, with Vietnamese headings, the period, the rules, the
+//! audit head and a legend for suppressed cells. Both are built from one sheet model, so they
+//! hold the same cells.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use rust_xlsxwriter::{Format, FormatAlign, Workbook, XlsxError};
+
+use super::handlers::Format as FileFormat;
+use super::release::{Count, Release};
+use crate::AppState;
+use crate::audit::Outcome;
+use crate::auth::AuthUser;
+use crate::config::ProgrammeSettings;
+use crate::web::{ApiError, Lang};
+
+/// One cell of the report.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item {
+    Empty,
+    Text(String),
+    /// A section or column heading.
+    Heading(String),
+    Int(u64),
+    /// A fraction in `0..=1`, shown as a percentage.
+    Rate(f64),
+}
+
+impl Item {
+    fn count(c: &Count) -> Self {
+        match c {
+            Count::Shown(n) => Self::Int(*n),
+            Count::Hidden(s) => Self::Text(s.clone()),
+        }
+    }
+
+    fn rate(r: Option<f64>, lang: Lang) -> Self {
+        match r {
+            Some(r) => Self::Rate(r),
+            None => Self::Text(lang.t("stats-rate-hidden")),
+        }
+    }
+}
+
+/// `62,5 %` in Vietnamese, `62.5 %` in English.
+pub fn percent(rate: f64, lang: Lang) -> String {
+    let text = format!("{:.1} %", rate * 100.0);
+    match lang {
+        Lang::Vi => text.replace('.', ","),
+        Lang::En => text,
+    }
+}
+
+/// The report as rows of cells with headings in `lang` (the department report is Vietnamese;
+/// category and area names are the Vietnamese names stored with the release).
+pub fn sheet(release: &Release, programme: &ProgrammeSettings, lang: Lang) -> Vec<Vec<Item>> {
+    let t = |id: &str| lang.t(id);
+    let text = |s: &str| Item::Text(s.to_owned());
+    let head = |id: &str| Item::Heading(lang.t(id));
+    let mut rows: Vec<Vec<Item>> = Vec::new();
+    rows.push(vec![head("stats-report-title")]);
+    rows.push(vec![Item::Text(t("stats-recipient")), text(&programme.report_recipient)]);
+    rows.push(vec![Item::Text(t("stats-programme-owner")), text(&programme.programme_owner)]);
+    rows.push(vec![
+        Item::Text(t("stats-period")),
+        Item::Text(format!(
+            "{} ({} – {})",
+            release.period, release.period_from, release.period_to
+        )),
+    ]);
+    rows.push(vec![Item::Text(t("stats-version")), Item::Int(release.version.unsigned_abs())]);
+    rows.push(vec![Item::Text(t("stats-published-at")), text(&release.published_at)]);
+    if let Some(reason) = &release.reason {
+        rows.push(vec![Item::Text(t("stats-reason")), text(reason)]);
+    }
+    rows.push(vec![Item::Text(t("stats-min-cell")), Item::Int(u64::from(release.min_cell))]);
+    rows.push(vec![
+        Item::Text(t("stats-consent-rule")),
+        Item::Text(t(if release.require_reporting_consent {
+            "stats-yes"
+        } else {
+            "stats-no"
+        })),
+    ]);
+    rows.push(vec![Item::Text(t("stats-rules")), Item::Text(t("stats-rules-text"))]);
+    rows.push(vec![Item::Text(t("stats-audit-head")), text(&release.audit_head)]);
+    rows.push(vec![
+        Item::Text(t("stats-legend")),
+        Item::Text(format!("“<{}”: {}", release.min_cell, t("stats-suppressed-explained"))),
+    ]);
+    rows.push(vec![]);
+
+    rows.push(vec![head("stats-indicator")]);
+    rows.push(vec![
+        Item::Empty,
+        head("stats-cohort"),
+        head("stats-reached"),
+        head("stats-rate"),
+        head("stats-target"),
+    ]);
+    rows.push(vec![
+        Item::Text(t("stats-province")),
+        Item::count(&release.indicator.cohort),
+        Item::count(&release.indicator.reached),
+        Item::rate(release.indicator.rate, lang),
+        Item::Rate(release.indicator.target),
+    ]);
+    rows.push(vec![]);
+
+    rows.push(vec![head("stats-by-area")]);
+    rows.push(vec![
+        head("stats-area-code"),
+        head("stats-area"),
+        head("stats-cohort"),
+        head("stats-reached"),
+        head("stats-rate"),
+    ]);
+    for row in &release.by_area {
+        let name = row.area_name.clone().unwrap_or_else(|| t("stats-area-other"));
+        rows.push(vec![
+            text(&row.area),
+            Item::Text(name),
+            Item::count(&row.cohort),
+            Item::count(&row.reached),
+            Item::rate(row.rate, lang),
+        ]);
+    }
+    rows.push(vec![]);
+
+    rows.push(vec![head("stats-by-category")]);
+    rows.push(vec![
+        head("stats-category"),
+        head("stats-cohort"),
+        head("stats-reached"),
+        head("stats-rate"),
+    ]);
+    for row in &release.by_category {
+        rows.push(vec![
+            Item::Text(row.category_name.clone()),
+            Item::count(&row.cohort),
+            Item::count(&row.reached),
+            Item::rate(row.rate, lang),
+        ]);
+    }
+    rows.push(vec![]);
+
+    rows.push(vec![Item::Text(t("stats-new-intakes")), Item::count(&release.new_intakes)]);
+    rows.push(vec![
+        Item::Text(t("stats-active-caseload")),
+        Item::count(&release.active_caseload),
+    ]);
+    rows.push(vec![]);
+
+    rows.push(vec![head("stats-referrals")]);
+    let mut header = vec![head("stats-category")];
+    header.extend(
+        release
+            .referrals
+            .statuses
+            .iter()
+            .map(|s| Item::Heading(lang.t(&format!("stats-status-{s}")))),
+    );
+    header.push(head("stats-total"));
+    rows.push(header);
+    for row in &release.referrals.rows {
+        let mut line = vec![Item::Text(row.category_name.clone())];
+        line.extend(row.counts.iter().map(Item::count));
+        line.push(Item::count(&row.total));
+        rows.push(line);
+    }
+    let mut totals = vec![Item::Heading(t("stats-total"))];
+    totals.extend(release.referrals.totals.iter().map(Item::count));
+    totals.push(Item::count(&release.referrals.total));
+    rows.push(totals);
+    rows.push(vec![]);
+
+    rows.push(vec![head("stats-support")]);
+    rows.push(vec![
+        Item::Text(t("stats-support-contacts")),
+        Item::count(&release.support.contacts),
+    ]);
+    rows.push(vec![
+        Item::Text(t("stats-support-clients")),
+        Item::count(&release.support.clients),
+    ]);
+    rows
+}
+
+fn cell_text(item: &Item, lang: Lang) -> String {
+    match item {
+        Item::Empty => String::new(),
+        Item::Text(s) | Item::Heading(s) => s.clone(),
+        Item::Int(n) => n.to_string(),
+        Item::Rate(r) => percent(*r, lang),
+    }
+}
+
+pub fn csv(rows: &[Vec<Item>], lang: Lang) -> Result<Vec<u8>, csv::Error> {
+    let width = rows.iter().map(Vec::len).max().unwrap_or(1);
+    let mut writer = csv::WriterBuilder::new().flexible(false).from_writer(Vec::new());
+    for row in rows {
+        let mut record: Vec<String> = row.iter().map(|i| cell_text(i, lang)).collect();
+        record.resize(width, String::new());
+        writer.write_record(&record)?;
+    }
+    let mut out = "\u{feff}".as_bytes().to_vec();
+    out.extend(writer.into_inner().map_err(|e| e.into_error())?);
+    Ok(out)
+}
+
+pub fn xlsx(rows: &[Vec<Item>], sheet_name: &str) -> Result<Vec<u8>, XlsxError> {
+    let mut workbook = Workbook::new();
+    let sheet = workbook.add_worksheet();
+    sheet.set_name(sheet_name)?;
+    let bold = Format::new().set_bold();
+    let rate = Format::new().set_num_format("0.0%");
+    let right = Format::new().set_align(FormatAlign::Right);
+    for (r, row) in rows.iter().enumerate() {
+        let r = u32::try_from(r).map_err(|_| XlsxError::RowColumnLimitError)?;
+        for (c, item) in row.iter().enumerate() {
+            let c = u16::try_from(c).map_err(|_| XlsxError::RowColumnLimitError)?;
+            match item {
+                Item::Empty => {}
+                Item::Heading(s) => {
+                    sheet.write_string_with_format(r, c, s, &bold)?;
+                }
+                Item::Text(s) if s.starts_with('<') => {
+                    sheet.write_string_with_format(r, c, s, &right)?;
+                }
+                Item::Text(s) => {
+                    sheet.write_string(r, c, s)?;
+                }
+                #[allow(clippy::cast_precision_loss)] // counts far below 2^52
+                Item::Int(n) => {
+                    sheet.write_number(r, c, *n as f64)?;
+                }
+                Item::Rate(x) => {
+                    sheet.write_number_with_format(r, c, *x, &rate)?;
+                }
+            }
+        }
+    }
+    sheet.set_column_width(0, 40)?;
+    for c in 1..9 {
+        sheet.set_column_width(c, 16)?;
+    }
+    workbook.save_to_buffer()
+}
+
+/// The file for `format`, audited as `stats_export` before it is returned (fail closed).
+pub async fn download(
+    state: &AppState,
+    user: &AuthUser,
+    release: &Release,
+    format: FileFormat,
+) -> Result<Response, ApiError> {
+    let lang = Lang::Vi;
+    let rows = sheet(release, &state.settings.programme, lang);
+    let (bytes, content_type, ext) = match format {
+        FileFormat::Csv => (
+            csv(&rows, lang).map_err(|e| ApiError::internal(&e))?,
+            "text/csv; charset=utf-8",
+            "csv",
+        ),
+        FileFormat::Xlsx => (
+            xlsx(&rows, &lang.t("stats-sheet-name")).map_err(|e| ApiError::internal(&e))?,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "xlsx",
+        ),
+        FileFormat::Json => return Err(ApiError::not_found()),
+    };
+    state
+        .audit(
+            user.event("stats_export", Outcome::Success)
+                .object(&release.id)
+                .reason(ext),
+        )
+        .await?;
+    let period: String = release
+        .period
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .collect();
+    let disposition = format!("attachment; filename=\"hoanhap-{period}-v{}.{ext}\"", release.version);
+    let mut response = (StatusCode::OK, bytes).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(response)
+}

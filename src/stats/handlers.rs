@@ -1,0 +1,221 @@
+//! The managers' statistics API:
+//!
+//! * `POST /api/v1/stats/releases` — publish a closed period (province-scope managers);
+//! * `GET /api/v1/stats/releases` — the list;
+//! * `GET /api/v1/stats/releases/{id}` — one release as stored; `{id}.csv` and `{id}.xlsx`
+//!   name the same release as a file (the path segment is parsed, since the router cannot
+//!   match a suffix after a parameter);
+//! * `GET /api/v1/stats/progress` — live province-level figures of the current half-year.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::compute::{self, Scope, Window};
+use super::period::Period;
+use super::release::{self, Meta, Progress, Release, Summary};
+use super::view;
+use crate::AppState;
+use crate::audit::Outcome;
+use crate::auth::AuthUser;
+use crate::policy::Action;
+use crate::web::{ApiError, ApiJson};
+
+/// Longest accepted reason for publishing a period again.
+const MAX_REASON: usize = 500;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublishRequest {
+    /// `"2024-H1"`, `"2024-H2"`, `"2024"`, or `{"from": "2024-01-01", "to": "2024-03-31"}`.
+    #[schema(value_type = Object)]
+    pub period: Value,
+    /// Required when the period was published before (the new release is the next version).
+    pub reason: Option<String>,
+}
+
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(publish, list))
+        .routes(routes!(get_release))
+        .routes(routes!(progress))
+}
+
+fn json_bytes(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        body,
+    )
+        .into_response()
+}
+
+/// Publishes a release of a closed period (province-scope manager).
+#[utoipa::path(post, path = "/api/v1/stats/releases", tag = "stats", request_body = PublishRequest,
+    responses(
+        (status = 201, description = "The release as stored", body = Release),
+        (status = 403, description = "Not a province-scope manager"),
+        (status = 409, description = "Another publication of the same period happened at the same moment"),
+        (status = 422, description = "Malformed period, period not ended, or `reason` missing when the \
+            period was published before")))]
+async fn publish(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiJson(request): ApiJson<PublishRequest>,
+) -> Result<Response, ApiError> {
+    state.authorize(&user, Action::StatsPublish).await?;
+    let period = Period::parse(&request.period).map_err(|e| ApiError::field("period", e.message_id()))?;
+    let today = state.clock.today();
+    if !period.has_ended(today) {
+        return Err(ApiError::field("period", "field-stats_period_not_ended"));
+    }
+    let reason = request
+        .reason
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty());
+    if reason.as_ref().is_some_and(|r| r.chars().count() > MAX_REASON) {
+        return Err(ApiError::field("reason", "field-too_long"));
+    }
+    let internal = |e: &dyn std::fmt::Display| ApiError::internal(e);
+    let rules = release::rules(&state.settings).map_err(|e| internal(&e))?;
+    let version = release::next_version(&state.db, &period)
+        .await
+        .map_err(|e| internal(&e))?;
+    if version > 1 && reason.is_none() {
+        return Err(ApiError::field("reason", "field-stats_reason_required"));
+    }
+    let audit_head = state.audit_log.head().await.map_err(|e| internal(&e))?;
+    let window = Window {
+        from: period.from,
+        to: period.to,
+        as_of: period.to,
+        today,
+    };
+    let figures = compute::figures(&state.db, window, rules.require_reporting_consent, Scope::Release)
+        .await
+        .map_err(|e| internal(&e))?;
+    let areas = crate::areas::list(&state.db).await.map_err(|e| internal(&e))?;
+    let categories = release::categories(&state.db).await.map_err(|e| internal(&e))?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let meta = Meta {
+        id: id.clone(),
+        period,
+        version,
+        published_at: crate::db::timestamp(state.clock.now()),
+        reason: reason.clone(),
+        audit_head,
+    };
+    let release = release::protect(
+        meta,
+        &figures,
+        &areas,
+        &state.settings.programme.province_area,
+        &categories,
+        &rules,
+    );
+    let body = serde_json::to_string(&release).map_err(|e| internal(&e))?;
+    if let Err(e) = release::insert(&state.db, &release, &body, &rules, user.id()).await {
+        return Err(if crate::db::is_unique_violation(&e) {
+            ApiError::conflict()
+        } else {
+            internal(&e)
+        });
+    }
+    let mut event = user.event("stats_publish", Outcome::Success).object(&id);
+    if let Some(reason) = &reason {
+        event = event.reason(reason);
+    }
+    if let Err(e) = state.audit(event).await {
+        // Fail closed: a publication that is not in the audit trail does not stand.
+        if let Err(db) = release::withdraw_unaudited(&state.db, &id).await {
+            tracing::error!(error = %db, release = %id, "could not remove an unaudited release");
+        }
+        return Err(e);
+    }
+    Ok(json_bytes(StatusCode::CREATED, body))
+}
+
+/// The published releases, newest period first.
+#[utoipa::path(get, path = "/api/v1/stats/releases", tag = "stats",
+    responses((status = 200, description = "`{items: [{id, period, period_from, period_to, version, \
+        published_at, reason?, audit_head}]}`", body = Vec<Summary>),
+        (status = 403, description = "Not a manager")))]
+async fn list(State(state): State<AppState>, user: AuthUser) -> Result<axum::Json<Value>, ApiError> {
+    state.authorize(&user, Action::StatsView).await?;
+    let items = release::list(&state.db).await.map_err(|e| ApiError::internal(&e))?;
+    Ok(axum::Json(json!({ "items": items })))
+}
+
+/// What `{id}`, `{id}.csv` or `{id}.xlsx` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Csv,
+    Xlsx,
+}
+
+pub fn split_format(segment: &str) -> Option<(&str, Format)> {
+    match segment.rsplit_once('.') {
+        None => Some((segment, Format::Json)),
+        Some((id, "csv")) => Some((id, Format::Csv)),
+        Some((id, "xlsx")) => Some((id, Format::Xlsx)),
+        Some(_) => None,
+    }
+}
+
+/// One release: JSON as stored, or the same release as a CSV or XLSX file for the report
+/// to the department (`{id}.csv`, `{id}.xlsx`). Managers whose scope is a district see only
+/// their district's row of `by_area` (and the province totals).
+#[utoipa::path(get, path = "/api/v1/stats/releases/{id}", tag = "stats",
+    params(("id" = String, Path, description = "The release id; append `.csv` or `.xlsx` for a file")),
+    responses(
+        (status = 200, description = "The release. A suppressed count is the string `\"<5\"` (with the \
+            configured threshold); a rate is null unless both its counts are shown.", content(
+            (Release = "application/json"),
+            (String = "text/csv"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = 403, description = "Not a manager"),
+        (status = 404, description = "No such release")))]
+async fn get_release(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(segment): Path<String>,
+) -> Result<Response, ApiError> {
+    state.authorize(&user, Action::StatsView).await?;
+    let (id, format) = split_format(&segment).ok_or_else(ApiError::not_found)?;
+    let viewed = view::for_user(&state, &user, id).await?;
+    match format {
+        Format::Json => Ok(json_bytes(StatusCode::OK, viewed.bytes)),
+        Format::Csv | Format::Xlsx => super::export::download(&state, &user, &viewed.release, format).await,
+    }
+}
+
+/// Live province-level figures of the current half-year, suppressed like a release.
+#[utoipa::path(get, path = "/api/v1/stats/progress", tag = "stats",
+    responses((status = 200, description = "Province totals and categories, no area rows", body = Progress),
+        (status = 403, description = "Not a manager")))]
+async fn progress(State(state): State<AppState>, user: AuthUser) -> Result<axum::Json<Progress>, ApiError> {
+    state.authorize(&user, Action::StatsView).await?;
+    let rules = release::rules(&state.settings).map_err(|e| ApiError::internal(&e))?;
+    let progress = release::progress(&state.db, state.clock.today(), &rules)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(axum::Json(progress))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_suffixes_are_parsed() {
+        assert_eq!(split_format("abc"), Some(("abc", Format::Json)));
+        assert_eq!(split_format("abc.csv"), Some(("abc", Format::Csv)));
+        assert_eq!(split_format("abc.xlsx"), Some(("abc", Format::Xlsx)));
+        assert_eq!(split_format("abc.pdf"), None);
+    }
+}

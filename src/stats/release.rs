@@ -1,0 +1,641 @@
+//! Releases: the figures of a closed period, protected once, stored with the rules used and
+//! the audit-chain head, and served as the stored bytes ever after.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+use super::compute::{self, Figures, Pair, Scope, Window};
+use super::disclosure::{
+    self, Cell, CountTable, DisclosureRules, ProtectedRate, RateRow, protect_count, protect_rates, protect_table,
+};
+use super::period::Period;
+use crate::areas::Area;
+use crate::db::Db;
+
+/// The provincial target: at least 60 % of clients with needs reach a service.
+pub const TARGET: f64 = 0.6;
+
+/// Code of the `by_area` row holding clients recorded at province level or in an area that
+/// is no longer in the hierarchy (shown only when not empty).
+pub const OTHER_AREA: &str = "other";
+
+/// Referral statuses in the order of the table's columns.
+pub const STATUSES: [&str; 7] = [
+    "referred",
+    "accepted",
+    "declined",
+    "cancelled",
+    "in_service",
+    "completed",
+    "dropped_out",
+];
+
+/// A published count: the number, or the string `"<5"` (with the configured threshold).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum Count {
+    Shown(u64),
+    Hidden(String),
+}
+
+impl Count {
+    pub fn from_cell(cell: Cell, min_cell: u32) -> Self {
+        match cell {
+            Cell::Shown(n) => Self::Shown(n),
+            Cell::Suppressed => Self::Hidden(cell.display(min_cell)),
+        }
+    }
+
+    pub fn shown(&self) -> Option<u64> {
+        match self {
+            Self::Shown(n) => Some(*n),
+            Self::Hidden(_) => None,
+        }
+    }
+
+    /// The number, or the `<5` text.
+    pub fn text(&self) -> String {
+        match self {
+            Self::Shown(n) => n.to_string(),
+            Self::Hidden(s) => s.clone(),
+        }
+    }
+}
+
+/// A rate rounded to four decimals (0.6667), so the stored text carries no float noise.
+fn round_rate(rate: Option<f64>) -> Option<f64> {
+    rate.map(|r| (r * 10_000.0).round() / 10_000.0)
+}
+
+/// The province-wide indicator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Indicator {
+    pub cohort: Count,
+    pub reached: Count,
+    /// `reached / cohort`, only when both are shown and the cohort is not zero.
+    pub rate: Option<f64>,
+    pub target: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AreaRow {
+    /// Area code (district level), or `other`.
+    pub area: String,
+    pub area_name: Option<String>,
+    pub cohort: Count,
+    pub reached: Count,
+    pub rate: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CategoryRow {
+    /// Service category code.
+    pub category: String,
+    /// Vietnamese name of the category at publication.
+    pub category_name: String,
+    pub cohort: Count,
+    pub reached: Count,
+    pub rate: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ReferralRow {
+    pub category: String,
+    pub category_name: String,
+    /// One count per entry of `statuses`.
+    pub counts: Vec<Count>,
+    pub total: Count,
+}
+
+/// Referrals that moved in the period, by category × the status reached by its end.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ReferralTable {
+    pub statuses: Vec<String>,
+    pub rows: Vec<ReferralRow>,
+    /// Column totals, one per status.
+    pub totals: Vec<Count>,
+    pub total: Count,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Support {
+    /// Volunteer support contacts dated in the period.
+    pub contacts: Count,
+    /// Distinct clients those contacts concern.
+    pub clients: Count,
+}
+
+/// A stored release, exactly as served (`GET /api/v1/stats/releases/{id}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Release {
+    pub id: String,
+    /// `2024-H1`, `2024`, or `2024-03-01..2024-05-31`.
+    pub period: String,
+    pub period_from: String,
+    pub period_to: String,
+    /// 1 for the first publication of a period, 2 for the next, …
+    pub version: i64,
+    pub published_at: String,
+    /// Why a period was published again (version 2 and later).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The audit-chain head (`seq:mac`) when the release was computed.
+    pub audit_head: String,
+    pub min_cell: u32,
+    pub require_reporting_consent: bool,
+    pub indicator: Indicator,
+    pub by_area: Vec<AreaRow>,
+    pub by_category: Vec<CategoryRow>,
+    pub new_intakes: Count,
+    pub active_caseload: Count,
+    pub referrals: ReferralTable,
+    pub support: Support,
+}
+
+/// Live province-level progress for the current half-year (`GET /api/v1/stats/progress`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Progress {
+    pub period: String,
+    pub period_from: String,
+    pub period_to: String,
+    /// The figures count events up to and including this day.
+    pub as_of: String,
+    pub min_cell: u32,
+    pub indicator: Indicator,
+    pub by_category: Vec<CategoryRow>,
+}
+
+/// A service category as listed in `service_categories`.
+#[derive(Debug, Clone)]
+pub struct Category {
+    pub code: String,
+    pub name_vi: String,
+    pub name_en: String,
+    pub active: bool,
+}
+
+pub async fn categories(db: &Db) -> Result<Vec<Category>, sqlx::Error> {
+    let rows = sqlx::query("SELECT code, name_vi, name_en, active FROM service_categories ORDER BY sort, code")
+        .fetch_all(&db.pool)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Category {
+                code: r.try_get("code")?,
+                name_vi: r.try_get("name_vi")?,
+                name_en: r.try_get("name_en")?,
+                active: crate::db::flag(r, "active")?,
+            })
+        })
+        .collect()
+}
+
+/// Where the counts of each recorded area go: the district-level unit (a child of the
+/// province) that contains it, or [`OTHER_AREA`].
+struct AreaRollup<'a> {
+    units: Vec<&'a Area>,
+    parent: BTreeMap<&'a str, Option<&'a str>>,
+    province: &'a str,
+}
+
+impl<'a> AreaRollup<'a> {
+    fn new(areas: &'a [Area], province: &'a str) -> Self {
+        Self {
+            units: areas
+                .iter()
+                .filter(|a| a.parent.as_deref() == Some(province))
+                .collect(),
+            parent: areas.iter().map(|a| (a.code.as_str(), a.parent.as_deref())).collect(),
+            province,
+        }
+    }
+
+    fn unit_of(&self, code: &str) -> &'a str {
+        let mut current: &str = code;
+        // Bounded: a broken hierarchy (a cycle) lands in "other" instead of looping.
+        for _ in 0..16 {
+            match self.parent.get_key_value(current) {
+                Some((key, Some(parent))) if *parent == self.province => return key,
+                Some((_, Some(parent))) => current = parent,
+                _ => break,
+            }
+        }
+        OTHER_AREA
+    }
+}
+
+fn rate_row(p: Pair) -> RateRow {
+    RateRow {
+        cohort: p.cohort,
+        reached: p.reached,
+    }
+}
+
+fn indicator(total: ProtectedRate, min_cell: u32) -> Indicator {
+    Indicator {
+        cohort: Count::from_cell(total.cohort, min_cell),
+        reached: Count::from_cell(total.reached, min_cell),
+        rate: round_rate(total.rate),
+        target: TARGET,
+    }
+}
+
+/// The by-category rows. A client may need several categories, so the rows do not add up to
+/// the province total and there is no additive relation between them or with any other
+/// published figure: each row is protected on its own (primary and complement rules; a
+/// single-row table whose total row is the row itself).
+fn category_rows(figures: &Figures, categories: &[Category], rules: &DisclosureRules) -> Vec<CategoryRow> {
+    let counts: BTreeMap<&str, Pair> = figures.by_category.iter().map(|(c, p)| (c.as_str(), *p)).collect();
+    let mut listed: Vec<(String, String)> = categories
+        .iter()
+        .filter(|c| c.active || counts.contains_key(c.code.as_str()))
+        .map(|c| (c.code.clone(), c.name_vi.clone()))
+        .collect();
+    for code in counts.keys() {
+        if !listed.iter().any(|(c, _)| c == code) {
+            listed.push(((*code).to_owned(), (*code).to_owned()));
+        }
+    }
+    listed
+        .into_iter()
+        .map(|(code, name)| {
+            let pair = counts.get(code.as_str()).copied().unwrap_or_default();
+            let row = rate_row(pair);
+            let (_, protected) = protect_rates(&[row], &row, rules);
+            CategoryRow {
+                category: code,
+                category_name: name,
+                cohort: Count::from_cell(protected.cohort, rules.min_cell),
+                reached: Count::from_cell(protected.reached, rules.min_cell),
+                rate: round_rate(protected.rate),
+            }
+        })
+        .collect()
+}
+
+fn referral_table(figures: &Figures, categories: &[Category], rules: &DisclosureRules) -> ReferralTable {
+    let mut cells: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+    for (category, status, n) in &figures.referrals {
+        *cells.entry((category.as_str(), status.as_str())).or_default() += n;
+    }
+    let mut listed: Vec<(String, String)> = categories
+        .iter()
+        .filter(|c| c.active || cells.keys().any(|(k, _)| *k == c.code))
+        .map(|c| (c.code.clone(), c.name_vi.clone()))
+        .collect();
+    for (code, _) in cells.keys() {
+        if !listed.iter().any(|(c, _)| c == code) {
+            listed.push(((*code).to_owned(), (*code).to_owned()));
+        }
+    }
+    let matrix: Vec<Vec<u64>> = listed
+        .iter()
+        .map(|(code, _)| {
+            STATUSES
+                .iter()
+                .map(|s| cells.get(&(code.as_str(), *s)).copied().unwrap_or(0))
+                .collect()
+        })
+        .collect();
+    let table = CountTable::from_cells(matrix);
+    let protected = protect_table(&table, rules);
+    let count = |c: &Cell| Count::from_cell(*c, rules.min_cell);
+    ReferralTable {
+        statuses: STATUSES.iter().map(|s| (*s).to_owned()).collect(),
+        rows: listed
+            .into_iter()
+            .zip(protected.cells.iter().zip(&protected.row_totals))
+            .map(|((category, category_name), (cells, total))| ReferralRow {
+                category,
+                category_name,
+                counts: cells.iter().map(count).collect(),
+                total: count(total),
+            })
+            .collect(),
+        totals: protected.col_totals.iter().map(count).collect(),
+        total: count(&protected.total),
+    }
+}
+
+/// What a release needs besides the figures.
+pub struct Meta {
+    pub id: String,
+    pub period: Period,
+    pub version: i64,
+    pub published_at: String,
+    pub reason: Option<String>,
+    pub audit_head: String,
+}
+
+/// Applies disclosure control to true figures and assembles the release.
+pub fn protect(
+    meta: Meta,
+    figures: &Figures,
+    areas: &[Area],
+    province: &str,
+    categories: &[Category],
+    rules: &DisclosureRules,
+) -> Release {
+    let rollup = AreaRollup::new(areas, province);
+    let mut by_unit: BTreeMap<&str, Pair> = rollup.units.iter().map(|a| (a.code.as_str(), Pair::default())).collect();
+    for (area, pair) in &figures.by_area {
+        let unit = by_unit.entry(rollup.unit_of(area)).or_default();
+        unit.cohort += pair.cohort;
+        unit.reached += pair.reached;
+    }
+    if by_unit.get(OTHER_AREA).is_some_and(|p| p.cohort == 0) {
+        by_unit.remove(OTHER_AREA);
+    }
+    let names: BTreeMap<&str, &str> = areas.iter().map(|a| (a.code.as_str(), a.name.as_str())).collect();
+    // The "other" row sorts last.
+    let mut units: Vec<(&str, Pair)> = by_unit.into_iter().collect();
+    units.sort_by_key(|(code, _)| (*code == OTHER_AREA, *code));
+    let rows: Vec<RateRow> = units.iter().map(|(_, p)| rate_row(*p)).collect();
+    let (protected_rows, protected_total) = protect_rates(&rows, &rate_row(figures.total()), rules);
+    let min_cell = rules.min_cell;
+    let by_area = units
+        .iter()
+        .zip(protected_rows)
+        .map(|((code, _), p)| AreaRow {
+            area: (*code).to_owned(),
+            area_name: names.get(code).map(|n| (*n).to_owned()),
+            cohort: Count::from_cell(p.cohort, min_cell),
+            reached: Count::from_cell(p.reached, min_cell),
+            rate: round_rate(p.rate),
+        })
+        .collect();
+    Release {
+        id: meta.id,
+        period: meta.period.label.clone(),
+        period_from: meta.period.from_text(),
+        period_to: meta.period.to_text(),
+        version: meta.version,
+        published_at: meta.published_at,
+        reason: meta.reason,
+        audit_head: meta.audit_head,
+        min_cell,
+        require_reporting_consent: rules.require_reporting_consent,
+        indicator: indicator(protected_total, min_cell),
+        by_area,
+        by_category: category_rows(figures, categories, rules),
+        new_intakes: Count::from_cell(protect_count(figures.new_intakes, rules), min_cell),
+        active_caseload: Count::from_cell(protect_count(figures.active_caseload, rules), min_cell),
+        referrals: referral_table(figures, categories, rules),
+        support: Support {
+            contacts: Count::from_cell(protect_count(figures.support_contacts, rules), min_cell),
+            clients: Count::from_cell(protect_count(figures.support_clients, rules), min_cell),
+        },
+    }
+}
+
+/// Live progress of the half-year containing `today`, province level only.
+pub async fn progress(db: &Db, today: NaiveDate, rules: &DisclosureRules) -> Result<Progress, ProgressError> {
+    let period = Period::half_year_of(today).map_err(|_| ProgressError::Period)?;
+    let window = Window {
+        from: period.from,
+        to: period.to,
+        as_of: today,
+        today,
+    };
+    let figures = compute::figures(db, window, rules.require_reporting_consent, Scope::Progress).await?;
+    let categories = categories(db).await?;
+    let total = rate_row(figures.total());
+    let (_, protected) = protect_rates(&[total], &total, rules);
+    Ok(Progress {
+        period: period.label.clone(),
+        period_from: period.from_text(),
+        period_to: period.to_text(),
+        as_of: today.to_string(),
+        min_cell: rules.min_cell,
+        indicator: indicator(protected, rules.min_cell),
+        by_category: category_rows(&figures, &categories, rules),
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProgressError {
+    #[error("no half-year for today")]
+    Period,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// The disclosure rules in force: `disclosure.toml` of the policy folder when one is
+/// configured and holds it, the built-in `policies/disclosure.toml` otherwise.
+pub fn rules(settings: &crate::config::Settings) -> Result<DisclosureRules, RulesError> {
+    const EMBEDDED: &str = include_str!("../../policies/disclosure.toml");
+    if let Some(dir) = &settings.policy_dir {
+        let path = dir.join("disclosure.toml");
+        if path.exists() {
+            let text = std::fs::read_to_string(&path).map_err(RulesError::Io)?;
+            return Ok(DisclosureRules::from_toml_str(&text)?);
+        }
+    }
+    Ok(DisclosureRules::from_toml_str(EMBEDDED)?)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RulesError {
+    #[error("cannot read disclosure.toml: {0}")]
+    Io(std::io::Error),
+    #[error(transparent)]
+    Invalid(#[from] disclosure::DisclosureError),
+}
+
+/// One line of the list of releases.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Summary {
+    pub id: String,
+    pub period: String,
+    pub period_from: String,
+    pub period_to: String,
+    pub version: i64,
+    pub published_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub audit_head: String,
+}
+
+pub async fn list(db: &Db) -> Result<Vec<Summary>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, period, period_from, period_to, version, published_at, reason, audit_head FROM stats_releases \
+         ORDER BY period_to DESC, period_from DESC, version DESC",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Summary {
+                id: r.try_get("id")?,
+                period: r.try_get("period")?,
+                period_from: r.try_get("period_from")?,
+                period_to: r.try_get("period_to")?,
+                version: r.try_get("version")?,
+                published_at: r.try_get("published_at")?,
+                reason: r.try_get("reason")?,
+                audit_head: r.try_get("audit_head")?,
+            })
+        })
+        .collect()
+}
+
+/// The stored body of a release, byte for byte.
+pub async fn stored_body(db: &Db, id: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT body FROM stats_releases WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await
+}
+
+/// The id of the newest release (by period end, then version).
+pub async fn latest_id(db: &Db) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT id FROM stats_releases ORDER BY period_to DESC, published_at DESC, version DESC LIMIT 1",
+    )
+    .fetch_optional(&db.pool)
+    .await
+}
+
+/// The next version number for a period (1 when it was never published).
+pub async fn next_version(db: &Db, period: &Period) -> Result<i64, sqlx::Error> {
+    let last: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(version) FROM stats_releases WHERE period_from = $1 AND period_to = $2")
+            .bind(period.from_text())
+            .bind(period.to_text())
+            .fetch_one(&db.pool)
+            .await?;
+    Ok(last.unwrap_or(0) + 1)
+}
+
+/// Stores a release; the body is the serialized release, kept as the bytes to serve.
+pub async fn insert(
+    db: &Db,
+    release: &Release,
+    body: &str,
+    rules: &DisclosureRules,
+    published_by: &str,
+) -> Result<(), sqlx::Error> {
+    let rules_text = serde_json::to_string(rules).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    sqlx::query(
+        "INSERT INTO stats_releases (id, period, period_from, period_to, version, published_at, published_by, \
+         reason, audit_head, rules, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(&release.id)
+    .bind(&release.period)
+    .bind(&release.period_from)
+    .bind(&release.period_to)
+    .bind(release.version)
+    .bind(&release.published_at)
+    .bind(published_by)
+    .bind(&release.reason)
+    .bind(&release.audit_head)
+    .bind(rules_text)
+    .bind(body)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+/// Removes a release whose publication could not be audited (fail closed).
+pub async fn withdraw_unaudited(db: &Db, id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM stats_releases WHERE id = $1")
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn area(code: &str, parent: Option<&str>) -> Area {
+        Area {
+            code: code.into(),
+            name: format!("Area {code}"),
+            kind: if parent.is_none() { "province" } else { "district" }.into(),
+            parent: parent.map(Into::into),
+        }
+    }
+
+    fn meta() -> Meta {
+        Meta {
+            id: "r1".into(),
+            period: Period::half_year(2024, 1).unwrap(),
+            version: 1,
+            published_at: "2024-07-02T00:00:00Z".into(),
+            reason: None,
+            audit_head: "3:ab".into(),
+        }
+    }
+
+    #[test]
+    fn areas_roll_up_to_districts() {
+        let areas = vec![
+            area("40", None),
+            area("412", Some("40")),
+            area("413", Some("40")),
+            area("414", Some("40")),
+            area("41201", Some("412")),
+        ];
+        let figures = Figures {
+            by_area: vec![
+                ("412".into(), Pair { cohort: 6, reached: 3 }),
+                ("41201".into(), Pair { cohort: 4, reached: 3 }),
+                ("413".into(), Pair { cohort: 3, reached: 3 }),
+                ("40".into(), Pair { cohort: 0, reached: 0 }),
+            ],
+            ..Figures::default()
+        };
+        let rules = DisclosureRules {
+            min_cell: 2,
+            require_reporting_consent: true,
+        };
+        let release = protect(meta(), &figures, &areas, "40", &[], &rules);
+        let row = |code: &str| release.by_area.iter().find(|r| r.area == code).unwrap().clone();
+        // 412 gets its commune's clients: 10 of whom 6 reached.
+        assert_eq!((row("412").cohort, row("412").reached), (Count::Shown(10), Count::Shown(6)));
+        assert_eq!(row("412").rate, Some(0.6));
+        // A district without clients is listed with zeros; the empty "other" row is not.
+        assert_eq!(row("414").cohort, Count::Shown(0));
+        assert_eq!(row("414").rate, None);
+        assert_eq!(release.by_area.len(), 3);
+        assert_eq!(release.indicator.cohort, Count::Shown(13));
+        assert_eq!(release.indicator.rate, Some(0.6923));
+        let json = serde_json::to_value(&release).unwrap();
+        assert_eq!(json["indicator"]["target"], 0.6);
+        assert_eq!(json["new_intakes"], 0);
+    }
+
+    #[test]
+    fn small_counts_become_text() {
+        let rules = DisclosureRules::default();
+        let release = protect(
+            meta(),
+            &Figures {
+                new_intakes: 3,
+                support_contacts: 12,
+                support_clients: 4,
+                ..Figures::default()
+            },
+            &[area("40", None)],
+            "40",
+            &[],
+            &rules,
+        );
+        let json = serde_json::to_value(&release).unwrap();
+        assert_eq!(json["new_intakes"], "<5");
+        assert_eq!(json["support"]["contacts"], 12);
+        assert_eq!(json["support"]["clients"], "<5");
+    }
+
+    #[test]
+    fn counts_round_trip_as_numbers_or_strings() {
+        let v: Vec<Count> = serde_json::from_str(r#"[3, "<5"]"#).unwrap();
+        assert_eq!(v, vec![Count::Shown(3), Count::Hidden("<5".into())]);
+        assert_eq!(serde_json::to_string(&v).unwrap(), r#"[3,"<5"]"#);
+    }
+}

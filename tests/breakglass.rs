@@ -1,0 +1,286 @@
+//! Break-glass: one hour of access with a written reason, flagged for the auditor and
+//! shown to the client's worker.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{Api, TestEnv, TestServer, add_user};
+use hoanhap::AppState;
+use hoanhap::clients::NewClient;
+use hoanhap::crypto::Sensitive;
+use hoanhap::policy::{Action, Principal, Resource, Role};
+use serde_json::{Value, json};
+
+const NAME: &str = "Trần Thị Bích Ngọc";
+const REASON: &str = "Client called the hotline at night; her worker is on leave.";
+
+async fn new_client(state: &AppState, area: &str, worker: &str) -> (String, String) {
+    let created = state
+        .clients
+        .create(
+            &NewClient {
+                area: area.into(),
+                full_name: Sensitive::new(NAME.into()),
+                chosen_name: None,
+                date_of_birth: "1995-04-12".parse().unwrap(),
+                id_number: None,
+                phone: None,
+                address: None,
+                notes: None,
+                eligible: true,
+                opened_on: state.clock.today(),
+                assigned_worker: Some(worker.into()),
+            },
+            state.clock.now(),
+        )
+        .await
+        .unwrap();
+    (created.client.id, created.client.code)
+}
+
+/// Whether the policies let `user_id` read the client now (facts from the database).
+async fn may_read(state: &AppState, user_id: &str, client_id: &str) -> bool {
+    let account = hoanhap::auth::accounts::by_id(&state.db, user_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let (_, facts) = state.client_facts(client_id).await.unwrap().unwrap();
+    let principal = Principal {
+        user_id: account.id,
+        role: account.role,
+        area: account.area,
+        active: true,
+    };
+    let areas = state.areas().await.unwrap();
+    state
+        .policy
+        .is_allowed(&areas, &principal, Action::ClientRead, &Resource::Client(facts))
+}
+
+struct World {
+    _env: TestEnv,
+    server: TestServer,
+    worker: String,
+    outsider: String,
+    client_id: String,
+    code: String,
+}
+
+/// A client of Vinh (412) on `lan.sw`'s caseload; `hoa.sw` works in Cửa Lò (413).
+async fn world() -> World {
+    let mut env = TestEnv::new().await;
+    env.settings.auth.mfa_required_roles.clear();
+    let server = TestServer::start(env.state().await).await;
+    let worker = add_user(&server.state, "lan.sw", Role::SocialWorker, "412").await;
+    let outsider = add_user(&server.state, "hoa.sw", Role::SocialWorker, "413").await;
+    add_user(&server.state, "mai.sup", Role::Supervisor, "412").await;
+    add_user(&server.state, "tam.sup", Role::Supervisor, "413").await;
+    add_user(&server.state, "minh.mgr", Role::Manager, "40").await;
+    add_user(&server.state, "an.audit", Role::Auditor, "40").await;
+    add_user(&server.state, "root.admin", Role::Admin, "40").await;
+    add_user(&server.state, "thu.vol", Role::Volunteer, "412").await;
+    let (client_id, code) = new_client(&server.state, "412", &worker).await;
+    World {
+        _env: env,
+        server,
+        worker,
+        outsider,
+        client_id,
+        code,
+    }
+}
+
+fn path(client: &str) -> String {
+    format!("/api/v1/clients/{client}/break-glass")
+}
+
+#[tokio::test]
+async fn a_grant_opens_the_client_for_one_hour() {
+    let w = world().await;
+    let state = &w.server.state;
+    assert!(!may_read(state, &w.outsider, &w.client_id).await);
+    let hoa = Api::login(&w.server, "hoa.sw").await;
+
+    // A short reason is refused naming the field, and grants nothing.
+    let res = hoa
+        .post(&path(&w.client_id), json!({ "reason": "  need to see it    " }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let body: Value = res.json().await.unwrap();
+    assert!(body["error"]["fields"]["reason"].is_string(), "{body}");
+    let res = hoa.post(&path(&w.client_id), json!({})).send().await.unwrap();
+    assert_eq!(res.status(), 422);
+    assert!(!may_read(state, &w.outsider, &w.client_id).await);
+
+    let before = state.clock.now();
+    let res = hoa
+        .post(&path(&w.client_id), json!({ "reason": REASON }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let grant: Value = res.json().await.unwrap();
+    assert_eq!(grant["client_code"], w.code.as_str());
+    assert_eq!(grant["reason"], REASON);
+    let expires: chrono::DateTime<chrono::Utc> = grant["expires_at"].as_str().unwrap().parse().unwrap();
+    let lasts = expires - before;
+    assert!(
+        lasts <= chrono::Duration::minutes(60) + chrono::Duration::seconds(5)
+            && lasts >= chrono::Duration::minutes(60) - chrono::Duration::seconds(5),
+        "{lasts}"
+    );
+    assert!(may_read(state, &w.outsider, &w.client_id).await);
+
+    // Flagged for the auditor, with the reason and the code; never the name.
+    let row = sqlx::query(
+        "SELECT actor, client_code, reason, outcome, flagged FROM audit_log WHERE action = 'break_glass' \
+         AND outcome = 'success'",
+    )
+    .fetch_one(&state.db.pool)
+    .await
+    .unwrap();
+    use sqlx::Row;
+    assert_eq!(row.get::<String, _>("actor"), w.outsider);
+    assert_eq!(row.get::<String, _>("client_code"), w.code);
+    assert_eq!(row.get::<String, _>("reason"), REASON);
+    assert!(hoanhap::db::flag(&row, "flagged").unwrap());
+
+    // One hour later, access is gone.
+    state.clock.advance(chrono::Duration::minutes(61));
+    assert!(!may_read(state, &w.outsider, &w.client_id).await);
+    assert!(!common::captured_logs().contains(NAME));
+}
+
+#[tokio::test]
+async fn the_grant_works_through_the_client_api() {
+    let w = world().await;
+    let hoa = Api::login(&w.server, "hoa.sw").await;
+    let read = format!("/api/v1/clients/{}", w.client_id);
+    let before = hoa.get(&read).send().await.unwrap().status();
+    assert!(before == 403 || before == 404, "{before}");
+    let res = hoa
+        .post(&path(&w.code), json!({ "reason": REASON }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "the code works as well as the id");
+    let res = hoa.get(&read).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let client: Value = res.json().await.unwrap();
+    assert_eq!(client["code"], w.code.as_str());
+    w.server.state.clock.advance(chrono::Duration::minutes(61));
+    let after = hoa.get(&read).send().await.unwrap().status();
+    assert!(after == 403 || after == 404, "{after}");
+}
+
+#[tokio::test]
+async fn only_case_workers_outside_their_scope_may_break_glass() {
+    let w = world().await;
+    let body = json!({ "reason": REASON });
+    // Roles that never see client data.
+    for name in ["minh.mgr", "an.audit", "root.admin", "thu.vol"] {
+        let api = Api::login(&w.server, name).await;
+        let res = api.post(&path(&w.client_id), body.clone()).send().await.unwrap();
+        assert!(res.status() == 403 || res.status() == 404, "{name}: {}", res.status());
+    }
+    // The client is already in the worker's and the district supervisor's scope.
+    for name in ["lan.sw", "mai.sup"] {
+        let api = Api::login(&w.server, name).await;
+        let res = api.post(&path(&w.client_id), body.clone()).send().await.unwrap();
+        assert_eq!(res.status(), 403, "{name}");
+    }
+    // A supervisor of another district may.
+    let tam = Api::login(&w.server, "tam.sup").await;
+    let res = tam.post(&path(&w.client_id), body.clone()).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    // An unknown client is 404.
+    let res = tam.post(&path("no-such-client"), body).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    let grants: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM break_glass_grants")
+        .fetch_one(&w.server.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(grants, 1);
+}
+
+#[tokio::test]
+async fn grants_are_shown_to_the_assigned_worker_and_the_auditor() {
+    let w = world().await;
+    let hoa = Api::login(&w.server, "hoa.sw").await;
+    let res = hoa
+        .post(&path(&w.client_id), json!({ "reason": REASON }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    // Another client of Cửa Lò, not on anyone's list above.
+    let (_, other_code) = new_client(&w.server.state, "413", &w.outsider).await;
+    let tam = Api::login(&w.server, "tam.sup").await;
+    assert_eq!(
+        Api::login(&w.server, "mai.sup")
+            .await
+            .post(&path(&other_code), json!({ "reason": REASON }))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+
+    let list = |api: &Api| {
+        let req = api.get("/api/v1/break-glass");
+        async move {
+            let res = req.send().await.unwrap();
+            let status = res.status();
+            let body: Value = res.json().await.unwrap();
+            (status, body)
+        }
+    };
+    let codes = |body: &Value| -> Vec<String> {
+        body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["client_code"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    let lan = Api::login(&w.server, "lan.sw").await;
+    let (status, body) = list(&lan).await;
+    assert_eq!(status, 200);
+    assert_eq!(codes(&body), [w.code.clone()]);
+    let grant = &body["items"][0];
+    assert_eq!(grant["username"], "hoa.sw");
+    assert_eq!(grant["user_id"], w.outsider.as_str());
+    assert_eq!(grant["reason"], REASON);
+    assert_eq!(grant["active"], true);
+    assert!(grant["granted_at"].is_string() && grant["expires_at"].is_string());
+
+    let auditor = Api::login(&w.server, "an.audit").await;
+    let (status, body) = list(&auditor).await;
+    assert_eq!(status, 200);
+    assert_eq!(codes(&body).len(), 2);
+
+    // The supervisor of Cửa Lò sees the grant on her district's client.
+    let (_, body) = list(&tam).await;
+    assert_eq!(codes(&body), [other_code.clone()]);
+    // The holder sees her own grant.
+    let (_, body) = list(&hoa).await;
+    assert!(codes(&body).contains(&w.code));
+
+    for name in ["minh.mgr", "root.admin", "thu.vol"] {
+        let api = Api::login(&w.server, name).await;
+        let (status, _) = list(&api).await;
+        assert_eq!(status, 403, "{name}");
+    }
+
+    w.server.state.clock.advance(chrono::Duration::minutes(61));
+    let (_, body) = list(&lan).await;
+    assert_eq!(body["items"][0]["active"], false);
+    let res = lan.get("/api/v1/break-glass?active=true").send().await.unwrap();
+    let body: Value = res.json().await.unwrap();
+    assert!(codes(&body).is_empty());
+    assert_eq!(w.worker, lan.user["id"].as_str().unwrap());
+}

@@ -1,0 +1,289 @@
+//! The command line: `user …`, `policy check`, `audit verify`, and the first-admin setup
+//! link printed by `serve`. Runs the real binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use common::TestEnv;
+use secrecy::SecretString;
+
+fn command(env: &TestEnv, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hoanhap"));
+    cmd.args(args)
+        .env_clear()
+        .env("HOANHAP_DATA_DIR", env.data_dir())
+        .env("HOANHAP_DATABASE_URL", &env.db.url)
+        .env("HOANHAP_LISTEN", "127.0.0.1:0")
+        .current_dir(env.dir.path());
+    cmd
+}
+
+/// Runs the binary with `stdin` as its standard input.
+fn run(env: &TestEnv, args: &[&str], stdin: &str) -> Output {
+    let mut child = command(env, args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[track_caller]
+fn assert_fails(out: &Output, needle: &str) {
+    let all = text(out);
+    assert!(!out.status.success(), "it succeeded: {all}");
+    assert!(all.contains(needle), "`{needle}` not in: {all}");
+    assert!(!all.contains("panicked"), "{all}");
+}
+
+#[track_caller]
+fn assert_ok(out: &Output) -> String {
+    let all = text(out);
+    assert!(out.status.success(), "{all}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+async fn password_of(env: &TestEnv, username: &str) -> (hoanhap::auth::accounts::Account, String) {
+    let state = env.state().await;
+    hoanhap::auth::accounts::for_login(&state.db, username)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn user_commands_manage_accounts_and_are_audited_as_cli() {
+    let env = TestEnv::new().await;
+    let add = [
+        "user",
+        "add",
+        "--username",
+        "lan.sw",
+        "--role",
+        "social_worker",
+        "--area",
+        "412",
+        "--display-name",
+        "Lan (Vinh)",
+        "--password-stdin",
+    ];
+    // Bad input: messages, non-zero exits, nothing created.
+    assert_fails(&run(&env, &add, "short\n"), "12");
+    assert_fails(&run(&env, &add[..10], "a long enough password\n"), "--password-stdin");
+    let mut bad_role = add;
+    bad_role[5] = "boss";
+    assert_fails(&run(&env, &bad_role, "a long enough password\n"), "boss");
+    let mut bad_area = add;
+    bad_area[7] = "999";
+    assert_fails(&run(&env, &bad_area, "a long enough password\n"), "area");
+    let mut bad_name = add;
+    bad_name[3] = "x!";
+    assert_fails(&run(&env, &bad_name, "a long enough password\n"), "username");
+    assert_fails(&run(&env, &["user", "disable", "nobody"], ""), "nobody");
+    let out = run(&env, &["user", "add", "--username", "x"], "");
+    assert!(!out.status.success());
+    assert!(!text(&out).contains("panicked"));
+
+    let out = run(&env, &add, "a long enough password\n");
+    let stdout = assert_ok(&out);
+    assert!(stdout.contains("lan.sw"), "{stdout}");
+    assert!(!text(&out).contains("a long enough password"));
+    assert_fails(&run(&env, &add, "a long enough password\n"), "taken");
+
+    let (account, hash) = password_of(&env, "lan.sw").await;
+    assert_eq!(account.display_name, "Lan (Vinh)");
+    assert_eq!(account.role, hoanhap::policy::Role::SocialWorker);
+    assert!(hoanhap::auth::password::verify(Some(hash), SecretString::from("a long enough password")).await);
+
+    let list = assert_ok(&run(&env, &["user", "list"], ""));
+    assert!(list.contains("lan.sw") && list.contains("social_worker") && list.contains("active"), "{list}");
+
+    assert_ok(&run(&env, &["user", "disable", "lan.sw"], ""));
+    assert_eq!(password_of(&env, "lan.sw").await.0.status, "disabled");
+    assert!(assert_ok(&run(&env, &["user", "list"], "")).contains("disabled"));
+    assert_ok(&run(&env, &["user", "enable", "lan.sw"], ""));
+    assert_eq!(password_of(&env, "lan.sw").await.0.status, "active");
+
+    assert_fails(
+        &run(&env, &["user", "reset-password", "lan.sw", "--password-stdin"], "tiny\n"),
+        "12",
+    );
+    assert_ok(&run(
+        &env,
+        &["user", "reset-password", "lan.sw", "--password-stdin"],
+        "a brand new password\r\n",
+    ));
+    let (_, hash) = password_of(&env, "lan.sw").await;
+    assert!(hoanhap::auth::password::verify(Some(hash), SecretString::from("a brand new password")).await);
+    assert_ok(&run(&env, &["user", "reset-mfa", "lan.sw"], ""));
+
+    let state = env.state().await;
+    let actions: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_log WHERE actor = 'cli' ORDER BY seq")
+        .fetch_all(&state.db.pool)
+        .await
+        .unwrap();
+    for action in [
+        "user_create",
+        "users_list",
+        "user_disable",
+        "user_enable",
+        "user_reset_password",
+        "user_reset_mfa",
+    ] {
+        assert!(actions.iter().any(|a| a == action), "{action} not in {actions:?}");
+    }
+    let objects: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE actor = 'cli' AND object_id = $1")
+            .bind(&account.id)
+            .fetch_one(&state.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(objects, 5);
+    assert_eq!(
+        state.audit_log.verify().await.unwrap(),
+        hoanhap::audit::Verification::Intact {
+            ok: true,
+            entries: i64::try_from(actions.len()).unwrap()
+        }
+    );
+}
+
+#[tokio::test]
+async fn policy_check_validates_the_built_in_and_a_folder_of_policies() {
+    let env = TestEnv::new().await;
+    let out = assert_ok(&run(&env, &["policy", "check"], ""));
+    assert!(out.contains("valid"), "{out}");
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/policies");
+    assert_ok(&run(&env, &["policy", "check", "--dir", shipped], ""));
+
+    let dir = env.dir.path().join("policies");
+    std::fs::create_dir_all(&dir).unwrap();
+    for file in ["schema.cedarschema", "hoanhap.cedar"] {
+        std::fs::copy(format!("{shipped}/{file}"), dir.join(file)).unwrap();
+    }
+    let dir_arg = dir.to_str().unwrap();
+    assert_ok(&run(&env, &["policy", "check", "--dir", dir_arg], ""));
+    // A policy naming an attribute the schema does not have fails validation.
+    std::fs::write(
+        dir.join("extra.cedar"),
+        "permit (principal, action, resource) when { principal.shoe_size == 42 };\n",
+    )
+    .unwrap();
+    let out = run(&env, &["policy", "check", "--dir", dir_arg], "");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_fails(&out, "extra.cedar");
+    let out = run(&env, &["policy", "check", "--dir", "/no/such/folder"], "");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(!text(&out).contains("panicked"));
+}
+
+#[tokio::test]
+async fn audit_verify_prints_the_count() {
+    let env = TestEnv::new().await;
+    let state = env.state().await;
+    for i in 0..5 {
+        state
+            .audit_log
+            .append(
+                hoanhap::audit::Event::new("system", "test_event", hoanhap::audit::Outcome::Success)
+                    .object(&i.to_string()),
+                state.clock.now(),
+            )
+            .await
+            .unwrap();
+    }
+    let out = assert_ok(&run(&env, &["audit", "verify"], ""));
+    assert!(out.contains("5 entries"), "{out}");
+    // The verification is itself recorded, and the chain still holds.
+    let out = assert_ok(&run(&env, &["audit", "verify"], ""));
+    assert!(out.contains("6 entries"), "{out}");
+}
+
+/// Starts `serve`, waits for "hoanhap is serving" on stderr, stops it; returns stdout
+/// and stderr.
+fn serve_until_ready(env: &TestEnv) -> (String, String) {
+    let mut child = command(env, &["serve"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut seen = String::new();
+        for line in BufReader::new(stderr).lines() {
+            let line = line.unwrap_or_default();
+            seen.push_str(&line);
+            seen.push('\n');
+            if line.contains("hoanhap is serving") {
+                let _ = tx.send(());
+            }
+        }
+        seen
+    });
+    let ready = rx.recv_timeout(Duration::from_secs(60));
+    child.kill().unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = reader.join().unwrap();
+    assert!(ready.is_ok(), "the server did not start: {stderr}");
+    (String::from_utf8_lossy(&output.stdout).into_owned(), stderr)
+}
+
+fn token_in(stdout: &str) -> Option<String> {
+    let start = stdout.find("/setup/")? + "/setup/".len();
+    Some(stdout[start..].chars().take_while(char::is_ascii_hexdigit).collect())
+}
+
+#[tokio::test]
+async fn serve_prints_a_one_time_setup_link_until_an_admin_exists() {
+    let env = TestEnv::new().await;
+    let (stdout, stderr) = serve_until_ready(&env);
+    let token = token_in(&stdout).unwrap_or_else(|| panic!("no setup link in: {stdout}"));
+    assert_eq!(token.len(), 64, "{stdout}");
+    assert!(stdout.contains("http://127.0.0.1:"), "{stdout}");
+    assert!(!stderr.contains(&token), "the token reached the log");
+
+    // Each start gives a new link.
+    let (again, _) = serve_until_ready(&env);
+    let second = token_in(&again).unwrap();
+    assert_ne!(second, token);
+
+    let state = env.state().await;
+    assert!(hoanhap::auth::setup::check_setup_token(&state, &token).await.unwrap());
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM setup_tokens WHERE token_hash = $1 OR token_hash = $2")
+        .bind(&token)
+        .bind(&second)
+        .fetch_one(&state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0, "tokens are stored hashed");
+    hoanhap::auth::setup::create_first_admin(
+        &state,
+        &second,
+        "root.admin",
+        "Quản trị",
+        SecretString::from(common::PASSWORD),
+    )
+    .await
+    .unwrap();
+    assert!(!hoanhap::auth::setup::check_setup_token(&state, &token).await.unwrap());
+
+    // With an admin, no link.
+    let (stdout, _) = serve_until_ready(&env);
+    assert!(!stdout.contains("/setup/"), "{stdout}");
+}
