@@ -221,14 +221,22 @@ fn unique_operation_ids(doc: &mut utoipa::openapi::OpenApi) {
     };
     let seen = counts(doc);
     for (_, op) in operations(doc) {
-        if let Some(id) = op.operation_id.clone().filter(|id| seen.get(id).is_some_and(|n| *n > 1)) {
+        if let Some(id) = op
+            .operation_id
+            .clone()
+            .filter(|id| seen.get(id).is_some_and(|n| *n > 1))
+        {
             let tag = op.tags.as_ref().and_then(|t| t.first()).cloned().unwrap_or_default();
             op.operation_id = Some(format!("{tag}_{id}"));
         }
     }
     let seen = counts(doc);
     for (method, op) in operations(doc) {
-        if let Some(id) = op.operation_id.clone().filter(|id| seen.get(id).is_some_and(|n| *n > 1)) {
+        if let Some(id) = op
+            .operation_id
+            .clone()
+            .filter(|id| seen.get(id).is_some_and(|n| *n > 1))
+        {
             op.operation_id = Some(format!("{method}_{id}"));
         }
     }
@@ -256,6 +264,7 @@ pub fn app(state: AppState) -> Router {
         .merge(api_router)
         .route("/api/openapi.json", get(openapi_json))
         .merge(pages::pages())
+        .merge(stats::pages())
         .with_state(state)
         .layer(axum::middleware::from_fn(auth::csrf::protect))
         .layer(sessions)

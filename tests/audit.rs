@@ -90,7 +90,11 @@ async fn changing_one_entry_is_found_by_the_api_and_by_the_command() {
 
     let out = hoanhap(&env, &["audit", "verify"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("entries"), "{stdout}");
 
     // One byte of one row.
@@ -190,7 +194,11 @@ async fn ten_thousand_entries_written_concurrently_form_one_intact_chain() {
         }
     );
     // Batching: one transaction per entry would take far longer on a 2-core machine.
-    assert!(started.elapsed() < std::time::Duration::from_secs(120), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(120),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -228,10 +236,7 @@ async fn only_auditors_read_the_trail() {
             .any(|e| e["action"] == "audit_read" && e["outcome"] == "denied"),
         "{body}"
     );
-    assert_eq!(
-        auditor.get("/api/v1/audit/verify").send().await.unwrap().status(),
-        200
-    );
+    assert_eq!(auditor.get("/api/v1/audit/verify").send().await.unwrap().status(), 200);
     // Unauthenticated: 401.
     let res = common::http_client()
         .get(server.url("/api/v1/audit"))
@@ -300,13 +305,19 @@ async fn no_audit_entry_no_data() {
     let reason = "Her worker is away and she needs a referral today.";
     let hoa = Api::login(&server, "hoa.sw").await;
     let res = hoa
-        .post(&format!("/api/v1/clients/{id}/break-glass"), json!({ "reason": reason }))
+        .post(
+            &format!("/api/v1/clients/{id}/break-glass"),
+            json!({ "reason": reason }),
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 201);
     let lan = Api::login(&server, "lan.sw").await;
-    assert_eq!(lan.get(&format!("/api/v1/clients/{id}")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        lan.get(&format!("/api/v1/clients/{id}")).send().await.unwrap().status(),
+        200
+    );
     assert_eq!(lan.get("/api/v1/break-glass").send().await.unwrap().status(), 200);
 
     sqlx::query("DROP TABLE audit_log")
@@ -323,10 +334,16 @@ async fn no_audit_entry_no_data() {
     let res = lan.get(&format!("/api/v1/clients/{id}")).send().await.unwrap();
     assert!(res.status().is_server_error(), "{}", res.status());
     let body = res.text().await.unwrap();
-    assert!(!body.contains(&code) && !body.contains(NAME) && !body.contains(PHONE), "{body}");
+    assert!(
+        !body.contains(&code) && !body.contains(NAME) && !body.contains(PHONE),
+        "{body}"
+    );
     // A new grant is not left behind without its entry.
     let res = hoa
-        .post(&format!("/api/v1/clients/{id}/break-glass"), json!({ "reason": reason }))
+        .post(
+            &format!("/api/v1/clients/{id}/break-glass"),
+            json!({ "reason": reason }),
+        )
         .send()
         .await
         .unwrap();

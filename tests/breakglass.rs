@@ -250,7 +250,7 @@ async fn grants_are_shown_to_the_assigned_worker_and_the_auditor() {
     let lan = Api::login(&w.server, "lan.sw").await;
     let (status, body) = list(&lan).await;
     assert_eq!(status, 200);
-    assert_eq!(codes(&body), [w.code.clone()]);
+    assert_eq!(codes(&body), vec![w.code.clone()]);
     let grant = &body["items"][0];
     assert_eq!(grant["username"], "hoa.sw");
     assert_eq!(grant["user_id"], w.outsider.as_str());
@@ -265,7 +265,7 @@ async fn grants_are_shown_to_the_assigned_worker_and_the_auditor() {
 
     // The supervisor of Cửa Lò sees the grant on her district's client.
     let (_, body) = list(&tam).await;
-    assert_eq!(codes(&body), [other_code.clone()]);
+    assert_eq!(codes(&body), vec![other_code.clone()]);
     // The holder sees her own grant.
     let (_, body) = list(&hoa).await;
     assert!(codes(&body).contains(&w.code));

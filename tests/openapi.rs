@@ -88,7 +88,10 @@ async fn the_document_is_served_and_every_operation_is_described() {
                 status == "default" || status.parse::<u16>().is_ok_and(|s| (100..600).contains(&s)),
                 "{method} {path}: bad status {status}"
             );
-            assert!(response["description"].is_string(), "{method} {path} {status}: no description");
+            assert!(
+                response["description"].is_string(),
+                "{method} {path} {status}: no description"
+            );
         }
         // Path parameters are declared.
         for segment in path.split('/').filter(|s| s.starts_with('{')) {

@@ -68,7 +68,8 @@ impl Browser {
     async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
         self.http
             .post(format!("{}{path}", self.base))
-            .form(fields)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(encode(fields))
             .send()
             .await
             .unwrap()
@@ -80,6 +81,12 @@ impl Browser {
         all.push(("csrf_token", &self.csrf));
         self.post_raw(path, &all).await
     }
+}
+
+fn encode(fields: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish()
 }
 
 fn location(res: &reqwest::Response) -> String {

@@ -19,11 +19,11 @@ async fn world() -> World {
     let state = env.state().await;
     for (name, role, area) in [
         ("admin", Role::Admin, "40"),
-        ("sup", Role::Supervisor, "412"),
-        ("sw", Role::SocialWorker, "412"),
-        ("vol", Role::Volunteer, "412"),
-        ("mgr", Role::Manager, "40"),
-        ("aud", Role::Auditor, "40"),
+        ("sup.vinh", Role::Supervisor, "412"),
+        ("sw.lan", Role::SocialWorker, "412"),
+        ("vol.hoa", Role::Volunteer, "412"),
+        ("mgr.tinh", Role::Manager, "40"),
+        ("auditor", Role::Auditor, "40"),
     ] {
         add_user(&state, name, role, area).await;
     }
@@ -50,11 +50,11 @@ fn names(body: &Value) -> Vec<String> {
 async fn supervisors_and_admins_keep_the_directory_that_field_staff_read() {
     let w = world().await;
     let admin = Api::login(&w.server, "admin").await;
-    let sup = Api::login(&w.server, "sup").await;
-    let sw = Api::login(&w.server, "sw").await;
-    let vol = Api::login(&w.server, "vol").await;
-    let mgr = Api::login(&w.server, "mgr").await;
-    let aud = Api::login(&w.server, "aud").await;
+    let sup = Api::login(&w.server, "sup.vinh").await;
+    let sw = Api::login(&w.server, "sw.lan").await;
+    let vol = Api::login(&w.server, "vol.hoa").await;
+    let mgr = Api::login(&w.server, "mgr.tinh").await;
+    let aud = Api::login(&w.server, "auditor").await;
 
     let (status, school) = json_of(
         admin
@@ -168,13 +168,7 @@ async fn supervisors_and_admins_keep_the_directory_that_field_staff_read() {
     assert_eq!(off["active"], false);
     let (_, active) = json_of(sw.get("/api/v1/providers").send().await.unwrap()).await;
     assert!(!names(&active).contains(&"Trường Cao đẳng nghề Vinh".to_owned()));
-    let (_, all) = json_of(
-        sw.get("/api/v1/providers?include_inactive=true")
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, all) = json_of(sw.get("/api/v1/providers?include_inactive=true").send().await.unwrap()).await;
     assert!(names(&all).contains(&"Trường Cao đẳng nghề Vinh".to_owned()));
     let (status, one) = json_of(sw.get(&format!("/api/v1/providers/{id}")).send().await.unwrap()).await;
     assert_eq!(status, 200);
@@ -194,13 +188,7 @@ async fn supervisors_and_admins_keep_the_directory_that_field_staff_read() {
     assert_eq!(status, 404);
 
     // Managing the directory is audited, with ids only.
-    let (_, audit) = json_of(
-        aud.get("/api/v1/audit?limit=50")
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, audit) = json_of(aud.get("/api/v1/audit?limit=50").send().await.unwrap()).await;
     let actions: Vec<&str> = audit["items"]
         .as_array()
         .unwrap()
@@ -247,7 +235,10 @@ async fn a_bad_provider_is_refused_naming_each_field() {
 
     let (status, created) = json_of(
         admin
-            .post("/api/v1/providers", json!({"name": "A", "category": "loan", "area": "412"}))
+            .post(
+                "/api/v1/providers",
+                json!({"name": "A", "category": "loan", "area": "412"}),
+            )
             .send()
             .await
             .unwrap(),
@@ -256,7 +247,10 @@ async fn a_bad_provider_is_refused_naming_each_field() {
     assert_eq!(status, 201);
     let (status, body) = json_of(
         admin
-            .send(Method::PATCH, &format!("/api/v1/providers/{}", created["id"].as_str().unwrap()))
+            .send(
+                Method::PATCH,
+                &format!("/api/v1/providers/{}", created["id"].as_str().unwrap()),
+            )
             .json(&json!({"area": "nowhere", "category": ""}))
             .send()
             .await
@@ -271,8 +265,8 @@ async fn a_bad_provider_is_refused_naming_each_field() {
 async fn categories_are_data_the_admin_edits() {
     let w = world().await;
     let admin = Api::login(&w.server, "admin").await;
-    let sup = Api::login(&w.server, "sup").await;
-    let mgr = Api::login(&w.server, "mgr").await;
+    let sup = Api::login(&w.server, "sup.vinh").await;
+    let mgr = Api::login(&w.server, "mgr.tinh").await;
 
     let (status, list) = json_of(mgr.get("/api/v1/categories").send().await.unwrap()).await;
     assert_eq!(status, 200);

@@ -51,16 +51,16 @@ async fn world() -> World {
     let mut sw_id = String::new();
     for (name, role, area) in [
         ("admin", Role::Admin, "40"),
-        ("sup", Role::Supervisor, "412"),
+        ("sup.vinh", Role::Supervisor, "412"),
         ("sup.cualo", Role::Supervisor, "413"),
-        ("sw", Role::SocialWorker, "412"),
-        ("sw2", Role::SocialWorker, "412"),
-        ("vol", Role::Volunteer, "412"),
-        ("mgr", Role::Manager, "40"),
-        ("aud", Role::Auditor, "40"),
+        ("sw.lan", Role::SocialWorker, "412"),
+        ("sw.mai", Role::SocialWorker, "412"),
+        ("vol.hoa", Role::Volunteer, "412"),
+        ("mgr.tinh", Role::Manager, "40"),
+        ("auditor", Role::Auditor, "40"),
     ] {
         let id = add_user(&state, name, role, area).await;
-        if name == "sw" {
+        if name == "sw.lan" {
             sw_id = id;
         }
     }
@@ -175,14 +175,24 @@ async fn move_to(api: &Api, referral: &str, body: Value) -> (u16, Value) {
 }
 
 async fn audit_entries(w: &World) -> Vec<Value> {
-    let aud = Api::login(&w.server, "aud").await;
+    let aud = Api::login(&w.server, "auditor").await;
     let (status, body) = json_of(aud.get("/api/v1/audit?limit=500").send().await.unwrap()).await;
     assert_eq!(status, 200);
     body["items"].as_array().unwrap().clone()
 }
 
 fn assert_no_content_leaked(text: &str) {
-    for secret in [NAME, CHOSEN, ID_NUMBER, PHONE, ADDRESS, HEALTH_DETAIL, LOAN_DETAIL, NOTE, OVERRIDE] {
+    for secret in [
+        NAME,
+        CHOSEN,
+        ID_NUMBER,
+        PHONE,
+        ADDRESS,
+        HEALTH_DETAIL,
+        LOAN_DETAIL,
+        NOTE,
+        OVERRIDE,
+    ] {
         assert!(!text.contains(secret), "{secret:?} leaked");
     }
 }
@@ -190,7 +200,7 @@ fn assert_no_content_leaked(text: &str) {
 #[tokio::test]
 async fn without_sharing_consent_a_referral_is_refused_and_nothing_is_written() {
     let w = world().await;
-    let sw = Api::login(&w.server, "sw").await;
+    let sw = Api::login(&w.server, "sw.lan").await;
     let (status, body) = refer(
         &sw,
         &w,
@@ -252,7 +262,11 @@ async fn without_sharing_consent_a_referral_is_refused_and_nothing_is_written() 
     assert!(entries.iter().any(|e| e["action"] == "referral_create"
         && e["outcome"] == "failure"
         && e["client_code"] == w.client_code.as_str()));
-    assert!(entries.iter().any(|e| e["action"] == "consent_override" && e["outcome"] == "denied"));
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["action"] == "consent_override" && e["outcome"] == "denied")
+    );
     assert_no_content_leaked(&Value::Array(entries).to_string());
     assert_no_content_leaked(&common::captured_logs());
 }
@@ -261,7 +275,7 @@ async fn without_sharing_consent_a_referral_is_refused_and_nothing_is_written() 
 async fn with_consent_a_referral_is_made_and_its_detail_is_sealed() {
     let w = world().await;
     consent(&w, "referral_sharing", Some("loan"), w.opened_on).await;
-    let sw = Api::login(&w.server, "sw").await;
+    let sw = Api::login(&w.server, "sw.lan").await;
     let (status, referral) = refer(
         &sw,
         &w,
@@ -304,15 +318,15 @@ async fn with_consent_a_referral_is_made_and_its_detail_is_sealed() {
     .await;
     assert_eq!(status, 200);
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
-    let sup = Api::login(&w.server, "sup").await;
+    let sup = Api::login(&w.server, "sup.vinh").await;
     let (status, _) = json_of(sup.get(&format!("/api/v1/referrals/{id}")).send().await.unwrap()).await;
     assert_eq!(status, 200);
-    let sw2 = Api::login(&w.server, "sw2").await;
+    let sw2 = Api::login(&w.server, "sw.mai").await;
     let (status, _) = json_of(sw2.get(&format!("/api/v1/referrals/{id}")).send().await.unwrap()).await;
     assert_eq!(status, 403, "another caseload of the district");
     let (status, _) = refer(&sw2, &w, json!({"category": "loan"})).await;
     assert_eq!(status, 403);
-    for who in ["vol", "mgr", "sup.cualo", "admin"] {
+    for who in ["vol.hoa", "mgr.tinh", "sup.cualo", "admin"] {
         let api = Api::login(&w.server, who).await;
         let (status, body) = json_of(api.get(&format!("/api/v1/referrals/{id}")).send().await.unwrap()).await;
         assert_eq!(status, 404, "{who}: {body}");
@@ -340,7 +354,7 @@ async fn with_consent_a_referral_is_made_and_its_detail_is_sealed() {
 #[tokio::test]
 async fn a_supervisor_may_override_missing_consent_with_a_reason_and_the_auditor_sees_it() {
     let w = world().await;
-    let sup = Api::login(&w.server, "sup").await;
+    let sup = Api::login(&w.server, "sup.vinh").await;
     let (status, body) = refer(
         &sup,
         &w,
@@ -400,8 +414,8 @@ async fn a_supervisor_may_override_missing_consent_with_a_reason_and_the_auditor
 async fn a_referral_walks_to_in_service_then_completed_with_dates_and_authors() {
     let w = world().await;
     consent(&w, "referral_sharing", Some("vocational_training"), w.opened_on).await;
-    let sw = Api::login(&w.server, "sw").await;
-    let sup = Api::login(&w.server, "sup").await;
+    let sw = Api::login(&w.server, "sw.lan").await;
+    let sup = Api::login(&w.server, "sup.vinh").await;
     let (status, referral) = refer(
         &sw,
         &w,
@@ -482,10 +496,10 @@ async fn a_referral_walks_to_in_service_then_completed_with_dates_and_authors() 
     assert_eq!(body["error"]["details"]["allowed"], json!([]));
 
     // Others cannot move it.
-    let sw2 = Api::login(&w.server, "sw2").await;
+    let sw2 = Api::login(&w.server, "sw.mai").await;
     let (status, _) = move_to(&sw2, &id, json!({"to": "cancelled"})).await;
     assert_eq!(status, 403);
-    let vol = Api::login(&w.server, "vol").await;
+    let vol = Api::login(&w.server, "vol.hoa").await;
     let (status, _) = move_to(&vol, &id, json!({"to": "cancelled"})).await;
     assert_eq!(status, 404);
     assert_no_content_leaked(&common::captured_logs());
@@ -495,7 +509,7 @@ async fn a_referral_walks_to_in_service_then_completed_with_dates_and_authors() 
 async fn an_invalid_transition_names_the_allowed_next_states() {
     let w = world().await;
     consent(&w, "referral_sharing", Some("loan"), w.opened_on).await;
-    let sw = Api::login(&w.server, "sw").await;
+    let sw = Api::login(&w.server, "sw.lan").await;
     let (_, referral) = refer(&sw, &w, json!({"category": "loan"})).await;
     let id = referral["id"].as_str().unwrap();
     let (status, body) = move_to(&sw, id, json!({"to": "completed"})).await;
@@ -509,7 +523,10 @@ async fn an_invalid_transition_names_the_allowed_next_states() {
     assert!(message.contains("accepted, declined, cancelled"), "{message}");
     // In Vietnamese too.
     let vi = sw
-        .post(&format!("/api/v1/referrals/{id}/transitions"), json!({"to": "in_service"}))
+        .post(
+            &format!("/api/v1/referrals/{id}/transitions"),
+            json!({"to": "in_service"}),
+        )
         .send()
         .await
         .unwrap();
@@ -527,7 +544,7 @@ async fn an_invalid_transition_names_the_allowed_next_states() {
 async fn dates_before_the_case_was_opened_or_in_the_future_are_refused() {
     let w = world().await;
     consent(&w, "referral_sharing", Some("loan"), w.opened_on - Duration::days(60)).await;
-    let sw = Api::login(&w.server, "sw").await;
+    let sw = Api::login(&w.server, "sw.lan").await;
     let (status, body) = refer(&sw, &w, json!({"category": "loan", "on": day(&w, -1)})).await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["error"]["code"], "validation");
@@ -556,7 +573,10 @@ async fn dates_before_the_case_was_opened_or_in_the_future_are_refused() {
     }
     let (status, body) = refer(&sw, &w, json!({"category": "loan", "provider_id": w.school})).await;
     assert_eq!(status, 422);
-    assert!(body["error"]["fields"]["provider_id"].is_string(), "a school is no loan provider");
+    assert!(
+        body["error"]["fields"]["provider_id"].is_string(),
+        "a school is no loan provider"
+    );
     let (status, body) = refer(&sw, &w, json!({"provider_id": w.bank})).await;
     assert_eq!(status, 422);
     assert!(body["error"]["fields"]["category"].is_string());
@@ -571,9 +591,14 @@ async fn the_slip_shows_only_what_the_client_agreed_to_share() {
     let w = world().await;
     consent(&w, "referral_sharing", Some("health_care"), w.opened_on).await;
     consent(&w, "referral_sharing", Some("loan"), w.opened_on).await;
-    let sw = Api::login(&w.server, "sw").await;
+    let sw = Api::login(&w.server, "sw.lan").await;
     // Another referral whose detail must never show on this slip.
-    let (status, _) = refer(&sw, &w, json!({"category": "loan", "detail": LOAN_DETAIL, "share_detail": true})).await;
+    let (status, _) = refer(
+        &sw,
+        &w,
+        json!({"category": "loan", "detail": LOAN_DETAIL, "share_detail": true}),
+    )
+    .await;
     assert_eq!(status, 201);
     let (status, referral) = refer(
         &sw,
@@ -605,7 +630,13 @@ async fn the_slip_shows_only_what_the_client_agreed_to_share() {
     .await;
     assert_eq!(status, 201, "{shared}");
     let shared_id = shared["id"].as_str().unwrap();
-    let (_, slip) = json_of(sw.get(&format!("/api/v1/referrals/{shared_id}/slip")).send().await.unwrap()).await;
+    let (_, slip) = json_of(
+        sw.get(&format!("/api/v1/referrals/{shared_id}/slip"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(slip["detail"], HEALTH_DETAIL);
     assert_eq!(slip["chosen_name"], CHOSEN);
     let text = slip.to_string();
@@ -619,15 +650,25 @@ async fn the_slip_shows_only_what_the_client_agreed_to_share() {
         .execute(&w.state.db.pool)
         .await
         .unwrap();
-    let (_, slip) = json_of(sw.get(&format!("/api/v1/referrals/{shared_id}/slip")).send().await.unwrap()).await;
+    let (_, slip) = json_of(
+        sw.get(&format!("/api/v1/referrals/{shared_id}/slip"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert!(slip.get("detail").is_none(), "{slip}");
 
     // A volunteer never gets a slip; printing is audited.
-    let vol = Api::login(&w.server, "vol").await;
+    let vol = Api::login(&w.server, "vol.hoa").await;
     let (status, _) = json_of(vol.get(&format!("/api/v1/referrals/{id}/slip")).send().await.unwrap()).await;
     assert_eq!(status, 404);
     let entries = audit_entries(&w).await;
-    assert!(entries.iter().any(|e| e["action"] == "referral_slip" && e["object_id"] == id));
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["action"] == "referral_slip" && e["object_id"] == id)
+    );
     assert_no_content_leaked(&Value::Array(entries).to_string());
     assert_no_content_leaked(&common::captured_logs());
 }
@@ -637,8 +678,13 @@ async fn stalled_referrals_appear_on_the_follow_up_list_after_the_configured_day
     let w = world().await;
     consent(&w, "referral_sharing", Some("vocational_training"), w.opened_on).await;
     consent(&w, "referral_sharing", Some("loan"), w.opened_on).await;
-    let sw = Api::login(&w.server, "sw").await;
-    let (_, stalled) = refer(&sw, &w, json!({"category": "vocational_training", "provider_id": w.school})).await;
+    let sw = Api::login(&w.server, "sw.lan").await;
+    let (_, stalled) = refer(
+        &sw,
+        &w,
+        json!({"category": "vocational_training", "provider_id": w.school}),
+    )
+    .await;
     let stalled = stalled["id"].as_str().unwrap().to_owned();
     let (_, moving) = refer(&sw, &w, json!({"category": "loan"})).await;
     let moving = moving["id"].as_str().unwrap().to_owned();
@@ -658,7 +704,7 @@ async fn stalled_referrals_appear_on_the_follow_up_list_after_the_configured_day
 
     // After 10 days: not yet. (Sessions have a lifetime, so log in again after moving time.)
     w.state.clock.advance(Duration::days(10));
-    let sw = Api::login(&w.server, "sw").await;
+    let sw = Api::login(&w.server, "sw.lan").await;
     let (_, list) = json_of(sw.get("/api/v1/referrals/follow-ups").send().await.unwrap()).await;
     assert!(ids(&list).is_empty(), "{list}");
     let (status, _) = move_to(&sw, &moving, json!({"to": "accepted"})).await;
@@ -666,7 +712,7 @@ async fn stalled_referrals_appear_on_the_follow_up_list_after_the_configured_day
 
     // After 15 days: the one that never moved is listed; the one accepted on day 10 is not.
     w.state.clock.advance(Duration::days(5));
-    let sw = Api::login(&w.server, "sw").await;
+    let sw = Api::login(&w.server, "sw.lan").await;
     let (_, list) = json_of(sw.get("/api/v1/referrals/follow-ups").send().await.unwrap()).await;
     assert_eq!(ids(&list), vec![stalled.clone()], "{list}");
     let item = &list["items"][0];
@@ -679,16 +725,16 @@ async fn stalled_referrals_appear_on_the_follow_up_list_after_the_configured_day
     assert_eq!(ids(&list).len(), 2);
 
     // The supervisor of the district sees it; another caseload and another district do not.
-    let sup = Api::login(&w.server, "sup").await;
+    let sup = Api::login(&w.server, "sup.vinh").await;
     let (_, list) = json_of(sup.get("/api/v1/referrals/follow-ups").send().await.unwrap()).await;
     assert_eq!(ids(&list), vec![stalled.clone()]);
-    for who in ["sw2", "sup.cualo"] {
+    for who in ["sw.mai", "sup.cualo"] {
         let api = Api::login(&w.server, who).await;
         let (status, list) = json_of(api.get("/api/v1/referrals/follow-ups").send().await.unwrap()).await;
         assert_eq!(status, 200);
         assert!(ids(&list).is_empty(), "{who}: {list}");
     }
-    for who in ["vol", "mgr", "admin"] {
+    for who in ["vol.hoa", "mgr.tinh", "admin"] {
         let api = Api::login(&w.server, who).await;
         let (status, _) = json_of(api.get("/api/v1/referrals/follow-ups").send().await.unwrap()).await;
         assert_eq!(status, 403, "{who}");
@@ -711,7 +757,7 @@ async fn a_closed_case_takes_no_new_referral() {
         .execute(&w.state.db.pool)
         .await
         .unwrap();
-    let sw = Api::login(&w.server, "sw").await;
+    let sw = Api::login(&w.server, "sw.lan").await;
     let (status, body) = refer(&sw, &w, json!({"category": "loan"})).await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["error"]["code"], "client_closed");

@@ -116,7 +116,10 @@ async fn an_admin_creates_lists_disables_enables_and_resets_accounts() {
         .unwrap();
     assert_eq!(me(&http).await.unwrap().status(), 200);
     let short = admin
-        .post(&format!("/api/v1/users/{id}/reset-password"), json!({ "password": "short" }))
+        .post(
+            &format!("/api/v1/users/{id}/reset-password"),
+            json!({ "password": "short" }),
+        )
         .send()
         .await
         .unwrap();
@@ -281,7 +284,10 @@ async fn a_setup_token_creates_the_first_admin_once_and_expires_after_30_minutes
     let bad = setup::create_first_admin(&state, &token, "x", " ", SecretString::from("short")).await;
     match bad {
         Err(SetupError::Invalid(fields)) => {
-            assert_eq!(fields.keys().copied().collect::<Vec<_>>(), ["display_name", "password", "username"]);
+            assert_eq!(
+                fields.keys().copied().collect::<Vec<_>>(),
+                ["display_name", "password", "username"]
+            );
         }
         other => panic!("{other:?}"),
     }

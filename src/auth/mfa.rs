@@ -135,7 +135,9 @@ pub async fn verify_login_code(state: &AppState, account: &Account, code: &str) 
             .rows_affected();
     if used == 1 {
         state
-            .audit(Event::new(account.id.clone(), "mfa_recovery_code_used", Outcome::Success).role(account.role.as_str()))
+            .audit(
+                Event::new(account.id.clone(), "mfa_recovery_code_used", Outcome::Success).role(account.role.as_str()),
+            )
             .await?;
     }
     Ok(used == 1)
@@ -326,7 +328,10 @@ pub struct ConfirmResponse {
     responses((status = 200, description = "`{secret, otpauth_url, qr_svg}`", body = Enrolment),
         (status = 401, description = "Not logged in"),
         (status = 409, description = "`mfa_already_enrolled`")))]
-pub async fn enrol_api(State(state): State<AppState>, SessionUser(user): SessionUser) -> Result<Json<Enrolment>, ApiError> {
+pub async fn enrol_api(
+    State(state): State<AppState>,
+    SessionUser(user): SessionUser,
+) -> Result<Json<Enrolment>, ApiError> {
     Ok(Json(enrol(&state, &user).await?))
 }
 

@@ -191,10 +191,11 @@ pub async fn create_first_admin(
     let mut tx = state.db.pool.begin().await?;
     // One statement uses up every outstanding token (a write first, so SQLite takes its
     // write lock now and PostgreSQL locks the rows against a concurrent setup).
-    let outstanding = sqlx::query("UPDATE setup_tokens SET used_at = $1 WHERE used_at IS NULL RETURNING token_hash, expires_at")
-        .bind(&ts)
-        .fetch_all(&mut *tx)
-        .await?;
+    let outstanding =
+        sqlx::query("UPDATE setup_tokens SET used_at = $1 WHERE used_at IS NULL RETURNING token_hash, expires_at")
+            .bind(&ts)
+            .fetch_all(&mut *tx)
+            .await?;
     let mut ours = false;
     for row in &outstanding {
         let h: String = row.try_get("token_hash")?;

@@ -147,9 +147,7 @@ async fn create_user(
     .await
     .map_err(account_error)?;
     state
-        .audit(
-            user.event("user_create", Outcome::Success).object(&account.id),
-        )
+        .audit(user.event("user_create", Outcome::Success).object(&account.id))
         .await?;
     Ok((StatusCode::CREATED, Json(account)))
 }

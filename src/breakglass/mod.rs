@@ -27,9 +27,7 @@ pub const MIN_REASON_CHARS: usize = 20;
 const MAX_REASON_CHARS: usize = 1000;
 
 pub fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(request))
-        .routes(routes!(list))
+    OpenApiRouter::new().routes(routes!(request)).routes(routes!(list))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -74,7 +72,11 @@ pub fn check_reason(reason: &str) -> Result<&str, ApiError> {
 pub async fn break_glass(state: &AppState, user: &AuthUser, client: &str, reason: &str) -> Result<Grant, ApiError> {
     let internal = |e: sqlx::Error| ApiError::internal(&e);
     // A worker usually starts from a code heard on the phone; accept it as well as the id.
-    let client_id = state.clients.id_for_code(client).await?.unwrap_or_else(|| client.to_owned());
+    let client_id = state
+        .clients
+        .id_for_code(client)
+        .await?
+        .unwrap_or_else(|| client.to_owned());
     let client = state.client_access(user, &client_id, Action::BreakGlass).await?;
     let reason = check_reason(reason)?;
     let now = state.clock.now();
@@ -160,9 +162,7 @@ pub async fn visible_grants(state: &AppState, user: &AuthUser, active_only: bool
         Role::Supervisor => state.areas().await?.within(&user.account.area),
         Role::SocialWorker => Vec::new(),
         _ => {
-            state
-                .audit(user.event("break_glass_list", Outcome::Denied))
-                .await?;
+            state.audit(user.event("break_glass_list", Outcome::Denied)).await?;
             return Err(ApiError::forbidden());
         }
     };
@@ -206,9 +206,7 @@ pub async fn visible_grants(state: &AppState, user: &AuthUser, active_only: bool
             expires_at,
         });
     }
-    state
-        .audit(user.event("break_glass_list", Outcome::Success))
-        .await?;
+    state.audit(user.event("break_glass_list", Outcome::Success)).await?;
     Ok(grants)
 }
 

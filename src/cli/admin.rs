@@ -232,7 +232,11 @@ async fn set_active(settings: Settings, username: &str, active: bool) -> Result<
         .await
         .map_err(account_message)?;
     let action = if active { "user_enable" } else { "user_disable" };
-    audit(&state, Event::new(CLI_ACTOR, action, Outcome::Success).object(&account.id)).await?;
+    audit(
+        &state,
+        Event::new(CLI_ACTOR, action, Outcome::Success).object(&account.id),
+    )
+    .await?;
     if active {
         println!("{} is enabled", account.username);
     } else {

@@ -64,7 +64,10 @@ pub async fn raise(
 
 /// `$start, $start+1, ...` for `n` values.
 pub(crate) fn placeholders(start: usize, n: usize) -> String {
-    (start..start + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+    (start..start + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 const SELECT: &str = "SELECT a.id, a.kind, a.client_id, c.code, c.area, a.raised_at, a.raised_by, a.acknowledged_at, \

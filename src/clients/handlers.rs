@@ -11,12 +11,12 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::StatusFilter;
 use super::alerts::Alert;
 use super::service::{
     self, CaseloadItem, ClientView, CloseInput, EraseInput, IntakeInput, IntakeResult, ReassignInput, ReopenInput,
     UpdateInput,
 };
-use super::StatusFilter;
 use crate::AppState;
 use crate::auth::AuthUser;
 use crate::web::{ApiError, ApiJson};

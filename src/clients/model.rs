@@ -116,7 +116,14 @@ pub struct CasePeriod {
 }
 
 /// Why a case was closed (coded).
-pub const CLOSURE_REASONS: [&str; 6] = ["reintegrated", "moved_away", "withdrew", "lost_contact", "deceased", "other"];
+pub const CLOSURE_REASONS: [&str; 6] = [
+    "reintegrated",
+    "moved_away",
+    "withdrew",
+    "lost_contact",
+    "deceased",
+    "other",
+];
 
 /// Whose clients a list shows.
 #[derive(Debug, Clone)]

@@ -717,7 +717,12 @@ pub struct EraseInput {
 /// assigned worker (`client_close_request`) closes it and the district's supervisors get
 /// a `closure_review` alert. The open case period is closed with it. Audited
 /// `client_close`.
-pub async fn close(state: &AppState, user: &AuthUser, client_id: &str, input: &CloseInput) -> Result<ClientView, ApiError> {
+pub async fn close(
+    state: &AppState,
+    user: &AuthUser,
+    client_id: &str,
+    input: &CloseInput,
+) -> Result<ClientView, ApiError> {
     let client = state.client_access(user, client_id, Action::ClientCloseRequest).await?;
     let supervisor = state.may(user, Action::ClientClose, &client).await?;
     let current = state
@@ -768,7 +773,12 @@ pub async fn close(state: &AppState, user: &AuthUser, client_id: &str, input: &C
 }
 
 /// Reopens a closed case (`client_reopen`) with a new case period. Audited.
-pub async fn reopen(state: &AppState, user: &AuthUser, client_id: &str, input: &ReopenInput) -> Result<ClientView, ApiError> {
+pub async fn reopen(
+    state: &AppState,
+    user: &AuthUser,
+    client_id: &str,
+    input: &ReopenInput,
+) -> Result<ClientView, ApiError> {
     let client = state.client_access(user, client_id, Action::ClientReopen).await?;
     let current = state
         .clients

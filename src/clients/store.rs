@@ -7,7 +7,8 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use super::model::{
-    CasePeriod, Client, ClientPatch, Created, FieldClasses, ListFilter, ListScope, NewClient, Pii, StatusFilter, age_band,
+    CasePeriod, Client, ClientPatch, Created, FieldClasses, ListFilter, ListScope, NewClient, Pii, StatusFilter,
+    age_band,
 };
 use crate::consents::NewConsent;
 use crate::crypto::{CryptoError, DataKey, FieldRef, Keyring};
@@ -533,7 +534,13 @@ impl ClientStore {
     }
 
     /// Reopens a closed case at `version`: a new case period from `on`. One transaction.
-    pub async fn reopen(&self, id: &str, version: i64, on: NaiveDate, now: DateTime<Utc>) -> Result<Client, StoreError> {
+    pub async fn reopen(
+        &self,
+        id: &str,
+        version: i64,
+        on: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<Client, StoreError> {
         let mut tx = self.db.pool.begin().await?;
         let n = sqlx::query(
             "UPDATE clients SET status = 'open', closed_on = NULL, closure_reason = NULL, version = version + 1, \
@@ -635,10 +642,12 @@ impl ClientStore {
         let select = format!("SELECT {} FROM clients c", prefixed_columns());
         let rows = match &filter.scope {
             ListScope::AssignedTo(user) => {
-                sqlx::query(&format!("{select} WHERE c.assigned_worker = $1{status} ORDER BY c.code"))
-                    .bind(user)
-                    .fetch_all(&self.db.pool)
-                    .await?
+                sqlx::query(&format!(
+                    "{select} WHERE c.assigned_worker = $1{status} ORDER BY c.code"
+                ))
+                .bind(user)
+                .fetch_all(&self.db.pool)
+                .await?
             }
             ListScope::Volunteer(user) => {
                 sqlx::query(&format!(

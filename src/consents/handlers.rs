@@ -13,9 +13,7 @@ use crate::clients::handlers::JsonOrEmpty;
 use crate::web::{ApiError, ApiJson};
 
 pub fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(record))
-        .routes(routes!(withdraw))
+    OpenApiRouter::new().routes(routes!(record)).routes(routes!(withdraw))
 }
 
 /// Records a consent the client gave.

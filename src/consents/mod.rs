@@ -131,11 +131,13 @@ pub async fn list(db: &Db, client_id: &str, today: NaiveDate) -> Result<Vec<Cons
 
 /// One consent of a client.
 pub async fn get(db: &Db, client_id: &str, id: &str, today: NaiveDate) -> Result<Option<Consent>, sqlx::Error> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM consents WHERE id = $1 AND client_id = $2"))
-        .bind(id)
-        .bind(client_id)
-        .fetch_optional(&db.pool)
-        .await?;
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM consents WHERE id = $1 AND client_id = $2"
+    ))
+    .bind(id)
+    .bind(client_id)
+    .fetch_optional(&db.pool)
+    .await?;
     row.as_ref().map(|r| decode(r, today)).transpose()
 }
 
@@ -220,7 +222,12 @@ fn internal(e: sqlx::Error) -> ApiError {
 }
 
 /// Records a consent of a client the caller works on (`consent_record`); audited.
-pub async fn record(state: &AppState, user: &AuthUser, client_id: &str, input: &ConsentInput) -> Result<Consent, ApiError> {
+pub async fn record(
+    state: &AppState,
+    user: &AuthUser,
+    client_id: &str,
+    input: &ConsentInput,
+) -> Result<Consent, ApiError> {
     let client = state.client_access(user, client_id, Action::ConsentRecord).await?;
     let today = state.clock.today();
     let new = validate_input(&state.db, input, today).await?;
@@ -280,9 +287,15 @@ pub async fn withdraw(
         return Err(ApiError::new(axum::http::StatusCode::CONFLICT, "already_withdrawn"));
     }
     if consent.scope == DATA_PROCESSING {
-        alerts::raise(&mut tx, &client.id, alerts::DATA_PROCESSING_WITHDRAWN, Some(user.id()), now)
-            .await
-            .map_err(internal)?;
+        alerts::raise(
+            &mut tx,
+            &client.id,
+            alerts::DATA_PROCESSING_WITHDRAWN,
+            Some(user.id()),
+            now,
+        )
+        .await
+        .map_err(internal)?;
     }
     tx.commit().await.map_err(internal)?;
     state

@@ -113,7 +113,7 @@ async fn mfa_start(State(state): State<AppState>, page: PageSessionUser) -> Resu
         return Ok(Redirect::to("/account/mfa").into_response());
     }
     let enrolment = mfa::enrol(&state, &page.user).await?;
-    let qr_data_uri = format!("data:image/svg+xml;base64,{}", base64::encode(enrolment.qr_svg.as_bytes()));
+    let qr_data_uri = format!("data:image/svg+xml;base64,{}", base64::Engine::encode(&base64::engine::general_purpose::STANDARD, enrolment.qr_svg.as_bytes()));
     render(
         &MfaPage {
             ctx: page.ctx,

@@ -14,7 +14,12 @@ pub mod lang;
 mod account;
 mod admin;
 mod audit;
+mod case;
+mod dashboard;
+mod intake;
 mod login;
+pub mod lookup;
+mod services;
 mod setup;
 
 use axum::Router;
@@ -42,10 +47,51 @@ pub fn pages() -> Router<AppState> {
     Router::new()
         .route("/static/hoanhap.css", get(stylesheet))
         .merge(login::routes())
+        .merge(dashboard::routes())
+        .merge(intake::routes())
+        .merge(case::routes())
+        .merge(services::routes())
         .merge(audit::routes())
         .merge(account::routes())
         .merge(setup::routes())
         .merge(admin::routes())
         .fallback(error::fallback)
         .layer(axum::middleware::from_fn(error::page_layer))
+}
+
+#[cfg(test)]
+mod tests {
+    /// Message ids of one `.ftl` file.
+    fn ids(path: &std::path::Path) -> Vec<String> {
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| !l.starts_with(['#', ' ', '.', '*', '[', '}']) && l.contains(" ="))
+            .filter_map(|l| l.split(" =").next().map(|id| id.trim().to_owned()))
+            .collect()
+    }
+
+    /// The pages' messages live in `pages.ftl`; an id defined there and in another
+    /// feature's file would make one of them win silently.
+    #[test]
+    fn page_message_ids_are_not_defined_by_other_files() {
+        for lang in ["vi", "en"] {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("locales").join(lang);
+            let ours = ids(&dir.join("pages.ftl"));
+            let mut seen = std::collections::BTreeSet::new();
+            for id in &ours {
+                assert!(seen.insert(id.clone()), "{lang}/pages.ftl defines {id} twice");
+            }
+            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.file_name().is_some_and(|n| n == "pages.ftl") {
+                    continue;
+                }
+                for id in ids(&path) {
+                    assert!(!seen.contains(&id), "{id} is defined in {} and pages.ftl", path.display());
+                }
+            }
+        }
+    }
 }

@@ -1,8 +1,8 @@
 //! `GET/POST /api/v1/providers`, `GET/PATCH /api/v1/providers/{id}`.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
 use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
@@ -59,7 +59,11 @@ async fn create(
     responses((status = 200, description = "The provider", body = Provider),
         (status = 403, description = "The role may not read the directory"),
         (status = 404, description = "No such provider")))]
-async fn one(State(state): State<AppState>, user: AuthUser, Path(id): Path<String>) -> Result<Json<Provider>, ApiError> {
+async fn one(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<Provider>, ApiError> {
     state.authorize(&user, Action::ProvidersRead).await?;
     super::get(&state.db, &id)
         .await

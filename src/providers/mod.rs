@@ -139,11 +139,7 @@ fn check_name(name: &str, fields: &mut BTreeMap<String, &'static str>) {
     }
 }
 
-async fn check_category(
-    db: &Db,
-    category: &str,
-    fields: &mut BTreeMap<String, &'static str>,
-) -> Result<(), ApiError> {
+async fn check_category(db: &Db, category: &str, fields: &mut BTreeMap<String, &'static str>) -> Result<(), ApiError> {
     if category.is_empty() {
         fields.insert("category".into(), "field-required");
     } else if !crate::categories::is_active(db, category).await.map_err(internal)? {
@@ -210,12 +206,7 @@ pub async fn create(state: &AppState, user: &AuthUser, input: &ProviderInput) ->
 
 /// Renames, moves, recategorises, (de)activates a provider (supervisor or admin). 404 for
 /// an unknown id; 422 names every bad field. Audited.
-pub async fn update(
-    state: &AppState,
-    user: &AuthUser,
-    id: &str,
-    patch: &ProviderPatch,
-) -> Result<Provider, ApiError> {
+pub async fn update(state: &AppState, user: &AuthUser, id: &str, patch: &ProviderPatch) -> Result<Provider, ApiError> {
     state.authorize(user, Action::ProvidersManage).await?;
     if get(&state.db, id).await.map_err(internal)?.is_none() {
         return Err(ApiError::not_found());

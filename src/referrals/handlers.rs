@@ -91,7 +91,11 @@ async fn follow_ups(
     responses((status = 200, description = "The referral", body = Referral),
         (status = 403, description = "Not allowed to read this client's referrals"),
         (status = 404, description = "No such referral (or not visible to the caller)")))]
-async fn one(State(state): State<AppState>, user: AuthUser, Path(id): Path<String>) -> Result<Json<Referral>, ApiError> {
+async fn one(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<Referral>, ApiError> {
     super::get(&state, &user, &id).await.map(Json)
 }
 

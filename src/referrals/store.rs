@@ -12,9 +12,7 @@ use chrono::NaiveDate;
 use serde_json::json;
 use sqlx::Row;
 
-use super::model::{
-    FollowUp, NewReferral, Pii, Referral, ReferralEvent, Slip, SlipProvider, Status, TransitionInput,
-};
+use super::model::{FollowUp, NewReferral, Pii, Referral, ReferralEvent, Slip, SlipProvider, Status, TransitionInput};
 use crate::AppState;
 use crate::audit::Outcome;
 use crate::auth::AuthUser;
@@ -432,7 +430,12 @@ pub async fn transition(
     }
     let event_id = uuid::Uuid::new_v4().to_string();
     let note_sealed = match &note {
-        Some(n) => Some(state.clients.seal(&client.id, EVENTS, "note", &event_id, n.expose()).await?),
+        Some(n) => Some(
+            state
+                .clients
+                .seal(&client.id, EVENTS, "note", &event_id, n.expose())
+                .await?,
+        ),
         None => None,
     };
     let on_text = on.to_string();
@@ -646,10 +649,12 @@ pub async fn follow_ups(state: &AppState, user: &AuthUser, days: Option<u32>) ->
             assigned_worker: row.try_get("assigned_worker").map_err(internal)?,
             ..ClientFacts::default()
         };
-        if !state
-            .policy
-            .is_allowed(&areas, &principal, Action::ReferralRead, &Resource::Client(facts.clone()))
-        {
+        if !state.policy.is_allowed(
+            &areas,
+            &principal,
+            Action::ReferralRead,
+            &Resource::Client(facts.clone()),
+        ) {
             continue;
         }
         let last_moved_on: String = row.try_get("last_moved_on").map_err(internal)?;

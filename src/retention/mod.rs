@@ -146,7 +146,10 @@ pub async fn run(
             Ok(code) => {
                 let event = Event::new(ACTOR, "retention_erase", Outcome::Success)
                     .client(&code)
-                    .reason(&format!("closed on {}, kept {} years", case.closed_on, policy.closed_case_years))
+                    .reason(&format!(
+                        "closed on {}, kept {} years",
+                        case.closed_on, policy.closed_case_years
+                    ))
                     .flagged();
                 state.audit_log.append(event, now).await?;
                 report.cases.push(case);

@@ -16,6 +16,9 @@ use crate::auth::AuthUser;
 use crate::config::ProgrammeSettings;
 use crate::web::{ApiError, Lang};
 
+/// The rate of a group without anyone in it.
+pub const NO_RATE: &str = "–";
+
 /// One cell of the report.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Item {
@@ -36,10 +39,12 @@ impl Item {
         }
     }
 
-    fn rate(r: Option<f64>, lang: Lang) -> Self {
-        match r {
-            Some(r) => Self::Rate(r),
-            None => Self::Text(lang.t("stats-rate-hidden")),
+    /// The rate; "–" when there is nobody to count, "not shown" when it is hidden.
+    fn rate(r: Option<f64>, cohort: &Count, lang: Lang) -> Self {
+        match (r, cohort) {
+            (Some(r), _) => Self::Rate(r),
+            (None, Count::Shown(0)) => Self::Text(NO_RATE.to_owned()),
+            (None, _) => Self::Text(lang.t("stats-rate-hidden")),
         }
     }
 }
@@ -104,7 +109,7 @@ pub fn sheet(release: &Release, programme: &ProgrammeSettings, lang: Lang) -> Ve
         Item::Text(t("stats-province")),
         Item::count(&release.indicator.cohort),
         Item::count(&release.indicator.reached),
-        Item::rate(release.indicator.rate, lang),
+        Item::rate(release.indicator.rate, &release.indicator.cohort, lang),
         Item::Rate(release.indicator.target),
     ]);
     rows.push(vec![]);
@@ -124,7 +129,7 @@ pub fn sheet(release: &Release, programme: &ProgrammeSettings, lang: Lang) -> Ve
             Item::Text(name),
             Item::count(&row.cohort),
             Item::count(&row.reached),
-            Item::rate(row.rate, lang),
+            Item::rate(row.rate, &row.cohort, lang),
         ]);
     }
     rows.push(vec![]);
@@ -141,7 +146,7 @@ pub fn sheet(release: &Release, programme: &ProgrammeSettings, lang: Lang) -> Ve
             Item::Text(row.category_name.clone()),
             Item::count(&row.cohort),
             Item::count(&row.reached),
-            Item::rate(row.rate, lang),
+            Item::rate(row.rate, &row.cohort, lang),
         ]);
     }
     rows.push(vec![]);

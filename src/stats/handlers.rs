@@ -68,15 +68,25 @@ async fn publish(
     ApiJson(request): ApiJson<PublishRequest>,
 ) -> Result<Response, ApiError> {
     state.authorize(&user, Action::StatsPublish).await?;
-    let period = Period::parse(&request.period).map_err(|e| ApiError::field("period", e.message_id()))?;
+    let (_, body) = publish_release(&state, &user, &request.period, request.reason.as_deref()).await?;
+    Ok(json_bytes(StatusCode::CREATED, body))
+}
+
+/// Publishes a release for a user already authorised for `stats_publish` (the API and the
+/// page share it): validates the period and reason, computes, protects, stores and audits.
+/// Returns the release and its stored JSON.
+pub async fn publish_release(
+    state: &AppState,
+    user: &AuthUser,
+    period: &Value,
+    reason: Option<&str>,
+) -> Result<(Release, String), ApiError> {
+    let period = Period::parse(period).map_err(|e| ApiError::field("period", e.message_id()))?;
     let today = state.clock.today();
     if !period.has_ended(today) {
         return Err(ApiError::field("period", "field-stats_period_not_ended"));
     }
-    let reason = request
-        .reason
-        .map(|r| r.trim().to_owned())
-        .filter(|r| !r.is_empty());
+    let reason = reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
     if reason.as_ref().is_some_and(|r| r.chars().count() > MAX_REASON) {
         return Err(ApiError::field("reason", "field-too_long"));
     }
@@ -136,7 +146,7 @@ async fn publish(
         }
         return Err(e);
     }
-    Ok(json_bytes(StatusCode::CREATED, body))
+    Ok((release, body))
 }
 
 /// The published releases, newest period first.

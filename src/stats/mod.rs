@@ -5,14 +5,18 @@
 //! * [`release`] — protecting, storing and listing releases; live progress;
 //! * [`view`] — what one manager may see of a stored release (district scope);
 //! * [`export`] — CSV and XLSX files of a release for the report to the department;
-//! * `handlers` — the JSON API (`/api/v1/stats/...`).
+//! * [`chart`] — bar charts against the 60 % line, drawn on the server as SVG;
+//! * `handlers` — the JSON API (`/api/v1/stats/...`); `pages` — the managers' pages.
 
+pub mod chart;
 pub mod compute;
 pub mod disclosure;
 pub mod export;
 mod handlers;
+mod pages;
 pub mod period;
 pub mod release;
 pub mod view;
 
 pub use handlers::api;
+pub use pages::pages;

@@ -346,7 +346,11 @@ pub async fn log_support(
 
 /// The follow-ups flagged on the caller's clients (`followups_read`): a social worker's
 /// own caseload, a supervisor's district. Open ones only unless `include_done`. Audited.
-pub async fn follow_ups(state: &AppState, user: &AuthUser, include_done: bool) -> Result<Vec<SupportFollowUp>, ApiError> {
+pub async fn follow_ups(
+    state: &AppState,
+    user: &AuthUser,
+    include_done: bool,
+) -> Result<Vec<SupportFollowUp>, ApiError> {
     state.authorize(user, Action::FollowupsRead).await?;
     // Open follow-ups: done IN (false, false); with the done ones: done IN (false, true).
     let select = "SELECT s.id, s.client_id, c.code, s.kind, s.on_date, s.volunteer_id, u.display_name, \

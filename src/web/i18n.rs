@@ -137,15 +137,40 @@ mod tests {
         ids
     }
 
+    /// Every `$variable` the messages use, with a sample value, so that messages with
+    /// placeables (formatted from an error's `details`) are checked too.
+    fn sample_args() -> serde_json::Value {
+        let mut args = serde_json::Map::new();
+        for lang in ["vi", "en"] {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("locales")
+                .join(lang);
+            for file in std::fs::read_dir(dir).unwrap() {
+                let text = std::fs::read_to_string(file.unwrap().path()).unwrap();
+                for piece in text.split('$').skip(1) {
+                    let name: String = piece
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+                        .collect();
+                    if !name.is_empty() {
+                        args.insert(name, serde_json::json!("x"));
+                    }
+                }
+            }
+        }
+        serde_json::Value::Object(args)
+    }
+
     #[test]
     fn every_message_exists_in_both_languages() {
         let vi = ids("vi");
         let en = ids("en");
         assert!(vi.len() > 10);
         assert_eq!(vi, en, "vi and en message ids differ");
+        let args = sample_args();
         for id in &vi {
-            assert_ne!(Lang::Vi.t(id), *id, "{id} has no Vietnamese text");
-            assert_ne!(Lang::En.t(id), *id, "{id} has no English text");
+            assert_ne!(Lang::Vi.t_args(id, Some(&args)), *id, "{id} has no Vietnamese text");
+            assert_ne!(Lang::En.t_args(id, Some(&args)), *id, "{id} has no English text");
         }
     }
 }

@@ -53,13 +53,13 @@ pub async fn world() -> World {
     };
     let staff = Staff {
         admin: add("admin", Role::Admin, "40").await,
-        sup: add("sup", Role::Supervisor, "412").await,
+        sup: add("sup.vinh", Role::Supervisor, "412").await,
         sup_other: add("sup.cualo", Role::Supervisor, "413").await,
-        sw: add("sw", Role::SocialWorker, "412").await,
-        sw2: add("sw2", Role::SocialWorker, "412").await,
+        sw: add("sw.vinh", Role::SocialWorker, "412").await,
+        sw2: add("sw2.vinh", Role::SocialWorker, "412").await,
         sw_other: add("sw.cualo", Role::SocialWorker, "413").await,
-        vol: add("vol", Role::Volunteer, "412").await,
-        vol2: add("vol2", Role::Volunteer, "412").await,
+        vol: add("vol.vinh", Role::Volunteer, "412").await,
+        vol2: add("vol2.vinh", Role::Volunteer, "412").await,
         vol_other: add("vol.cualo", Role::Volunteer, "413").await,
         mgr: add("mgr", Role::Manager, "40").await,
         aud: add("aud", Role::Auditor, "40").await,
@@ -181,17 +181,22 @@ pub async fn raw_database(world: &World) -> Vec<u8> {
         let mut out = Vec::new();
         for col in columns {
             let (t, c): (String, String) = (col.get("t"), col.get("c"));
-            let rows = sqlx::query(&format!("SELECT CAST({c} AS BYTEA) AS v FROM {t} WHERE {c} IS NOT NULL"))
-                .fetch_all(pool)
-                .await
-                .unwrap();
+            let rows = sqlx::query(&format!(
+                "SELECT CAST({c} AS BYTEA) AS v FROM {t} WHERE {c} IS NOT NULL"
+            ))
+            .fetch_all(pool)
+            .await
+            .unwrap();
             for r in rows {
                 out.extend_from_slice(&r.get::<Vec<u8>, _>("v"));
             }
         }
         out
     } else {
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(pool).await.unwrap();
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(pool)
+            .await
+            .unwrap();
         ["", "-wal", "-shm"]
             .iter()
             .flat_map(|suffix| {
