@@ -49,6 +49,13 @@ enum Command {
         #[command(subcommand)]
         command: admin::AuditCommand,
     },
+    /// Fill a new, empty installation with synthetic clients and one account per role
+    /// (passwords printed once), then serve.
+    Demo {
+        /// Only fill the installation; do not start the server.
+        #[arg(long)]
+        no_serve: bool,
+    },
     /// Erase cases closed longer ago than policies/retention.toml allows.
     Retention {
         /// Only list the codes that would be erased.
@@ -102,6 +109,7 @@ async fn run(command: Command, settings: Settings) -> Result<ExitCode, String> {
         Command::User { command } => admin::user(command, settings).await,
         Command::Policy { command } => admin::policy(command, &settings),
         Command::Audit { command } => admin::audit_command(command, settings).await,
+        Command::Demo { no_serve } => crate::demo::command(settings, no_serve).await,
         Command::Retention { dry_run } => crate::retention::command(settings, dry_run).await,
         Command::Init { recovery_recipients } => {
             let mut settings = settings;
@@ -134,6 +142,7 @@ async fn serve(settings: Settings) -> Result<ExitCode, String> {
     let listen = settings.listen;
     let state = crate::open(settings).await.map_err(|e| e.to_string())?;
     crate::retention::spawn_daily(state.clone()).map_err(|e| e.to_string())?;
+    crate::auth::session_store::spawn_purge(state.db.clone());
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;

@@ -15,6 +15,7 @@ pub mod config;
 pub mod consents;
 pub mod crypto;
 pub mod db;
+pub mod demo;
 mod health;
 pub mod needs;
 pub mod pages;

@@ -405,7 +405,7 @@ async fn the_server_answers_health_and_readiness_with_security_headers() {
     assert_eq!(ready["keys"], true);
 
     let missing = http
-        .get(server.url("/no/such/page"))
+        .get(server.url("/api/v1/no/such/thing"))
         .header("accept-language", "en")
         .send()
         .await

@@ -8,12 +8,20 @@ use common::{Api, PASSWORD, TestEnv, TestServer, add_user, http_client};
 use hoanhap::policy::Role;
 use serde_json::{Value, json};
 
-/// A code from the authenticator app for the base32 `secret`, at the server's time.
-fn code_for(server: &TestServer, secret: &str) -> String {
+/// A code from the authenticator app for the base32 `secret` at `unix_seconds`.
+fn code_at(secret: &str, unix_seconds: u64) -> String {
     let bytes = totp_rs::Secret::try_from_base32(secret).unwrap().as_bytes().to_vec();
     let totp = totp_rs::Builder::new().with_secret(bytes).build().unwrap();
-    let now = u64::try_from(server.state.clock.now().timestamp()).unwrap();
-    totp.generate(now).to_string()
+    totp.generate(unix_seconds).to_string()
+}
+
+fn server_seconds(server: &TestServer) -> u64 {
+    u64::try_from(server.state.clock.now().timestamp()).unwrap()
+}
+
+/// A code from the authenticator app for the base32 `secret`, at the server's time.
+fn code_for(server: &TestServer, secret: &str) -> String {
+    code_at(secret, server_seconds(server))
 }
 
 async fn login(server: &TestServer, username: &str, totp: Option<&str>) -> (reqwest::StatusCode, Value) {
@@ -31,13 +39,15 @@ async fn login(server: &TestServer, username: &str, totp: Option<&str>) -> (reqw
     (status, res.json().await.unwrap())
 }
 
-/// Enrols the logged-in user; returns the base32 secret and the recovery codes.
-async fn enrol(server: &TestServer, api: &Api) -> (String, Vec<String>) {
+/// Enrols the logged-in user; returns the base32 secret, the recovery codes and the
+/// time of the code that confirmed the enrolment.
+async fn enrol(server: &TestServer, api: &Api) -> (String, Vec<String>, u64) {
     let res = api.post("/api/v1/me/mfa/enrol", json!({})).send().await.unwrap();
     assert_eq!(res.status(), 200);
     let enrolment: Value = res.json().await.unwrap();
     let secret = enrolment["secret"].as_str().unwrap().to_owned();
-    let code = code_for(server, &secret);
+    let at = server_seconds(server);
+    let code = code_at(&secret, at);
     let res = api
         .post("/api/v1/me/mfa/confirm", json!({ "code": code }))
         .send()
@@ -51,7 +61,7 @@ async fn enrol(server: &TestServer, api: &Api) -> (String, Vec<String>) {
         .iter()
         .map(|c| c.as_str().unwrap().to_owned())
         .collect();
-    (secret, codes)
+    (secret, codes, at)
 }
 
 #[tokio::test]
@@ -148,14 +158,14 @@ async fn login_of_an_enrolled_user_needs_a_fresh_code_or_a_recovery_code() {
     let server = TestServer::start(env.state().await).await;
     add_user(&server.state, "lan.sw", Role::SocialWorker, "412").await;
     let api = Api::login(&server, "lan.sw").await;
-    let (secret, recovery) = enrol(&server, &api).await;
+    let (secret, recovery, confirmed_at) = enrol(&server, &api).await;
 
     let (status, body) = login(&server, "lan.sw", None).await;
     assert_eq!(status, 401);
     assert_eq!(body["error"]["code"], "totp_required");
 
     // The code that confirmed enrolment was used: it cannot be replayed.
-    let used = code_for(&server, &secret);
+    let used = code_at(&secret, confirmed_at);
     let (status, body) = login(&server, "lan.sw", Some(&used)).await;
     assert_eq!(status, 401);
     assert_eq!(body["error"]["code"], "invalid_credentials");
@@ -199,7 +209,7 @@ async fn no_required_roles_lets_everyone_in_without_enrolment() {
     assert_eq!(me["mfa_enrolment_required"], false);
     assert_eq!(api.get("/api/v1/audit").send().await.unwrap().status(), 200);
     // Enrolment is still possible, and then the code is needed.
-    let (secret, _) = enrol(&server, &api).await;
+    let (secret, _, _) = enrol(&server, &api).await;
     assert!(!secret.is_empty());
     let (status, body) = login(&server, "an.audit", None).await;
     assert_eq!(status, 401);
@@ -215,7 +225,7 @@ async fn an_admin_reset_ends_sessions_and_asks_for_enrolment_again() {
     let admin = Api::login(&server, "root.admin").await;
     enrol(&server, &admin).await;
     let user = Api::login(&server, "lan.sw").await;
-    let (user_secret, _) = enrol(&server, &user).await;
+    let (user_secret, _, _) = enrol(&server, &user).await;
     assert_eq!(user.get("/api/v1/me").send().await.unwrap().status(), 200);
 
     let res = admin

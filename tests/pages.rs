@@ -212,9 +212,7 @@ async fn a_form_post_without_the_csrf_token_is_refused() {
         )
         .await;
     assert_eq!(res.status(), 403);
-    let res = b
-        .post_raw("/logout", &[("csrf_token", "0000")])
-        .await;
+    let res = b.post_raw("/logout", &[("csrf_token", "0000")]).await;
     assert_eq!(res.status(), 403);
     let (_, html) = b.get("/admin/users").await;
     assert!(!html.contains("new.user"), "nothing was created");
@@ -267,9 +265,7 @@ async fn an_admin_manages_accounts_through_the_pages() {
     let (status, html) = b.get(&format!("/admin/users/{}", account.id)).await;
     assert_eq!(status, 200);
     assert!(html.contains("hoa.vol"));
-    let res = b
-        .post(&format!("/admin/users/{}/disable", account.id), &[])
-        .await;
+    let res = b.post(&format!("/admin/users/{}/disable", account.id), &[]).await;
     assert_eq!(res.status(), 303);
     let account = hoanhap::auth::accounts::by_id(&server.state.db, &account.id)
         .await
@@ -319,7 +315,11 @@ async fn unknown_pages_are_html_404_and_unknown_api_routes_stay_json() {
 #[tokio::test]
 async fn the_stylesheet_is_served_and_pages_carry_the_strict_policy() {
     let (_env, server) = server().await;
-    let res = http_client().get(server.url("/static/hoanhap.css")).send().await.unwrap();
+    let res = http_client()
+        .get(server.url("/static/hoanhap.css"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/css"));
     let res = http_client().get(server.url("/login")).send().await.unwrap();
@@ -329,4 +329,590 @@ async fn the_stylesheet_is_served_and_pages_carry_the_strict_policy() {
     assert!(!html.contains("<script"));
     assert!(!html.contains("style=\""));
     assert!(html.contains("class=\"skip\" href=\"#main\""));
+}
+
+const NAME: &str = "Nguyễn Thị Hồng Nhung";
+const CHOSEN: &str = "Bé Nhung";
+
+/// Opens a case through the intake form; answers the client id.
+async fn intake(b: &Browser, extra: &[(&str, &str)]) -> String {
+    let mut fields = vec![
+        ("area", "412"),
+        ("full_name", NAME),
+        ("chosen_name", CHOSEN),
+        ("date_of_birth", "15/03/1995"),
+        ("id_number", "040195001234"),
+        ("phone", "0912345678"),
+        ("address", "Xóm 3, phường Hưng Bình"),
+        ("notes", "Muốn học nghề may"),
+        ("eligible", "yes"),
+        ("consents.data_processing", "1"),
+        ("consents.volunteer_contact", "1"),
+        ("consents.reporting", "1"),
+        ("consents.referral_sharing", "vocational_training"),
+        ("consents.referral_sharing", "loan"),
+    ];
+    fields.extend_from_slice(extra);
+    let res = b.post("/clients/new", &fields).await;
+    assert_eq!(res.status(), 201);
+    let html = res.text().await.unwrap();
+    let main = &html[html.find("<main").unwrap()..];
+    let at = main
+        .find("class=\"button\" href=\"/clients/")
+        .expect("a link to the new case");
+    let rest = &main[at + "class=\"button\" href=\"/clients/".len()..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+#[tokio::test]
+async fn intake_through_the_form_then_the_case_page_by_role() {
+    let (_env, server) = server().await;
+    add_user(&server.state, "lan.sw", Role::SocialWorker, "412").await;
+    add_user(&server.state, "mai.sup", Role::Supervisor, "412").await;
+    let vol_id = add_user(&server.state, "hoa.vol", Role::Volunteer, "412").await;
+    add_user(&server.state, "minh.mgr", Role::Manager, "40").await;
+    add_user(&server.state, "dpo", Role::Auditor, "40").await;
+    add_user(&server.state, "admin", Role::Admin, "40").await;
+    let sw = Browser::login(&server, "lan.sw").await;
+    let (status, html) = sw.get("/clients/new").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("name=\"consents.referral_sharing\" value=\"loan\""));
+    let id = intake(&sw, &[]).await;
+
+    // The social worker sees everything on her case.
+    let (status, html) = sw.get(&format!("/clients/{id}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(NAME), "{html}");
+    assert!(html.contains("15/03/1995"), "dates are dd/mm/yyyy");
+    assert!(html.contains("Muốn học nghề may"));
+    let (_, home) = sw.get("/").await;
+    assert!(home.contains(&format!("/clients/{id}")), "the case is on her caseload");
+    assert!(!home.contains(NAME), "lists show codes and chosen names only");
+
+    // A second intake with the same name and birth date is flagged, by code only.
+    let res = sw
+        .post(
+            "/clients/new",
+            &[
+                ("area", "412"),
+                ("full_name", NAME),
+                ("date_of_birth", "1995-03-15"),
+                ("eligible", "no"),
+                ("consents.data_processing", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("Có thể trùng"), "{html}");
+    assert!(html.contains("NA-"), "the duplicate's code");
+    assert!(!html.contains(NAME), "never the duplicate's name");
+
+    // The supervisor assigns the volunteer.
+    let sup = Browser::login(&server, "mai.sup").await;
+    let res = sup
+        .post(&format!("/clients/{id}/volunteers"), &[("vol_user_id", &vol_id)])
+        .await;
+    assert_eq!(res.status(), 303);
+
+    // The volunteer sees the chosen name and phone (contact consent), never the name.
+    let vol = Browser::login(&server, "hoa.vol").await;
+    let (status, html) = vol.get("/").await;
+    assert_eq!(status, 200);
+    assert!(html.contains(CHOSEN));
+    assert!(html.contains("0912345678"));
+    assert!(!html.contains(NAME));
+    let (status, html) = vol.get(&format!("/clients/{id}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(CHOSEN));
+    for secret in [NAME, "040195001234", "Xóm 3", "Muốn học nghề may", "15/03/1995"] {
+        assert!(!html.contains(secret), "a volunteer must not see {secret}");
+    }
+
+    // Roles without client access are refused and see nothing of the client.
+    for user in ["minh.mgr", "dpo", "admin"] {
+        let b = Browser::login(&server, user).await;
+        let (status, html) = b.get(&format!("/clients/{id}")).await;
+        assert!(status == 403 || status == 404, "{user}: {status}");
+        assert!(!html.contains(NAME) && !html.contains(CHOSEN), "{user}");
+        let (status, html) = b.get("/").await;
+        assert_eq!(status, 200);
+        assert!(!html.contains(NAME) && !html.contains(CHOSEN), "{user}");
+    }
+    let dpo = Browser::login(&server, "dpo").await;
+    let (status, html) = dpo.get("/audit").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("client_read"));
+    assert!(!html.contains(NAME) && !html.contains(CHOSEN));
+}
+
+#[tokio::test]
+async fn bad_intake_input_is_422_with_messages_next_to_the_fields() {
+    let (_env, server) = server().await;
+    add_user(&server.state, "lan.sw", Role::SocialWorker, "412").await;
+    let sw = Browser::login(&server, "lan.sw").await;
+    let res = sw
+        .post(
+            "/clients/new",
+            &[
+                ("area", "412"),
+                ("full_name", ""),
+                ("date_of_birth", "31/02/1990"),
+                ("phone", "12"),
+                ("chosen_name", "Kept as typed"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    for field in [
+        "full_name",
+        "date_of_birth",
+        "phone",
+        "eligible",
+        "consents.data_processing",
+    ] {
+        assert!(html.contains(&format!("id=\"e-{field}\"")), "{field}: {html}");
+    }
+    assert!(html.contains("aria-describedby=\"e-full_name\""));
+    assert!(html.contains("value=\"Kept as typed\""));
+    // Without the token: refused before anything happens.
+    let res = sw.post_raw("/clients/new", &[("area", "412")]).await;
+    assert_eq!(res.status(), 403);
+}
+
+#[tokio::test]
+async fn needs_referrals_and_only_the_allowed_transitions() {
+    let (_env, server) = server().await;
+    add_user(&server.state, "lan.sw", Role::SocialWorker, "412").await;
+    let sw = Browser::login(&server, "lan.sw").await;
+    let id = intake(&sw, &[]).await;
+    // A bad need: 422, the error next to the category.
+    let res = sw.post(&format!("/clients/{id}/needs"), &[("need_category", "")]).await;
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("id=\"e-need_category\""));
+    let res = sw
+        .post(
+            &format!("/clients/{id}/needs"),
+            &[("need_category", "vocational_training"), ("need_detail", "May mặc")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    // A referral without sharing consent for the category is refused with the reason.
+    let res = sw
+        .post(&format!("/clients/{id}/referrals"), &[("ref_category", "health_care")])
+        .await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("chưa đồng ý chia sẻ"));
+    let res = sw
+        .post(
+            &format!("/clients/{id}/referrals"),
+            &[("ref_category", "vocational_training"), ("ref_detail", "Lớp may")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let (_, html) = sw.get(&format!("/clients/{id}")).await;
+    assert!(html.contains("May mặc"));
+    let at = html.find("action=\"/referrals/").unwrap();
+    let rest = &html[at + "action=\"/referrals/".len()..];
+    let referral = rest[..rest.find('/').unwrap()].to_owned();
+    // Buttons for the next states of `referred` only.
+    for to in ["accepted", "declined", "cancelled"] {
+        assert!(html.contains(&format!("name=\"to\" value=\"{to}\"")), "{to}");
+    }
+    assert!(!html.contains("name=\"to\" value=\"completed\""));
+    let res = sw
+        .post(
+            &format!("/referrals/{referral}/transitions"),
+            &[("to", "accepted"), ("client_id", &id)],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let (_, html) = sw.get(&format!("/clients/{id}")).await;
+    assert!(html.contains("name=\"to\" value=\"in_service\""));
+    assert!(!html.contains("name=\"to\" value=\"accepted\""));
+    // A move that skips a state is refused on the page.
+    let res = sw
+        .post(
+            &format!("/referrals/{referral}/transitions"),
+            &[("to", "completed"), ("client_id", &id)],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    // The slip: code and category, never the legal name.
+    let (status, html) = sw.get(&format!("/referrals/{referral}/slip")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Phiếu chuyển gửi"));
+    assert!(html.contains("NA-"));
+    assert!(!html.contains(NAME));
+}
+
+#[tokio::test]
+async fn a_worker_outside_the_scope_gets_break_glass_and_a_volunteer_logs_support() {
+    let (_env, server) = server().await;
+    add_user(&server.state, "lan.sw", Role::SocialWorker, "412").await;
+    add_user(&server.state, "tuan.sw", Role::SocialWorker, "413").await;
+    add_user(&server.state, "mai.sup", Role::Supervisor, "412").await;
+    let vol_id = add_user(&server.state, "hoa.vol", Role::Volunteer, "412").await;
+    let sw = Browser::login(&server, "lan.sw").await;
+    let id = intake(&sw, &[]).await;
+
+    let other = Browser::login(&server, "tuan.sw").await;
+    let (status, html) = other.get(&format!("/clients/{id}")).await;
+    assert_eq!(status, 403);
+    assert!(html.contains("Truy cập khẩn cấp"));
+    assert!(!html.contains(NAME) && !html.contains(CHOSEN));
+    let res = other
+        .post(&format!("/clients/{id}/break-glass"), &[("reason", "short")])
+        .await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("id=\"e-reason\""));
+    let res = other
+        .post(
+            &format!("/clients/{id}/break-glass"),
+            &[("reason", "Client called the hotline in crisis, her worker is away")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let (status, html) = other.get(&format!("/clients/{id}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(NAME));
+    // The assigned worker is told.
+    let (_, home) = sw.get("/").await;
+    assert!(home.contains("tuan.sw"), "the break-glass notice");
+
+    // The volunteer logs a contact from her phone.
+    let sup = Browser::login(&server, "mai.sup").await;
+    sup.post(&format!("/clients/{id}/volunteers"), &[("vol_user_id", &vol_id)])
+        .await;
+    let vol = Browser::login(&server, "hoa.vol").await;
+    let (status, html) = vol.get(&format!("/clients/{id}/support")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("name=\"kind\" value=\"home_visit\""));
+    let res = vol
+        .post(
+            &format!("/clients/{id}/support"),
+            &[("kind", "teleport"), ("duration_minutes", "abc")],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let res = vol
+        .post(
+            &format!("/clients/{id}/support"),
+            &[
+                ("kind", "home_visit"),
+                ("duration_minutes", "45"),
+                ("note", "Cần hỗ trợ vay vốn"),
+                ("needs_follow_up", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let (_, home) = sw.get("/").await;
+    assert!(home.contains("Thăm tại nhà"), "the follow-up on the worker's home page");
+}
+
+#[tokio::test]
+async fn a_supervisor_erases_a_case_with_a_reason() {
+    let (_env, server) = server().await;
+    add_user(&server.state, "lan.sw", Role::SocialWorker, "412").await;
+    add_user(&server.state, "mai.sup", Role::Supervisor, "412").await;
+    let sw = Browser::login(&server, "lan.sw").await;
+    let id = intake(&sw, &[]).await;
+    let (_, html) = sw.get(&format!("/clients/{id}")).await;
+    assert!(
+        !html.contains(&format!("/clients/{id}/erase")),
+        "social workers cannot erase"
+    );
+    let sup = Browser::login(&server, "mai.sup").await;
+    let (_, html) = sup.get(&format!("/clients/{id}")).await;
+    assert!(html.contains(&format!("/clients/{id}/erase")));
+    let res = sup
+        .post(
+            &format!("/clients/{id}/erase"),
+            &[("erase_reason", "Client asked to be forgotten")],
+        )
+        .await;
+    assert_eq!(res.status(), 422, "the confirmation box is needed");
+    let res = sup
+        .post(
+            &format!("/clients/{id}/erase"),
+            &[("erase_reason", "Client asked to be forgotten"), ("erase_confirm", "1")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let (status, html) = sup.get(&format!("/clients/{id}")).await;
+    assert_eq!(status, 404);
+    assert!(!html.contains(NAME));
+}
+
+#[tokio::test]
+async fn the_provider_directory_and_its_management() {
+    let (_env, server) = server().await;
+    add_user(&server.state, "admin", Role::Admin, "40").await;
+    add_user(&server.state, "lan.sw", Role::SocialWorker, "412").await;
+    let admin = Browser::login(&server, "admin").await;
+    let res = admin.post("/providers", &[("name", ""), ("category", "x")]).await;
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("id=\"e-name\""));
+    let res = admin
+        .post(
+            "/providers",
+            &[
+                ("name", "Trung tâm dạy nghề Vinh"),
+                ("category", "vocational_training"),
+                ("area", "412"),
+                ("contact", "0238 111 222"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let sw = Browser::login(&server, "lan.sw").await;
+    let (status, html) = sw.get("/providers?lang=en").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Trung tâm dạy nghề Vinh"));
+    assert!(html.contains("Vocational training"));
+    assert!(
+        !html.contains("method=\"post\" action=\"/providers\""),
+        "no management form for a social worker"
+    );
+}
+
+fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
+    let at = html.find(start).unwrap_or_else(|| panic!("{start} in {html}")) + start.len();
+    let rest = &html[at..];
+    &rest[..rest.find(end).unwrap()]
+}
+
+fn totp_code(secret_base32: &str, now: i64) -> String {
+    let secret = totp_rs::Secret::try_from_base32(secret_base32).unwrap();
+    let totp = totp_rs::Builder::new()
+        .with_secret(secret)
+        .with_account_name("x")
+        .build()
+        .unwrap();
+    totp.generate(u64::try_from(now).unwrap()).to_string()
+}
+
+#[tokio::test]
+async fn second_factor_enrolment_and_login_through_the_pages() {
+    // The default settings require a second factor of social workers.
+    let env = TestEnv::new().await;
+    let server = TestServer::start(env.state().await).await;
+    add_user(&server.state, "lan.sw", Role::SocialWorker, "412").await;
+    let mut b = Browser::new(&server);
+    let res = b
+        .post_raw("/login", &[("username", "lan.sw"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(location(&res), "/account/mfa");
+    // Nothing else opens before enrolment.
+    let res = b.http.get(format!("{}/", b.base)).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(location(&res), "/account/mfa");
+    let (status, html) = b.get("/account/mfa").await;
+    assert_eq!(status, 200);
+    b.csrf = csrf_in(&html).unwrap();
+    assert!(
+        !html.contains("class=\"main-nav\""),
+        "no navigation while enrolment is pending"
+    );
+    let res = b.post("/account/mfa/start", &[]).await;
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("src=\"data:image/svg+xml;base64,"));
+    let secret: String = between(&html, "<p class=\"secret\">", "</p>")
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let res = b.post("/account/mfa/confirm", &[("code", "12345")]).await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("id=\"e-code\""));
+    let code = totp_code(&secret, server.state.clock.now().timestamp());
+    let res = b.post("/account/mfa/confirm", &[("code", &code)]).await;
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("class=\"codes\""), "the recovery codes, once");
+    let (status, _) = b.get("/").await;
+    assert_eq!(status, 200);
+
+    // The next login asks for the code.
+    let b = Browser::new(&server);
+    let res = b
+        .post_raw("/login", &[("username", "lan.sw"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(res.status(), 401);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("name=\"totp\""));
+    server.state.clock.advance(chrono::Duration::seconds(30));
+    let code = totp_code(&secret, server.state.clock.now().timestamp());
+    let res = b
+        .post_raw(
+            "/login",
+            &[("username", "lan.sw"), ("password", PASSWORD), ("totp", &code)],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(location(&res), "/");
+}
+
+#[tokio::test]
+async fn the_first_admin_is_created_through_the_setup_link() {
+    let (_env, server) = server().await;
+    let token = hoanhap::auth::setup::issue_setup_token(&server.state).await.unwrap();
+    let b = Browser::new(&server);
+    let (status, html) = b.get(&format!("/setup/{token}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("name=\"password_confirm\""));
+    let (status, _) = b.get(&format!("/setup/{}", "0".repeat(64))).await;
+    assert_eq!(status, 404);
+    let path = format!("/setup/{token}");
+    let res = b
+        .post_raw(
+            &path,
+            &[
+                ("username", "root.admin"),
+                ("display_name", "Quản trị"),
+                ("password", PASSWORD),
+                ("password_confirm", "something else entirely"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("id=\"e-password_confirm\""));
+    let res = b
+        .post_raw(
+            &path,
+            &[
+                ("username", "root.admin"),
+                ("display_name", "Quản trị"),
+                ("password", PASSWORD),
+                ("password_confirm", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(location(&res), "/login");
+    let admin = Browser::login(&server, "root.admin").await;
+    let (status, _) = admin.get("/admin/users").await;
+    assert_eq!(status, 200);
+    let (status, _) = b.get(&path).await;
+    assert_eq!(status, 404, "the link works once");
+}
+
+#[tokio::test]
+async fn a_worker_corrects_a_case_and_a_stale_form_is_refused() {
+    let (_env, server) = server().await;
+    add_user(&server.state, "lan.sw", Role::SocialWorker, "412").await;
+    let sw = Browser::login(&server, "lan.sw").await;
+    let id = intake(&sw, &[]).await;
+    let (status, html) = sw.get(&format!("/clients/{id}/edit")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(&format!("value=\"{NAME}\"")));
+    let version = between(&html, "name=\"version\" value=\"", "\"").to_owned();
+    let form = |phone: &'static str, version: String| {
+        vec![
+            ("version".to_owned(), version),
+            ("area".to_owned(), "412".to_owned()),
+            ("eligible".to_owned(), "yes".to_owned()),
+            ("full_name".to_owned(), NAME.to_owned()),
+            ("date_of_birth".to_owned(), "15/03/1995".to_owned()),
+            ("phone".to_owned(), phone.to_owned()),
+        ]
+    };
+    let bad = form("12", version.clone());
+    let bad: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let res = sw.post(&format!("/clients/{id}/edit"), &bad).await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("id=\"e-phone\""));
+    let good = form("0987654321", version.clone());
+    let good: Vec<(&str, &str)> = good.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let res = sw.post(&format!("/clients/{id}/edit"), &good).await;
+    assert_eq!(res.status(), 303);
+    let (_, html) = sw.get(&format!("/clients/{id}")).await;
+    assert!(html.contains("0987654321"));
+    assert!(!html.contains("Xóm 3"), "an emptied optional field is cleared");
+    // The same (now stale) form again: refused, nothing overwritten.
+    let res = sw.post(&format!("/clients/{id}/edit"), &good).await;
+    assert_eq!(res.status(), 409);
+}
+
+/// Checks the page in the browser at phone width: no serious accessibility problem (axe)
+/// and nothing wider than the screen.
+async fn check_in_browser(b: &common::browser::Browser, what: &str) {
+    let width = b
+        .client
+        .execute(
+            "return [document.documentElement.scrollWidth, window.innerWidth];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let (scroll, inner) = (width[0].as_i64().unwrap(), width[1].as_i64().unwrap());
+    assert!(inner <= 400, "{what}: the window is {inner} px wide");
+    assert!(scroll <= inner, "{what}: {scroll} px of content in a {inner} px screen");
+    let problems = b.serious_accessibility_violations().await;
+    assert!(problems.is_empty(), "{what}: {problems:#?}");
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromium-driver"]
+async fn the_pages_work_on_a_360_px_phone_and_pass_axe() {
+    let (_env, server) = server().await;
+    add_user(&server.state, "lan.sw", Role::SocialWorker, "412").await;
+    add_user(&server.state, "mai.sup", Role::Supervisor, "412").await;
+    let vol_id = add_user(&server.state, "hoa.vol", Role::Volunteer, "412").await;
+    add_user(&server.state, "dpo", Role::Auditor, "40").await;
+    add_user(&server.state, "admin", Role::Admin, "40").await;
+    let sw = Browser::login(&server, "lan.sw").await;
+    let id = intake(&sw, &[]).await;
+    sw.post(
+        &format!("/clients/{id}/needs"),
+        &[("need_category", "vocational_training"), ("need_detail", "May")],
+    )
+    .await;
+    sw.post(&format!("/clients/{id}/referrals"), &[("ref_category", "loan")]).await;
+    let sup = Browser::login(&server, "mai.sup").await;
+    sup.post(&format!("/clients/{id}/volunteers"), &[("vol_user_id", &vol_id)])
+        .await;
+    let base = format!("http://{}", server.addr);
+    common::browser::run("pages_360", move |b| async move {
+        b.client.set_window_size(360, 800).await.unwrap();
+        b.goto(&format!("{base}/login")).await;
+        check_in_browser(&b, "login").await;
+        // Field errors after an empty submit.
+        b.click("button[type=submit]").await;
+        check_in_browser(&b, "login with errors").await;
+        let pages_of = [
+            (
+                "lan.sw",
+                vec![
+                    "/".to_owned(),
+                    "/clients/new".to_owned(),
+                    format!("/clients/{id}"),
+                    format!("/clients/{id}/edit"),
+                    "/providers".to_owned(),
+                    "/account".to_owned(),
+                ],
+            ),
+            ("mai.sup", vec!["/".to_owned(), format!("/clients/{id}")]),
+            ("hoa.vol", vec!["/".to_owned(), format!("/clients/{id}/support"), format!("/clients/{id}")]),
+            ("dpo", vec!["/".to_owned(), "/audit".to_owned()]),
+            ("admin", vec!["/admin/users".to_owned()]),
+        ];
+        for (user, paths) in pages_of {
+            b.goto(&format!("{base}/login")).await;
+            b.fill("#f-username", user).await;
+            b.fill("#f-password", PASSWORD).await;
+            b.click("button[type=submit]").await;
+            for path in paths {
+                b.goto(&format!("{base}{path}")).await;
+                check_in_browser(&b, &format!("{user} {path}")).await;
+            }
+            b.click("form[action='/logout'] button").await;
+        }
+    })
+    .await;
 }

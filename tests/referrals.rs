@@ -584,6 +584,55 @@ async fn dates_before_the_case_was_opened_or_in_the_future_are_refused() {
     let (status, body) = refer(&sw, &w, json!({"category": "loan", "on": day(&w, 0)})).await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(count(&w, "referrals").await, 1);
+
+    // A referral answers a need of the same client and category.
+    let need = uuid::Uuid::new_v4().to_string();
+    sqlx::query(
+        "INSERT INTO needs (id, client_id, category, assessed_on, recorded_by, created_at) \
+         VALUES ($1, $2, 'loan', $3, $4, $5)",
+    )
+    .bind(&need)
+    .bind(&w.client_id)
+    .bind(day(&w, 1))
+    .bind(&w.sw_id)
+    .bind(hoanhap::db::timestamp(w.state.clock.now()))
+    .execute(&w.state.db.pool)
+    .await
+    .unwrap();
+    consent(&w, "referral_sharing", Some("vocational_training"), w.opened_on).await;
+    let (status, body) = refer(&sw, &w, json!({"category": "vocational_training", "need_id": need})).await;
+    assert_eq!(status, 422);
+    assert!(body["error"]["fields"]["need_id"].is_string(), "{body}");
+    let (status, body) = refer(
+        &sw,
+        &w,
+        json!({"category": "loan", "need_id": need, "provider_id": w.bank}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["need_id"], need.as_str());
+}
+
+#[tokio::test]
+async fn two_people_moving_one_referral_at_once_leave_one_consistent_history() {
+    let w = world().await;
+    consent(&w, "referral_sharing", Some("loan"), w.opened_on).await;
+    let sw = Api::login(&w.server, "sw.lan").await;
+    let sup = Api::login(&w.server, "sup.vinh").await;
+    let (_, referral) = refer(&sw, &w, json!({"category": "loan"})).await;
+    let id = referral["id"].as_str().unwrap().to_owned();
+    let (a, b) = tokio::join!(
+        move_to(&sw, &id, json!({"to": "accepted"})),
+        move_to(&sup, &id, json!({"to": "declined"})),
+    );
+    let statuses = [a.0, b.0];
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{a:?} {b:?}");
+    assert!(statuses.iter().all(|s| [200, 409, 422].contains(s)), "{a:?} {b:?}");
+    let winner = if a.0 == 200 { &a.1 } else { &b.1 };
+    let (_, read) = json_of(sw.get(&format!("/api/v1/referrals/{id}")).send().await.unwrap()).await;
+    assert_eq!(read["status"], winner["status"]);
+    assert_eq!(read["events"].as_array().unwrap().len(), 2);
+    assert_eq!(read["version"], 2);
 }
 
 #[tokio::test]

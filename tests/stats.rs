@@ -113,8 +113,11 @@ impl<'a> Builder<'a> {
     }
 
     async fn close(&self, client: &str, on: &str) {
-        self.exec("UPDATE case_periods SET closed_on = $1 WHERE client_id = $2", &[on, client])
-            .await;
+        self.exec(
+            "UPDATE case_periods SET closed_on = $1 WHERE client_id = $2",
+            &[on, client],
+        )
+        .await;
         self.exec(
             "UPDATE clients SET status = 'closed', closed_on = $1 WHERE id = $2",
             &[on, client],
@@ -188,6 +191,7 @@ impl<'a> Builder<'a> {
 ///   in_service 03-01; A1–A4 also completed 05-20.                  → cohort, reached
 /// * A9–A13: need loan; referral referred 03-01, accepted 03-15 and never started;
 ///   A13 closed 2024-03-31 (still open during part of H1).         → cohort, not reached
+///
 /// District 413 (Thị xã Cửa Lò)
 /// * B1–B5: need employment; referred 03-10, accepted 03-20, in_service 04-01. → reached
 /// * B6: need employment; referred 05-01, accepted 06-01, in_service 07-05
@@ -195,9 +199,11 @@ impl<'a> Builder<'a> {
 /// * B7: opened 2023-10-01, need health_care 2023-10-05; in_service 2023-12-01 (started
 ///   before H1), completed 2024-07-15 (after H1).                 → cohort, not reached in H1
 /// * B8–B10: need counselling, no referral.                       → cohort, not reached
+///
 /// District 414 (Thị xã Thái Hoà): a small cell
 /// * C1–C2: need health_care; referred 03-01, accepted 03-10, in_service 04-10. → reached
 /// * C3: need health_care; referred 03-01 only; closed 2024-06-30. → cohort, not reached
+///
 /// Left out of the H1 cohort (all in 412, each with a need and a service in 2024):
 /// * X1 case opened after H1 (2024-07-10; need 07-15; VT in_service 08-01);
 /// * X2 closed before H1 (opened 2023-03-01, closed 2023-12-15, VT in_service 2023-06-01);
@@ -206,11 +212,16 @@ impl<'a> Builder<'a> {
 /// * X5 reporting consent withdrawn during H1 (2024-04-01; otherwise like A1);
 /// * X6 erased (otherwise like A1);
 /// * X7 never gave reporting consent (otherwise like A1).
+///
 /// Support contacts: A1 ×3 (02-01, 03-01, 04-01), A2 ×2, B1 ×1, X5 ×2 (left out), A3 on
 /// 2024-07-02 (after H1).
 async fn build(state: &AppState) -> Vec<Person> {
     let mut b = Builder::new(state).await;
-    let vt_reached = [("referred", "2024-02-01"), ("accepted", "2024-02-10"), ("in_service", "2024-03-01")];
+    let vt_reached = [
+        ("referred", "2024-02-01"),
+        ("accepted", "2024-02-10"),
+        ("in_service", "2024-03-01"),
+    ];
     for i in 1..=8 {
         let id = b.client(&format!("A{i}"), "412", true, "2024-01-10", true).await;
         b.need(&id, "vocational_training", "2024-01-15").await;
@@ -248,7 +259,11 @@ async fn build(state: &AppState) -> Vec<Person> {
         b.referral(
             &id,
             "employment",
-            &[("referred", "2024-03-10"), ("accepted", "2024-03-20"), ("in_service", "2024-04-01")],
+            &[
+                ("referred", "2024-03-10"),
+                ("accepted", "2024-03-20"),
+                ("in_service", "2024-04-01"),
+            ],
         )
         .await;
         if i == 1 {
@@ -260,7 +275,11 @@ async fn build(state: &AppState) -> Vec<Person> {
     b.referral(
         &b6,
         "employment",
-        &[("referred", "2024-05-01"), ("accepted", "2024-06-01"), ("in_service", "2024-07-05")],
+        &[
+            ("referred", "2024-05-01"),
+            ("accepted", "2024-06-01"),
+            ("in_service", "2024-07-05"),
+        ],
     )
     .await;
     let b7 = b.client("B7", "413", true, "2023-10-01", true).await;
@@ -287,7 +306,11 @@ async fn build(state: &AppState) -> Vec<Person> {
             b.referral(
                 &id,
                 "health_care",
-                &[("referred", "2024-03-01"), ("accepted", "2024-03-10"), ("in_service", "2024-04-10")],
+                &[
+                    ("referred", "2024-03-01"),
+                    ("accepted", "2024-03-10"),
+                    ("in_service", "2024-04-10"),
+                ],
             )
             .await;
         } else {
@@ -301,7 +324,11 @@ async fn build(state: &AppState) -> Vec<Person> {
     b.referral(
         &x1,
         "vocational_training",
-        &[("referred", "2024-07-16"), ("accepted", "2024-07-20"), ("in_service", "2024-08-01")],
+        &[
+            ("referred", "2024-07-16"),
+            ("accepted", "2024-07-20"),
+            ("in_service", "2024-08-01"),
+        ],
     )
     .await;
     let x2 = b.client("X2", "412", true, "2023-03-01", true).await;
@@ -309,7 +336,11 @@ async fn build(state: &AppState) -> Vec<Person> {
     b.referral(
         &x2,
         "vocational_training",
-        &[("referred", "2023-04-01"), ("accepted", "2023-04-10"), ("in_service", "2023-06-01")],
+        &[
+            ("referred", "2023-04-01"),
+            ("accepted", "2023-04-10"),
+            ("in_service", "2023-06-01"),
+        ],
     )
     .await;
     b.close(&x2, "2023-12-15").await;
@@ -321,7 +352,11 @@ async fn build(state: &AppState) -> Vec<Person> {
     b.referral(
         &x4,
         "health_care",
-        &[("referred", "2024-04-01"), ("accepted", "2024-04-10"), ("in_service", "2024-05-01")],
+        &[
+            ("referred", "2024-04-01"),
+            ("accepted", "2024-04-10"),
+            ("in_service", "2024-05-01"),
+        ],
     )
     .await;
     let x5 = b.client("X5", "412", true, "2024-01-10", false).await;
@@ -343,8 +378,8 @@ async fn build(state: &AppState) -> Vec<Person> {
 
 /// The districts of the seed in code order (the rows of `by_area`).
 const DISTRICTS: [&str; 21] = [
-    "412", "413", "414", "415", "416", "417", "418", "419", "420", "421", "422", "423", "424", "425", "426",
-    "427", "428", "429", "430", "431", "432",
+    "412", "413", "414", "415", "416", "417", "418", "419", "420", "421", "422", "423", "424", "425", "426", "427",
+    "428", "429", "430", "431", "432",
 ];
 
 fn show(c: Cell) -> Value {
@@ -356,7 +391,10 @@ fn show(c: Cell) -> Value {
 
 /// The expected `by_area` and indicator from hand-counted (cohort, reached) per district:
 /// the protection itself is the (separately tested) disclosure module's.
-fn expected_rates(hand: &[(&str, u64, u64)]) -> (Vec<(String, Value, Value)>, (Value, Value)) {
+/// `(area, cohort, reached)` rows as published, and the province `(cohort, reached)`.
+type ExpectedRates = (Vec<(String, Value, Value)>, (Value, Value));
+
+fn expected_rates(hand: &[(&str, u64, u64)]) -> ExpectedRates {
     let rows: Vec<RateRow> = DISTRICTS
         .iter()
         .map(|d| {
@@ -424,7 +462,10 @@ async fn the_hand_built_data_set_gives_the_worked_answers() {
     assert_eq!(res.status(), 201);
     let h1: Value = res.json().await.unwrap();
     assert_eq!(h1["period"], "2024-H1");
-    assert_eq!((h1["period_from"].as_str(), h1["period_to"].as_str()), (Some("2024-01-01"), Some("2024-06-30")));
+    assert_eq!(
+        (h1["period_from"].as_str(), h1["period_to"].as_str()),
+        (Some("2024-01-01"), Some("2024-06-30"))
+    );
     assert_eq!(h1["version"], 1);
     assert_eq!(h1["min_cell"], 5);
     assert!(h1["audit_head"].as_str().unwrap().contains(':'));
@@ -432,7 +473,10 @@ async fn the_hand_built_data_set_gives_the_worked_answers() {
     // Indicator, 2024-H1. Cohort: 412 = A1–A13 (13), 413 = B1–B10 (10), 414 = C1–C3 (3);
     // none of X1–X7. Reached: A1–A8 (8), B1–B5 (5), C1–C2 (2). Province 26 / 15.
     let (rows, (cohort, reached)) = expected_rates(&[("412", 13, 8), ("413", 10, 5), ("414", 3, 2)]);
-    assert_eq!((h1["indicator"]["cohort"].clone(), h1["indicator"]["reached"].clone()), (cohort, reached));
+    assert_eq!(
+        (h1["indicator"]["cohort"].clone(), h1["indicator"]["reached"].clone()),
+        (cohort, reached)
+    );
     assert_eq!(h1["indicator"]["cohort"], 26, "the province total stays shown");
     assert_eq!(h1["indicator"]["reached"], 15);
     assert_eq!(h1["indicator"]["rate"], 0.5769); // 15 / 26
@@ -451,7 +495,10 @@ async fn the_hand_built_data_set_gives_the_worked_answers() {
     assert_eq!(area(&h1, "414")["reached"], "<5");
     assert!(area(&h1, "414")["rate"].is_null());
     // 412 stays shown (the secondary suppression hides the smaller 413 instead).
-    assert_eq!((area(&h1, "412")["cohort"].clone(), area(&h1, "412")["reached"].clone()), (json!(13), json!(8)));
+    assert_eq!(
+        (area(&h1, "412")["cohort"].clone(), area(&h1, "412")["reached"].clone()),
+        (json!(13), json!(8))
+    );
     assert_eq!(area(&h1, "415")["cohort"], 0);
 
     // By category, 2024-H1 (each protected on its own):
@@ -462,7 +509,12 @@ async fn the_hand_built_data_set_gives_the_worked_answers() {
     //   need came after H1);
     // counselling: B8–B10 → 3 (hidden), reached 0 (zero is shown; the rate is not);
     // legal_aid, social_assistance: 0 / 0.
-    let cat = |code: &str| (category(&h1, code)["cohort"].clone(), category(&h1, code)["reached"].clone());
+    let cat = |code: &str| {
+        (
+            category(&h1, code)["cohort"].clone(),
+            category(&h1, code)["reached"].clone(),
+        )
+    };
     assert_eq!(cat("vocational_training"), (json!(8), json!(8)));
     assert_eq!(category(&h1, "vocational_training")["rate"], 1.0);
     assert_eq!(cat("loan"), (json!(5), json!(0)));
@@ -489,7 +541,15 @@ async fn the_hand_built_data_set_gives_the_worked_answers() {
     //   employment: in_service B1–B5 = 5, accepted B6 = 1;
     //   loan: accepted A9–A13 = 5;
     //   health_care: referred C3 = 1, in_service C1, C2, X4 = 3 (B7 did not move in H1).
-    let statuses = ["referred", "accepted", "declined", "cancelled", "in_service", "completed", "dropped_out"];
+    let statuses = [
+        "referred",
+        "accepted",
+        "declined",
+        "cancelled",
+        "in_service",
+        "completed",
+        "dropped_out",
+    ];
     assert_eq!(h1["referrals"]["statuses"], json!(statuses));
     let categories = [
         "vocational_training",
@@ -541,7 +601,13 @@ async fn the_hand_built_data_set_gives_the_worked_answers() {
     assert_eq!(res.status(), 201);
     let year: Value = res.json().await.unwrap();
     let (rows, (cohort, reached)) = expected_rates(&[("412", 15, 10), ("413", 10, 7), ("414", 3, 2)]);
-    assert_eq!((year["indicator"]["cohort"].clone(), year["indicator"]["reached"].clone()), (cohort, reached));
+    assert_eq!(
+        (
+            year["indicator"]["cohort"].clone(),
+            year["indicator"]["reached"].clone()
+        ),
+        (cohort, reached)
+    );
     for (row, (code, cohort, reached)) in year["by_area"].as_array().unwrap().iter().zip(&rows) {
         assert_eq!((&row["cohort"], &row["reached"]), (cohort, reached), "area {code}");
     }
@@ -557,7 +623,13 @@ async fn the_hand_built_data_set_gives_the_worked_answers() {
     let march: Value = res.json().await.unwrap();
     assert_eq!(march["period"], "2024-03-01..2024-03-31");
     let (rows, (cohort, reached)) = expected_rates(&[("412", 13, 8), ("413", 10, 0), ("414", 3, 0)]);
-    assert_eq!((march["indicator"]["cohort"].clone(), march["indicator"]["reached"].clone()), (cohort, reached));
+    assert_eq!(
+        (
+            march["indicator"]["cohort"].clone(),
+            march["indicator"]["reached"].clone()
+        ),
+        (cohort, reached)
+    );
     for (row, (code, cohort, reached)) in march["by_area"].as_array().unwrap().iter().zip(&rows) {
         assert_eq!((&row["cohort"], &row["reached"]), (cohort, reached), "area {code}");
     }
@@ -744,13 +816,19 @@ async fn nothing_a_manager_gets_names_a_client() {
         }
 
         // CSV: a BOM, Vietnamese headings, the recipient, the rules, the legend, the head.
-        let res = api.get(&format!("/api/v1/stats/releases/{id}.csv")).send().await.unwrap();
+        let res = api
+            .get(&format!("/api/v1/stats/releases/{id}.csv"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 200);
         assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
-        assert!(res.headers()["content-disposition"]
-            .to_str()
-            .unwrap()
-            .contains("hoanhap-2024-H1-v1.csv"));
+        assert!(
+            res.headers()["content-disposition"]
+                .to_str()
+                .unwrap()
+                .contains("hoanhap-2024-H1-v1.csv")
+        );
         let bytes = res.bytes().await.unwrap();
         assert!(bytes.starts_with("\u{feff}".as_bytes()));
         let csv = String::from_utf8(bytes.to_vec()).unwrap();
@@ -760,11 +838,19 @@ async fn nothing_a_manager_gets_names_a_client() {
         assert!(csv.contains(release["audit_head"].as_str().unwrap()));
         assert!(csv.contains("Chú giải,\"“<5”: ít hơn ngưỡng hiển thị"), "{csv}");
         assert!(csv.contains("Toàn tỉnh,26,15,\"57,7 %\",\"60,0 %\""), "{csv}");
-        assert_eq!(csv.contains("414,Thị xã Thái Hoà,<5,<5,không hiển thị"), province, "{csv}");
+        assert_eq!(
+            csv.contains("414,Thị xã Thái Hoà,<5,<5,không hiển thị"),
+            province,
+            "{csv}"
+        );
         assert_eq!(csv.contains("415,Huyện Quế Phong,0,0,–"), province, "{csv}");
         texts.push(("csv".into(), csv));
 
-        let res = api.get(&format!("/api/v1/stats/releases/{id}.xlsx")).send().await.unwrap();
+        let res = api
+            .get(&format!("/api/v1/stats/releases/{id}.xlsx"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 200);
         let bytes = res.bytes().await.unwrap();
         let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
@@ -830,7 +916,6 @@ async fn pages_draw_the_release_against_the_target() {
     let id = release["id"].as_str().unwrap();
 
     let html = manager.get("/stats").send().await.unwrap().text().await.unwrap();
-    if let Ok(dir) = std::env::var("STATS_DUMP") { std::fs::write(format!("{dir}/index.html"), &html).unwrap(); }
     assert!(html.contains("<html lang=\"vi\""));
     assert!(html.contains("<svg"));
     assert!(html.contains("<title>"));
@@ -849,7 +934,6 @@ async fn pages_draw_the_release_against_the_target() {
         .text()
         .await
         .unwrap();
-    if let Ok(dir) = std::env::var("STATS_DUMP") { std::fs::write(format!("{dir}/release.html"), &html).unwrap(); }
     assert!(html.contains("<html lang=\"en\""));
     assert!(html.contains("61.5 %"));
     assert!(html.contains("Vocational training"));
@@ -858,6 +942,43 @@ async fn pages_draw_the_release_against_the_target() {
 
     let res = manager.get("/stats/releases/no-such-release").send().await.unwrap();
     assert_eq!(res.status(), 404);
+
+    // The publish form (no script): a year, then the same year again without a reason.
+    let form = |fields: &[(&str, &str)]| {
+        let mut body = form_urlencoded::Serializer::new(String::new());
+        body.append_pair("csrf_token", &manager.csrf);
+        for (k, v) in fields {
+            body.append_pair(k, v);
+        }
+        manager
+            .http
+            .post(format!("{}/stats/releases", manager.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.finish())
+    };
+    let res = form(&[("period", "2024"), ("reason", "")]).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.url().path().starts_with("/stats/releases/"), "{}", res.url());
+    let res = form(&[("period", "2024")]).send().await.unwrap();
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    // (English: the language chosen with ?lang=en above is remembered.)
+    assert!(html.contains("This period was published before"), "{html}");
+    let res = form(&[("from", "01/02/2024"), ("to", "29/02/2024")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("2024-02-01..2024-02-29"));
+    let list: Value = manager
+        .get("/api/v1/stats/releases")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 3);
 
     // Another role gets the forbidden page.
     add_user(&state, "cb.xh", Role::SocialWorker, "412").await;
@@ -872,6 +993,20 @@ async fn only_managers_see_statistics_and_only_closed_periods_are_published() {
     let state = server.state.clone();
     add_user(&state, "qly.tinh", Role::Manager, "40").await;
     let manager = Api::login(&server, "qly.tinh").await;
+
+    // Every statistics route is in the OpenAPI document.
+    let doc: Value = common::http_client()
+        .get(server.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for path in ["/api/v1/stats/releases", "/api/v1/stats/releases/{id}", "/api/v1/stats/progress"] {
+        assert!(doc["paths"][path].is_object(), "{path} is not documented");
+    }
+    assert!(doc["paths"]["/api/v1/stats/releases"]["post"].is_object());
 
     // Not logged in.
     let res = common::http_client()
@@ -911,7 +1046,12 @@ async fn only_managers_see_statistics_and_only_closed_periods_are_published() {
         let err: Value = res.json().await.unwrap();
         assert!(err["error"]["fields"]["period"].is_string(), "{err}");
     }
-    for period in [json!("2024-H3"), json!("H1-2024"), json!(2024), json!({"from": "2024-05-01", "to": "2024-04-01"})] {
+    for period in [
+        json!("2024-H3"),
+        json!("H1-2024"),
+        json!(2024),
+        json!({"from": "2024-05-01", "to": "2024-04-01"}),
+    ] {
         let res = publish(&manager, json!({ "period": period })).await;
         assert_eq!(res.status(), 422, "{period}");
     }
@@ -927,7 +1067,10 @@ async fn only_managers_see_statistics_and_only_closed_periods_are_published() {
         .await
         .unwrap();
     let err: Value = res.json().await.unwrap();
-    assert!(err["error"]["fields"]["period"].as_str().unwrap().contains("not ended"), "{err}");
+    assert!(
+        err["error"]["fields"]["period"].as_str().unwrap().contains("not ended"),
+        "{err}"
+    );
 
     // Once the half-year is over (the clock moves on), it can be published: an empty
     // installation gives zeros, which are shown.

@@ -335,3 +335,10 @@ support-follow-up = Ask the social worker to follow up
 support-save = Save
 support-back = ← People I support
 home-done-logged = The contact was saved. Thank you!
+# Editing a case
+edit-title = Edit
+edit-intro = Only the fields you may see are shown. Emptying an optional field removes its content.
+edit-save = Save the changes
+case-reassign = Move to another worker
+case-done-updated = The changes were saved.
+case-done-reassigned = The case was moved to another worker.

@@ -335,3 +335,10 @@ support-follow-up = Đề nghị cán bộ xã hội theo dõi thêm
 support-save = Lưu
 support-back = ← Danh sách người tôi hỗ trợ
 home-done-logged = Đã lưu lần hỗ trợ. Cảm ơn bạn!
+# Sửa hồ sơ
+edit-title = Sửa thông tin
+edit-intro = Chỉ những trường bạn được xem mới hiện ở đây. Để trống một trường không bắt buộc là xóa nội dung của nó.
+edit-save = Lưu thay đổi
+case-reassign = Chuyển cho cán bộ khác
+case-done-updated = Đã lưu thay đổi.
+case-done-reassigned = Đã chuyển hồ sơ cho cán bộ khác.

@@ -98,3 +98,17 @@ pub async fn purge_expired(db: &Db) -> Result<u64, sqlx::Error> {
         .await?
         .rows_affected())
 }
+
+/// Removes expired sessions every hour, so the table does not keep dead session data.
+pub fn spawn_purge(db: Db) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(std::time::Duration::from_secs(60 * 60));
+        loop {
+            interval.tick().await;
+            match purge_expired(&db).await {
+                Ok(n) => tracing::debug!(removed = n, "expired sessions purged"),
+                Err(e) => tracing::warn!(error = %e, "session purge failed"),
+            }
+        }
+    })
+}

@@ -73,6 +73,7 @@ async fn intake(
 #[serde(deny_unknown_fields)]
 pub struct CaseloadQuery {
     /// `open` or `closed`; both when left out.
+    #[param(inline)]
     status: Option<StatusFilter>,
 }
 

@@ -490,8 +490,9 @@ impl ClientStore {
     }
 
     /// Closes an open case at `version`: the client row and its open case period, in one
-    /// transaction. `by` is recorded as the raiser of a [`super::alerts::CLOSURE_REVIEW`]
-    /// alert when `review` is set (a worker closed it; a supervisor reviews).
+    /// transaction. With `review_by` (a worker closed it), a
+    /// [`super::alerts::CLOSURE_REVIEW`] alert raised by that user asks the district's
+    /// supervisors to review the closure, in the same transaction.
     pub async fn close(
         &self,
         id: &str,

@@ -68,6 +68,13 @@ pub(super) async fn area_name(state: &AppState, code: &str) -> Result<String, Pa
         .map_or_else(|| code.to_owned(), |a| a.name))
 }
 
+/// The enrolment's forms post to paths without a page; the language switch returns to
+/// the enrolment page.
+fn at_mfa(mut ctx: PageCtx) -> PageCtx {
+    ctx.here = "/account/mfa".to_owned();
+    ctx
+}
+
 /// The steps of the enrolment page.
 enum Step {
     /// Not enrolled: explain, offer to start.
@@ -99,7 +106,7 @@ async fn mfa_page(page: PageSessionUser) -> Result<Response, PageError> {
     };
     render(
         &MfaPage {
-            ctx: page.ctx,
+            ctx: at_mfa(page.ctx),
             step,
             pending: page.enrolment_pending,
             errs: FieldErrors::new(),
@@ -113,10 +120,13 @@ async fn mfa_start(State(state): State<AppState>, page: PageSessionUser) -> Resu
         return Ok(Redirect::to("/account/mfa").into_response());
     }
     let enrolment = mfa::enrol(&state, &page.user).await?;
-    let qr_data_uri = format!("data:image/svg+xml;base64,{}", base64::Engine::encode(&base64::engine::general_purpose::STANDARD, enrolment.qr_svg.as_bytes()));
+    let qr_data_uri = format!(
+        "data:image/svg+xml;base64,{}",
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, enrolment.qr_svg.as_bytes())
+    );
     render(
         &MfaPage {
-            ctx: page.ctx,
+            ctx: at_mfa(page.ctx),
             step: Step::Scan {
                 qr_data_uri,
                 secret: group(&enrolment.secret),
@@ -160,7 +170,7 @@ async fn mfa_confirm(
             Ok(codes) => {
                 return render(
                     &MfaPage {
-                        ctx: page.ctx,
+                        ctx: at_mfa(page.ctx),
                         step: Step::Done { codes },
                         pending: false,
                         errs,
@@ -179,7 +189,7 @@ async fn mfa_confirm(
     }
     render(
         &MfaPage {
-            ctx: page.ctx,
+            ctx: at_mfa(page.ctx),
             step: Step::Retry,
             pending: page.enrolment_pending,
             errs,

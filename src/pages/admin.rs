@@ -79,9 +79,7 @@ impl ListPage {
 }
 
 async fn areas(state: &AppState) -> Result<Vec<Area>, PageError> {
-    crate::areas::list(&state.db)
-        .await
-        .map_err(|e| PageError::internal(&e))
+    crate::areas::list(&state.db).await.map_err(|e| PageError::internal(&e))
 }
 
 async fn show_list(
@@ -91,9 +89,7 @@ async fn show_list(
     errs: FieldErrors,
     done: String,
 ) -> Result<Response, PageError> {
-    let accounts = accounts::list(&state.db)
-        .await
-        .map_err(|e| PageError::internal(&e))?;
+    let accounts = accounts::list(&state.db).await.map_err(|e| PageError::internal(&e))?;
     let areas = areas(state).await?;
     state.audit(page.user.event("users_list", Outcome::Success)).await?;
     let status = if errs.is_empty() {
@@ -101,9 +97,11 @@ async fn show_list(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
+    let mut ctx = page.ctx;
+    ctx.here = "/admin/users".to_owned();
     render(
         &ListPage {
-            ctx: page.ctx,
+            ctx,
             accounts,
             areas,
             roles: Role::ALL.iter().map(Role::as_str).collect(),
@@ -226,10 +224,12 @@ async fn show_account(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
+    let mut ctx = page.ctx;
+    ctx.here = format!("/admin/users/{}", account.id);
     render(
         &AccountPage {
             is_self: account.id == page.user.account.id,
-            ctx: page.ctx,
+            ctx,
             account,
             area,
             errs,
@@ -313,7 +313,11 @@ async fn reset_password(
     Ok(back(&id, "password"))
 }
 
-async fn reset_mfa(State(state): State<AppState>, page: PageUser, Path(id): Path<String>) -> Result<Response, PageError> {
+async fn reset_mfa(
+    State(state): State<AppState>,
+    page: PageUser,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
     state.authorize(&page.user, Action::UsersManage).await?;
     if !mfa::reset(&state.db, &id, state.clock.now())
         .await
@@ -322,7 +326,12 @@ async fn reset_mfa(State(state): State<AppState>, page: PageUser, Path(id): Path
         return Err(PageError::not_found());
     }
     state
-        .audit(page.user.event("user_reset_mfa", Outcome::Success).object(&id).flagged())
+        .audit(
+            page.user
+                .event("user_reset_mfa", Outcome::Success)
+                .object(&id)
+                .flagged(),
+        )
         .await?;
     Ok(back(&id, "mfa"))
 }

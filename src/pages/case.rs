@@ -64,6 +64,7 @@ pub(super) struct Perms {
     pub reopen: bool,
     pub erase: bool,
     pub assign: bool,
+    pub reassign: bool,
     pub override_consent: bool,
     pub log_support: bool,
 }
@@ -81,6 +82,7 @@ async fn perms(state: &AppState, page: &PageUser, client: &ClientRef) -> Result<
         reopen: may(Action::ClientReopen).await?,
         erase: may(Action::ClientErase).await?,
         assign: may(Action::VolunteerAssign).await?,
+        reassign: may(Action::ClientReassign).await?,
         override_consent: may(Action::ConsentOverride).await?,
         log_support: may(Action::SupportLog).await?,
     })
@@ -97,6 +99,8 @@ struct CasePage {
     referrals: Vec<Referral>,
     providers: Vec<Provider>,
     assignable: Vec<Account>,
+    /// Social workers the case may be moved to (supervisors).
+    workers: Vec<Account>,
     /// The form that failed, and what was typed in it.
     failed: String,
     posted: FormData,
@@ -144,7 +148,18 @@ struct Failure {
 }
 
 const DONE: &[&str] = &[
-    "need", "consent", "withdrawn", "referral", "moved", "assigned", "unassigned", "closed", "reopened", "glass",
+    "updated",
+    "reassigned",
+    "need",
+    "consent",
+    "withdrawn",
+    "referral",
+    "moved",
+    "assigned",
+    "unassigned",
+    "closed",
+    "reopened",
+    "glass",
 ];
 
 #[derive(Debug, Default, Deserialize)]
@@ -173,7 +188,13 @@ struct BreakGlassPage {
 }
 
 /// The case page, or the break-glass form when the caller may only break glass.
-async fn show(state: &AppState, page: PageUser, id: &str, failure: Failure, done: String) -> Result<Response, PageError> {
+async fn show(
+    state: &AppState,
+    page: PageUser,
+    id: &str,
+    failure: Failure,
+    done: String,
+) -> Result<Response, PageError> {
     let view = match service::read(state, &page.user, id).await {
         Ok(view) => view,
         Err(e) if matches!(e.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND) => {
@@ -226,6 +247,22 @@ async fn show(state: &AppState, page: PageUser, id: &str, failure: Failure, done
     } else {
         Vec::new()
     };
+    let workers = if may.reassign {
+        let current = view.case.as_ref().and_then(|c| c.assigned_worker.clone());
+        accounts::list(&state.db)
+            .await
+            .map_err(|e| PageError::internal(&e))?
+            .into_iter()
+            .filter(|a| {
+                a.is_active()
+                    && a.role == Role::SocialWorker
+                    && tree.covers(&a.area, &view.area)
+                    && current.as_deref() != Some(a.id.as_str())
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let status = if failure.form.is_empty() {
         StatusCode::OK
     } else {
@@ -248,6 +285,7 @@ async fn show(state: &AppState, page: PageUser, id: &str, failure: Failure, done
             referrals,
             providers,
             assignable,
+            workers,
             failed: failure.form.to_owned(),
             posted: failure.posted,
             errs: failure.errs,
@@ -402,7 +440,15 @@ async fn withdraw_consent(
         on: iso_date(&form, "withdraw_on"),
     };
     let result = crate::consents::withdraw(&state, &page.user, &id, &consent_id, &input).await;
-    finish(&state, page, &id, spec("consents", "withdraw_", "withdrawn"), form, result).await
+    finish(
+        &state,
+        page,
+        &id,
+        spec("consents", "withdraw_", "withdrawn"),
+        form,
+        result,
+    )
+    .await
 }
 
 async fn add_referral(
@@ -450,7 +496,15 @@ async fn move_referral(
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY && !client_id.is_empty() => {
             let mut posted = form;
             posted.0.push(("referral_id".into(), referral_id));
-            finish::<()>(&state, page, &client_id, spec("transition", "tr_", "moved"), posted, Err(e)).await
+            finish::<()>(
+                &state,
+                page,
+                &client_id,
+                spec("transition", "tr_", "moved"),
+                posted,
+                Err(e),
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }

@@ -149,8 +149,16 @@ fn nav_for(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/account", "nav-account"),
         ],
         Role::Volunteer => &[("/", "nav-my-clients"), ("/account", "nav-account")],
-        Role::Manager => &[("/", "nav-dashboard"), ("/stats", "nav-stats"), ("/account", "nav-account")],
-        Role::Auditor => &[("/", "nav-dashboard"), ("/audit", "nav-audit"), ("/account", "nav-account")],
+        Role::Manager => &[
+            ("/", "nav-dashboard"),
+            ("/stats", "nav-stats"),
+            ("/account", "nav-account"),
+        ],
+        Role::Auditor => &[
+            ("/", "nav-dashboard"),
+            ("/audit", "nav-audit"),
+            ("/account", "nav-account"),
+        ],
         Role::Admin => &[
             ("/", "nav-dashboard"),
             ("/admin/users", "nav-users"),
@@ -181,9 +189,7 @@ pub fn safe_next(path: &str) -> Option<&str> {
     let ok = path.starts_with('/')
         && !path.starts_with("//")
         && path.len() <= 200
-        && path
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/-_.".contains(c));
+        && path.chars().all(|c| c.is_ascii_alphanumeric() || "/-_.".contains(c));
     ok.then_some(path)
 }
 

@@ -167,7 +167,12 @@ async fn find(
         errs.add("code", "field-required");
     } else if code.chars().count() > 40 {
         errs.add("code", "field-too_long");
-    } else if let Some(id) = state.clients.id_for_code(&code).await.map_err(|e| PageError::internal(&e))? {
+    } else if let Some(id) = state
+        .clients
+        .id_for_code(&code)
+        .await
+        .map_err(|e| PageError::internal(&e))?
+    {
         let id: String = form_urlencoded::byte_serialize(id.as_bytes()).collect();
         return Ok(Redirect::to(&format!("/clients/{id}")).into_response());
     } else {
@@ -179,12 +184,20 @@ async fn find(
     render(&home, StatusCode::UNPROCESSABLE_ENTITY)
 }
 
-async fn acknowledge(State(state): State<AppState>, page: PageUser, Path(id): Path<String>) -> Result<Response, PageError> {
+async fn acknowledge(
+    State(state): State<AppState>,
+    page: PageUser,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
     service::acknowledge_alert(&state, &page.user, &id).await?;
     Ok(Redirect::to("/?done=alert").into_response())
 }
 
-async fn follow_up_done(State(state): State<AppState>, page: PageUser, Path(id): Path<String>) -> Result<Response, PageError> {
+async fn follow_up_done(
+    State(state): State<AppState>,
+    page: PageUser,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
     crate::volunteers::follow_up_done(&state, &page.user, &id).await?;
     Ok(Redirect::to("/?done=followup").into_response())
 }

@@ -51,7 +51,10 @@ pub fn render<T: Template>(template: &T, status: StatusCode) -> Result<Response,
     let html = template.render().map_err(|e| PageError::internal(&e))?;
     Ok((
         status,
-        [(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        )],
         html,
     )
         .into_response())

@@ -22,9 +22,9 @@ impl<S: Send + Sync> FromRequest<S> for FormData {
     type Rejection = Response;
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = axum::body::to_bytes(req.into_body(), LIMIT)
-            .await
-            .map_err(|_| PageError::from(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")).into_response())?;
+        let bytes = axum::body::to_bytes(req.into_body(), LIMIT).await.map_err(|_| {
+            PageError::from(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")).into_response()
+        })?;
         Ok(Self::parse(&bytes))
     }
 }
@@ -77,9 +77,7 @@ impl FieldErrors {
     }
 
     pub fn add(&mut self, field: &str, message_id: &str) {
-        self.0
-            .entry(field.to_owned())
-            .or_insert_with(|| message_id.to_owned());
+        self.0.entry(field.to_owned()).or_insert_with(|| message_id.to_owned());
     }
 
     pub fn is_empty(&self) -> bool {
@@ -98,14 +96,8 @@ impl FieldErrors {
     /// Takes over the field errors of an API-level validation error; `None` if it was
     /// not one.
     pub fn from_api(e: &ApiError) -> Option<Self> {
-        (e.status == StatusCode::UNPROCESSABLE_ENTITY && !e.fields.is_empty()).then(|| {
-            Self(
-                e.fields
-                    .iter()
-                    .map(|(k, v)| (k.clone(), (*v).to_owned()))
-                    .collect(),
-            )
-        })
+        (e.status == StatusCode::UNPROCESSABLE_ENTITY && !e.fields.is_empty())
+            .then(|| Self(e.fields.iter().map(|(k, v)| (k.clone(), (*v).to_owned())).collect()))
     }
 
     /// A required text field, at most `max` characters.
@@ -172,9 +164,7 @@ mod tests {
 
     #[test]
     fn forms_are_trimmed_and_checked() {
-        let form = FormData::parse(&Bytes::from_static(
-            b"a=+x+&b=&c=1&c=2&d=2099-01-01&e=31%2F12%2F2023",
-        ));
+        let form = FormData::parse(&Bytes::from_static(b"a=+x+&b=&c=1&c=2&d=2099-01-01&e=31%2F12%2F2023"));
         assert_eq!(form.get("a"), Some("x"));
         assert_eq!(form.get("b"), None);
         assert_eq!(form.all("c"), vec!["1", "2"]);

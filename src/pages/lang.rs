@@ -37,11 +37,9 @@ pub fn from_cookie(headers: &HeaderMap) -> Option<Lang> {
 
 /// The language of a request.
 pub fn negotiate(query: Option<&str>, headers: &HeaderMap) -> Lang {
-    from_query(query)
-        .or_else(|| from_cookie(headers))
-        .unwrap_or_else(|| {
-            Lang::from_accept_language(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()))
-        })
+    from_query(query).or_else(|| from_cookie(headers)).unwrap_or_else(|| {
+        Lang::from_accept_language(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()))
+    })
 }
 
 /// The language chosen for a request by the pages middleware.

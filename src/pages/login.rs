@@ -150,11 +150,7 @@ async fn login_submit(
 async fn logout(State(state): State<AppState>, page: Result<PageSessionUser, Response>) -> Result<Response, PageError> {
     if let Ok(page) = page {
         state.audit(page.user.event("logout", Outcome::Success)).await?;
-        page.user
-            .session
-            .flush()
-            .await
-            .map_err(|e| PageError::internal(&e))?;
+        page.user.session.flush().await.map_err(|e| PageError::internal(&e))?;
     }
     Ok(Redirect::to("/login").into_response())
 }

@@ -6,17 +6,18 @@
 //! template has a field `ctx: PageCtx` and `{% extends "layout.html" %}` (blocks `title`
 //! and `content`), and it answers `render(&template, StatusCode::OK)` or a [`PageError`].
 
-pub mod ctx;
-pub mod error;
-pub mod fmt;
-pub mod form;
-pub mod lang;
 mod account;
 mod admin;
 mod audit;
 mod case;
+pub mod ctx;
 mod dashboard;
+mod edit;
+pub mod error;
+pub mod fmt;
+pub mod form;
 mod intake;
+pub mod lang;
 mod login;
 pub mod lookup;
 mod services;
@@ -37,7 +38,10 @@ const STYLESHEET: &str = include_str!("../../static/hoanhap.css");
 
 async fn stylesheet() -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/css; charset=utf-8"),
+        )],
         STYLESHEET,
     )
 }
@@ -50,6 +54,7 @@ pub fn pages() -> Router<AppState> {
         .merge(dashboard::routes())
         .merge(intake::routes())
         .merge(case::routes())
+        .merge(edit::routes())
         .merge(services::routes())
         .merge(audit::routes())
         .merge(account::routes())
@@ -76,7 +81,9 @@ mod tests {
     #[test]
     fn page_message_ids_are_not_defined_by_other_files() {
         for lang in ["vi", "en"] {
-            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("locales").join(lang);
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("locales")
+                .join(lang);
             let ours = ids(&dir.join("pages.ftl"));
             let mut seen = std::collections::BTreeSet::new();
             for id in &ours {
@@ -89,9 +96,67 @@ mod tests {
                     continue;
                 }
                 for id in ids(&path) {
-                    assert!(!seen.contains(&id), "{id} is defined in {} and pages.ftl", path.display());
+                    assert!(
+                        !seen.contains(&id),
+                        "{id} is defined in {} and pages.ftl",
+                        path.display()
+                    );
                 }
             }
         }
+    }
+
+    /// The literal message ids a template names: `ctx.t("id")`, the label of a field
+    /// macro and `hint = "id"`.
+    fn template_ids(text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut take = |rest: &str| {
+            if let Some(end) = rest.find('"').filter(|end| *end > 0) {
+                out.push(rest[..end].to_owned());
+            }
+        };
+        for (i, _) in text.match_indices("ctx.t(\"") {
+            take(&text[i + "ctx.t(\"".len()..]);
+        }
+        for (i, _) in text.match_indices("hint = \"") {
+            take(&text[i + "hint = \"".len()..]);
+        }
+        for marker in ["m::input(\"", "m::textarea(\""] {
+            for (i, _) in text.match_indices(marker) {
+                let rest = &text[i + marker.len()..];
+                if let Some(label) = rest.find("\", \"").map(|j| &rest[j + 4..]) {
+                    take(label);
+                }
+            }
+        }
+        out
+    }
+
+    /// Every label a page template names exists in both languages (stats templates
+    /// belong to their own feature).
+    #[test]
+    fn every_template_label_exists_in_both_languages() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.extension().is_none_or(|e| e != "html") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for id in template_ids(&text) {
+                for lang in [crate::web::Lang::Vi, crate::web::Lang::En] {
+                    assert_ne!(
+                        lang.t(&id),
+                        id,
+                        "{} names {id}, missing in {}",
+                        path.display(),
+                        lang.code()
+                    );
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked > 100, "{checked}");
     }
 }

@@ -48,7 +48,11 @@ struct SlipPage {
     client_id: String,
 }
 
-async fn slip_page(State(state): State<AppState>, page: PageUser, Path(id): Path<String>) -> Result<Response, PageError> {
+async fn slip_page(
+    State(state): State<AppState>,
+    page: PageUser,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
     let slip = crate::referrals::slip(&state, &page.user, &id).await?;
     let names = Names::load(&state, page.ctx.lang).await?;
     let category = match page.ctx.lang {
@@ -240,7 +244,13 @@ impl SupportPage {
     }
 }
 
-async fn show_support(state: &AppState, page: PageUser, id: &str, posted: FormData, errs: FieldErrors) -> Result<Response, PageError> {
+async fn show_support(
+    state: &AppState,
+    page: PageUser,
+    id: &str,
+    posted: FormData,
+    errs: FieldErrors,
+) -> Result<Response, PageError> {
     let client = state.client_access(&page.user, id, Action::SupportLog).await?;
     let may_flag = state.may(&page.user, Action::FollowupFlag, &client).await?;
     let v = service::read(state, &page.user, id).await?;
@@ -262,7 +272,11 @@ async fn show_support(state: &AppState, page: PageUser, id: &str, posted: FormDa
     )
 }
 
-async fn support_form(State(state): State<AppState>, page: PageUser, Path(id): Path<String>) -> Result<Response, PageError> {
+async fn support_form(
+    State(state): State<AppState>,
+    page: PageUser,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
     show_support(&state, page, &id, FormData::default(), FieldErrors::new()).await
 }
 

@@ -66,8 +66,14 @@ pub fn sheet(release: &Release, programme: &ProgrammeSettings, lang: Lang) -> Ve
     let head = |id: &str| Item::Heading(lang.t(id));
     let mut rows: Vec<Vec<Item>> = Vec::new();
     rows.push(vec![head("stats-report-title")]);
-    rows.push(vec![Item::Text(t("stats-recipient")), text(&programme.report_recipient)]);
-    rows.push(vec![Item::Text(t("stats-programme-owner")), text(&programme.programme_owner)]);
+    rows.push(vec![
+        Item::Text(t("stats-recipient")),
+        text(&programme.report_recipient),
+    ]);
+    rows.push(vec![
+        Item::Text(t("stats-programme-owner")),
+        text(&programme.programme_owner),
+    ]);
     rows.push(vec![
         Item::Text(t("stats-period")),
         Item::Text(format!(
@@ -75,12 +81,18 @@ pub fn sheet(release: &Release, programme: &ProgrammeSettings, lang: Lang) -> Ve
             release.period, release.period_from, release.period_to
         )),
     ]);
-    rows.push(vec![Item::Text(t("stats-version")), Item::Int(release.version.unsigned_abs())]);
+    rows.push(vec![
+        Item::Text(t("stats-version")),
+        Item::Int(release.version.unsigned_abs()),
+    ]);
     rows.push(vec![Item::Text(t("stats-published-at")), text(&release.published_at)]);
     if let Some(reason) = &release.reason {
         rows.push(vec![Item::Text(t("stats-reason")), text(reason)]);
     }
-    rows.push(vec![Item::Text(t("stats-min-cell")), Item::Int(u64::from(release.min_cell))]);
+    rows.push(vec![
+        Item::Text(t("stats-min-cell")),
+        Item::Int(u64::from(release.min_cell)),
+    ]);
     rows.push(vec![
         Item::Text(t("stats-consent-rule")),
         Item::Text(t(if release.require_reporting_consent {
@@ -151,7 +163,10 @@ pub fn sheet(release: &Release, programme: &ProgrammeSettings, lang: Lang) -> Ve
     }
     rows.push(vec![]);
 
-    rows.push(vec![Item::Text(t("stats-new-intakes")), Item::count(&release.new_intakes)]);
+    rows.push(vec![
+        Item::Text(t("stats-new-intakes")),
+        Item::count(&release.new_intakes),
+    ]);
     rows.push(vec![
         Item::Text(t("stats-active-caseload")),
         Item::count(&release.active_caseload),
@@ -202,11 +217,22 @@ fn cell_text(item: &Item, lang: Lang) -> String {
     }
 }
 
+/// Text that a spreadsheet would take for a formula (`=`, `+`, `-`, `@`, tab, return at the
+/// start) gets a leading apostrophe, so a name or reason typed by a user cannot run as one
+/// when the CSV is opened. (The XLSX writes such cells as strings, never formulas.)
+fn defuse(text: String) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text
+    }
+}
+
 pub fn csv(rows: &[Vec<Item>], lang: Lang) -> Result<Vec<u8>, csv::Error> {
     let width = rows.iter().map(Vec::len).max().unwrap_or(1);
     let mut writer = csv::WriterBuilder::new().flexible(false).from_writer(Vec::new());
     for row in rows {
-        let mut record: Vec<String> = row.iter().map(|i| cell_text(i, lang)).collect();
+        let mut record: Vec<String> = row.iter().map(|i| defuse(cell_text(i, lang))).collect();
         record.resize(width, String::new());
         writer.write_record(&record)?;
     }
@@ -296,4 +322,29 @@ pub async fn download(
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_cannot_be_formulas() {
+        let rows = vec![vec![
+            Item::Text("=HYPERLINK(\"http://x\")".into()),
+            Item::Text("<5".into()),
+            Item::Int(7),
+            Item::Rate(0.615),
+        ]];
+        let text = String::from_utf8(csv(&rows, Lang::Vi).unwrap()).unwrap();
+        assert_eq!(text, "\u{feff}\"'=HYPERLINK(\"\"http://x\"\")\",<5,7,\"61,5 %\"\n");
+        let text = String::from_utf8(csv(&rows, Lang::En).unwrap()).unwrap();
+        assert!(text.ends_with(",<5,7,61.5 %\n"));
+    }
+
+    #[test]
+    fn percentages_follow_the_language() {
+        assert_eq!(percent(0.6, Lang::Vi), "60,0 %");
+        assert_eq!(percent(0.6, Lang::En), "60.0 %");
+    }
 }

@@ -165,7 +165,10 @@ fn bar(lang: Lang, line: &RateLine, rate: Option<f64>, cohort: &Count) -> Bar {
     let counts = format!("{} / {}", line.reached, line.cohort);
     let empty = cohort.shown() == Some(0);
     let (value_text, title) = if empty {
-        ("0".to_owned(), format!("{}: {}", line.label, lang.t("stats-no-clients")))
+        (
+            "0".to_owned(),
+            format!("{}: {}", line.label, lang.t("stats-no-clients")),
+        )
     } else if let Some(r) = rate {
         let p = percent(r, lang);
         (p.clone(), format!("{}: {p} ({counts})", line.label))
@@ -351,7 +354,10 @@ async fn show_index(
         categories: &categories,
     };
     let latest = match release::latest_id(&state.db).await.map_err(|e| internal(&e))? {
-        Some(id) => Some(release_view(&view::for_user(state, &page.user, &id).await?.release, &names)),
+        Some(id) => Some(release_view(
+            &view::for_user(state, &page.user, &id).await?.release,
+            &names,
+        )),
         None => None,
     };
     let progress = release::progress(&state.db, state.clock.today(), &rules)
@@ -364,10 +370,12 @@ async fn show_index(
         .map(list_line)
         .collect();
     let areas = state.areas().await?;
-    let can_publish =
-        state
-            .policy
-            .is_allowed(&areas, &page.user.principal(), Action::StatsPublish, &Resource::system());
+    let can_publish = state.policy.is_allowed(
+        &areas,
+        &page.user.principal(),
+        Action::StatsPublish,
+        &Resource::system(),
+    );
     page.ctx.here = "/stats".to_owned();
     render(
         &IndexPage {
@@ -419,9 +427,7 @@ async fn publish(State(state): State<AppState>, page: PageUser, data: FormData) 
         to: data.text("to"),
         reason: data.text("reason"),
     };
-    let day = |text: &str| {
-        crate::pages::fmt::parse_date(text).map_or_else(|| json!(text), |d| json!(d.to_string()))
-    };
+    let day = |text: &str| crate::pages::fmt::parse_date(text).map_or_else(|| json!(text), |d| json!(d.to_string()));
     let period: Value = match (data.get("period"), data.get("from"), data.get("to")) {
         (Some(label), _, _) => json!(label),
         (None, Some(from), Some(to)) => json!({"from": day(from), "to": day(to)}),

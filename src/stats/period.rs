@@ -152,11 +152,17 @@ mod tests {
     #[test]
     fn the_three_forms_parse() {
         let h1 = Period::parse(&json!("2024-H1")).unwrap();
-        assert_eq!((h1.label.as_str(), h1.from, h1.to), ("2024-H1", d("2024-01-01"), d("2024-06-30")));
+        assert_eq!(
+            (h1.label.as_str(), h1.from, h1.to),
+            ("2024-H1", d("2024-01-01"), d("2024-06-30"))
+        );
         let h2 = Period::parse(&json!("2024-H2")).unwrap();
         assert_eq!((h2.from, h2.to), (d("2024-07-01"), d("2024-12-31")));
         let y = Period::parse(&json!("2024")).unwrap();
-        assert_eq!((y.label.as_str(), y.from, y.to), ("2024", d("2024-01-01"), d("2024-12-31")));
+        assert_eq!(
+            (y.label.as_str(), y.from, y.to),
+            ("2024", d("2024-01-01"), d("2024-12-31"))
+        );
         let c = Period::parse(&json!({"from": "2024-02-01", "to": "2024-02-29"})).unwrap();
         assert_eq!(c.label, "2024-02-01..2024-02-29");
     }

@@ -204,10 +204,7 @@ struct AreaRollup<'a> {
 impl<'a> AreaRollup<'a> {
     fn new(areas: &'a [Area], province: &'a str) -> Self {
         Self {
-            units: areas
-                .iter()
-                .filter(|a| a.parent.as_deref() == Some(province))
-                .collect(),
+            units: areas.iter().filter(|a| a.parent.as_deref() == Some(province)).collect(),
             parent: areas.iter().map(|a| (a.code.as_str(), a.parent.as_deref())).collect(),
             province,
         }
@@ -340,7 +337,11 @@ pub fn protect(
     rules: &DisclosureRules,
 ) -> Release {
     let rollup = AreaRollup::new(areas, province);
-    let mut by_unit: BTreeMap<&str, Pair> = rollup.units.iter().map(|a| (a.code.as_str(), Pair::default())).collect();
+    let mut by_unit: BTreeMap<&str, Pair> = rollup
+        .units
+        .iter()
+        .map(|a| (a.code.as_str(), Pair::default()))
+        .collect();
     for (area, pair) in &figures.by_area {
         let unit = by_unit.entry(rollup.unit_of(area)).or_default();
         unit.cohort += pair.cohort;
@@ -492,11 +493,9 @@ pub async fn stored_body(db: &Db, id: &str) -> Result<Option<String>, sqlx::Erro
 
 /// The id of the newest release (by period end, then version).
 pub async fn latest_id(db: &Db) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT id FROM stats_releases ORDER BY period_to DESC, published_at DESC, version DESC LIMIT 1",
-    )
-    .fetch_optional(&db.pool)
-    .await
+    sqlx::query_scalar("SELECT id FROM stats_releases ORDER BY period_to DESC, published_at DESC, version DESC LIMIT 1")
+        .fetch_optional(&db.pool)
+        .await
 }
 
 /// The next version number for a period (1 when it was never published).
@@ -597,7 +596,10 @@ mod tests {
         let release = protect(meta(), &figures, &areas, "40", &[], &rules);
         let row = |code: &str| release.by_area.iter().find(|r| r.area == code).unwrap().clone();
         // 412 gets its commune's clients: 10 of whom 6 reached.
-        assert_eq!((row("412").cohort, row("412").reached), (Count::Shown(10), Count::Shown(6)));
+        assert_eq!(
+            (row("412").cohort, row("412").reached),
+            (Count::Shown(10), Count::Shown(6))
+        );
         assert_eq!(row("412").rate, Some(0.6));
         // A district without clients is listed with zeros; the empty "other" row is not.
         assert_eq!(row("414").cohort, Count::Shown(0));

@@ -16,9 +16,14 @@ pub struct Viewed {
     pub release: Release,
 }
 
-/// Whether a `by_area` row may be shown to a user whose scope is `scope`: the row's area is
-/// inside the scope, or contains it (a commune-level manager sees their district's row).
+/// Whether a `by_area` row may be shown to a user whose scope is `scope`: everything for a
+/// scope at the top of the hierarchy (the province, which also sees the `other` row);
+/// otherwise the row's area is inside the scope, or contains it (a commune-level manager
+/// sees their district's row).
 pub fn row_visible(areas: &Areas, scope: &str, row_area: &str) -> bool {
+    if areas.get(scope).is_some_and(|node| node.parent.is_none()) {
+        return true;
+    }
     areas.covers(scope, row_area) || areas.covers(row_area, scope)
 }
 
@@ -46,5 +51,40 @@ pub async fn for_user(state: &AppState, user: &AuthUser, id: &str) -> Result<Vie
             bytes: stored,
             release: parsed,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::AreaNode;
+
+    fn areas() -> Areas {
+        let node = |code: &str, kind: &str, parent: Option<&str>| AreaNode {
+            code: code.into(),
+            kind: kind.into(),
+            parent: parent.map(Into::into),
+        };
+        Areas::new([
+            node("40", "province", None),
+            node("412", "city", Some("40")),
+            node("413", "town", Some("40")),
+            node("41201", "commune", Some("412")),
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn a_district_sees_its_row_the_province_sees_all() {
+        let areas = areas();
+        for row in ["412", "413", release::OTHER_AREA] {
+            assert!(row_visible(&areas, "40", row), "{row}");
+        }
+        assert!(row_visible(&areas, "412", "412"));
+        assert!(!row_visible(&areas, "412", "413"));
+        assert!(!row_visible(&areas, "412", release::OTHER_AREA));
+        assert!(row_visible(&areas, "41201", "412"));
+        assert!(!row_visible(&areas, "41201", "413"));
+        assert!(!row_visible(&areas, "unknown", "412"));
     }
 }

@@ -1,0 +1,781 @@
+//! The synthetic case work of `hoanhap demo`, done through the same authorised, audited
+//! functions the API and the pages call, acting as the demo staff.
+//!
+//! Everything is drawn from a seeded RNG, and every date is counted back from
+//! `state.clock.today()` and walked forward: intake, then needs, referrals and their moves,
+//! support contacts, and a closure last, so no date is in the future or before the case was
+//! opened. Every personal field says `DEMO`.
+
+use chrono::{Datelike, NaiveDate};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+
+use crate::AppState;
+use crate::auth::AuthUser;
+use crate::clients::Pii;
+use crate::clients::service::{self, CloseInput, IntakeConsents, IntakeInput};
+use crate::consents::{self, ConsentInput};
+use crate::needs::{self, NeedInput};
+use crate::policy::Action;
+use crate::providers::{self, Provider, ProviderInput};
+use crate::referrals::{self, NewReferral, Status, TransitionInput};
+use crate::stats::period::Period;
+use crate::stats::release::{self, Meta, Release};
+use crate::volunteers::{self, AssignInput, SupportLogInput};
+use crate::web::{ApiError, Lang};
+
+/// The same data on every run (dates move with today).
+const SEED: u64 = 2024_0412;
+
+/// How likely a long case takes a further service every few months.
+const RECURRING: f64 = 0.5;
+
+const FAMILY: [&str; 12] = [
+    "Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Phan", "Vũ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô",
+];
+const GIVEN: [&str; 16] = [
+    "Hoa", "Lan", "Mai", "Hương", "Thu", "Hạnh", "Nga", "Linh", "Trang", "Yến", "Phương", "Thảo", "Hà", "Vân",
+    "Ngọc", "Huyền",
+];
+
+/// Service categories with example need details (all marked DEMO).
+const NEEDS: [(&str, &[&str]); 7] = [
+    (
+        "vocational_training",
+        &[
+            "DEMO: muốn học nghề may công nghiệp",
+            "DEMO: muốn học nghề làm tóc",
+            "DEMO: muốn học nấu ăn",
+        ],
+    ),
+    (
+        "employment",
+        &[
+            "DEMO: cần việc làm ổn định ban ngày",
+            "DEMO: muốn làm công nhân khu công nghiệp",
+        ],
+    ),
+    (
+        "loan",
+        &["DEMO: cần vay vốn mở quán nước", "DEMO: cần vay vốn buôn bán nhỏ"],
+    ),
+    (
+        "health_care",
+        &[
+            "DEMO: điều trị methadone",
+            "DEMO: xét nghiệm và tư vấn HIV",
+            "DEMO: khám và điều trị STI",
+            "DEMO: khám sức khỏe sinh sản",
+        ],
+    ),
+    (
+        "counselling",
+        &[
+            "DEMO: cần tư vấn tâm lý sau bạo lực",
+            "DEMO: tư vấn hòa nhập gia đình",
+        ],
+    ),
+    (
+        "legal_aid",
+        &[
+            "DEMO: cần làm lại giấy tờ tùy thân",
+            "DEMO: tư vấn pháp lý về hôn nhân",
+        ],
+    ),
+    (
+        "social_assistance",
+        &[
+            "DEMO: cần trợ cấp khó khăn đột xuất",
+            "DEMO: hỗ trợ nhà ở tạm thời",
+        ],
+    ),
+];
+
+/// Needs that usually come later in a case, once the first services are under way.
+const LATER_NEEDS: [&str; 5] = ["employment", "loan", "vocational_training", "counselling", "social_assistance"];
+
+/// `(category, area, name, contact)`: the service-provider directory.
+const PROVIDERS: [(&str, &str, &str, &str); 13] = [
+    ("vocational_training", "412", "DEMO Trường Cao đẳng nghề Vinh", "DEMO 0238 000 0101"),
+    (
+        "vocational_training",
+        "421",
+        "DEMO Trung tâm Giáo dục nghề nghiệp Quỳnh Lưu",
+        "DEMO 0238 000 0102",
+    ),
+    (
+        "vocational_training",
+        "425",
+        "DEMO Trung tâm Giáo dục nghề nghiệp Diễn Châu",
+        "DEMO 0238 000 0103",
+    ),
+    ("employment", "40", "DEMO Trung tâm Dịch vụ việc làm Nghệ An", "DEMO 0238 000 0201"),
+    (
+        "loan",
+        "40",
+        "DEMO Ngân hàng Chính sách xã hội – chi nhánh Nghệ An",
+        "DEMO 0238 000 0301",
+    ),
+    ("health_care", "412", "DEMO Trung tâm Y tế thành phố Vinh", "DEMO 0238 000 0401"),
+    ("health_care", "421", "DEMO Trung tâm Y tế huyện Quỳnh Lưu", "DEMO 0238 000 0402"),
+    ("health_care", "425", "DEMO Trung tâm Y tế huyện Diễn Châu", "DEMO 0238 000 0403"),
+    (
+        "counselling",
+        "40",
+        "DEMO Phòng tư vấn tâm lý – Hội Liên hiệp Phụ nữ tỉnh",
+        "DEMO 0238 000 0501",
+    ),
+    (
+        "legal_aid",
+        "40",
+        "DEMO Trung tâm Trợ giúp pháp lý nhà nước tỉnh",
+        "DEMO 0238 000 0601",
+    ),
+    (
+        "social_assistance",
+        "412",
+        "DEMO Phòng Lao động – Thương binh và Xã hội thành phố Vinh",
+        "DEMO 0238 000 0701",
+    ),
+    (
+        "social_assistance",
+        "421",
+        "DEMO Phòng Lao động – Thương binh và Xã hội huyện Quỳnh Lưu",
+        "DEMO 0238 000 0702",
+    ),
+    (
+        "social_assistance",
+        "425",
+        "DEMO Phòng Lao động – Thương binh và Xã hội huyện Diễn Châu",
+        "DEMO 0238 000 0703",
+    ),
+];
+
+const SUPPORT_NOTES: [&str; 6] = [
+    "DEMO: thăm tại nhà, chị ổn định, đang đi học nghề",
+    "DEMO: gọi điện hỏi thăm, nhắc lịch khám",
+    "DEMO: đi cùng chị đến trung tâm y tế",
+    "DEMO: sinh hoạt nhóm đồng đẳng",
+    "DEMO: trao quà hỗ trợ gạo và sữa",
+    "DEMO: chị báo mất việc, cần cán bộ gặp lại",
+];
+
+const CLOSURES: [&str; 4] = ["reintegrated", "reintegrated", "moved_away", "withdrew"];
+
+/// One district of the demo and the staff working there.
+pub struct District {
+    pub area: &'static str,
+    pub clients: usize,
+    pub places: &'static [&'static str],
+    pub worker: AuthUser,
+    pub supervisor: Option<AuthUser>,
+    pub volunteer: Option<AuthUser>,
+}
+
+/// The staff the demo acts as.
+pub struct Cast {
+    pub admin: AuthUser,
+    pub manager: AuthUser,
+    pub districts: Vec<District>,
+}
+
+fn api(what: &'static str) -> impl FnOnce(ApiError) -> String {
+    move |e| format!("demo data ({what}): {}", e.body(Lang::En))
+}
+
+/// `day` moved by `days` (negative: back).
+fn plus(day: NaiveDate, days: i64) -> NaiveDate {
+    day.checked_add_signed(chrono::Duration::days(days)).unwrap_or(day)
+}
+
+fn pii(text: impl Into<String>) -> Option<Pii> {
+    Some(Pii::from(text.into()))
+}
+
+fn pick<'a>(rng: &mut StdRng, items: &[&'a str]) -> &'a str {
+    items.choose(rng).copied().unwrap_or_default()
+}
+
+/// The states a referral passes through to reach `target`, after `referred`.
+fn path(target: Status, rng: &mut StdRng) -> Vec<Status> {
+    use Status::*;
+    match target {
+        Referred => vec![],
+        Accepted => vec![Accepted],
+        Declined => vec![Declined],
+        Cancelled if rng.gen_bool(0.5) => vec![Cancelled],
+        Cancelled => vec![Accepted, Cancelled],
+        InService => vec![Accepted, InService],
+        Completed => vec![Accepted, InService, Completed],
+        DroppedOut if rng.gen_bool(0.4) => vec![Accepted, DroppedOut],
+        DroppedOut => vec![Accepted, InService, DroppedOut],
+    }
+}
+
+/// Days a move takes after the previous one.
+fn gap(to: Status, rng: &mut StdRng) -> i64 {
+    match to {
+        Status::Accepted => rng.gen_range(2..=10),
+        Status::Declined => rng.gen_range(3..=14),
+        Status::Cancelled => rng.gen_range(5..=30),
+        Status::InService => rng.gen_range(3..=21),
+        Status::Completed => rng.gen_range(45..=160),
+        Status::DroppedOut => rng.gen_range(15..=90),
+        Status::Referred => 0,
+    }
+}
+
+fn note(to: Status) -> &'static str {
+    match to {
+        Status::Accepted => "DEMO: nơi cung cấp đã nhận hồ sơ",
+        Status::Declined => "DEMO: nơi cung cấp hết chỉ tiêu đợt này",
+        Status::Cancelled => "DEMO: chị xin hoãn vì việc gia đình",
+        Status::InService => "DEMO: đã bắt đầu tham gia",
+        Status::Completed => "DEMO: đã hoàn thành, có giấy chứng nhận",
+        Status::DroppedOut => "DEMO: chị bỏ giữa chừng, chuyển chỗ ở",
+        Status::Referred => "",
+    }
+}
+
+/// The state a referral made `age` days ago is meant to reach (it stops earlier when the
+/// next move would be after today).
+fn target(age: i64, rng: &mut StdRng) -> Status {
+    use Status::*;
+    let weighted: &[(Status, u32)] = if age < 21 {
+        &[(Referred, 5), (Accepted, 3), (Declined, 1), (Cancelled, 1)]
+    } else {
+        &[
+            (Completed, 42),
+            (InService, 12),
+            (DroppedOut, 12),
+            (Declined, 8),
+            (Cancelled, 7),
+            (Accepted, 4),
+            (Referred, 3),
+        ]
+    };
+    weighted
+        .choose_weighted(rng, |(_, w)| *w)
+        .map(|(s, _)| *s)
+        .unwrap_or(Referred)
+}
+
+struct Filler<'a> {
+    state: &'a AppState,
+    cast: &'a Cast,
+    today: NaiveDate,
+    rng: StdRng,
+    providers: Vec<Provider>,
+    categories: Vec<&'static str>,
+    /// Clients that may take a fix-up referral: `(district, client id, opened_on)`.
+    open_clients: Vec<(usize, String, NaiveDate)>,
+}
+
+/// Fills the installation; answers the statistics release it published, if any.
+pub async fn fill(state: &AppState, cast: &Cast) -> Result<Option<Release>, String> {
+    let mut active = Vec::new();
+    for (code, _) in NEEDS {
+        if crate::categories::is_active(&state.db, code)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            active.push(code);
+        }
+    }
+    if active.is_empty() {
+        return Err("demo data: no service category is active".into());
+    }
+    let mut filler = Filler {
+        state,
+        cast,
+        today: state.clock.today(),
+        rng: StdRng::seed_from_u64(SEED),
+        providers: Vec::new(),
+        categories: active,
+        open_clients: Vec::new(),
+    };
+    filler.providers().await?;
+    filler.clients().await?;
+    filler.every_state().await?;
+    publish(state, &cast.manager).await
+}
+
+impl Filler<'_> {
+    async fn providers(&mut self) -> Result<(), String> {
+        for (category, area, name, contact) in PROVIDERS {
+            if !self.categories.contains(&category) {
+                continue;
+            }
+            let input = ProviderInput {
+                name: name.into(),
+                category: category.into(),
+                area: area.into(),
+                contact: Some(contact.into()),
+            };
+            let provider = providers::create(self.state, &self.cast.admin, &input)
+                .await
+                .map_err(api("provider"))?;
+            self.providers.push(provider);
+        }
+        Ok(())
+    }
+
+    /// A provider of `category` serving `area` (its own district first, then the province).
+    fn provider_for(&self, category: &str, area: &str) -> Option<String> {
+        let of = |a: &str| {
+            self.providers
+                .iter()
+                .find(|p| p.category == category && p.area == a)
+                .map(|p| p.id.clone())
+        };
+        of(area).or_else(|| of(&self.state.settings.programme.province_area))
+    }
+
+    async fn clients(&mut self) -> Result<(), String> {
+        let mut plan: Vec<usize> = self
+            .cast
+            .districts
+            .iter()
+            .enumerate()
+            .flat_map(|(i, d)| std::iter::repeat_n(i, d.clients))
+            .collect();
+        plan.shuffle(&mut self.rng);
+        let total = i64::try_from(plan.len()).unwrap_or(1).max(1);
+        // One recent intake in the first district is a child: the supervisors get a
+        // child-protection alert.
+        let minor = plan
+            .iter()
+            .enumerate()
+            .rev()
+            .skip(4)
+            .find(|(_, d)| **d == 0)
+            .map(|(n, _)| n);
+        for (n, district) in plan.into_iter().enumerate() {
+            let position = i64::try_from(n).unwrap_or(0);
+            // Spread over the last two years, oldest first, so codes follow the dates.
+            let back = (730 * (total - position)) / total - self.rng.gen_range(0..8);
+            let opened = plus(self.today, -back.max(1));
+            self.client(district, n + 1, opened, minor == Some(n)).await?;
+        }
+        Ok(())
+    }
+
+    async fn client(&mut self, district: usize, number: usize, opened: NaiveDate, minor: bool) -> Result<(), String> {
+        let cast = self.cast;
+        let Some(d) = cast.districts.get(district) else {
+            return Ok(());
+        };
+        let today = self.today;
+        let rng = &mut self.rng;
+        let age_years = if minor { 16 } else { rng.gen_range(19..=42) };
+        let born = plus(opened, -(age_years * 365 + rng.gen_range(10..350)));
+        // First need category cycles through every category; one or two more at random.
+        let mut wanted: Vec<&'static str> = Vec::new();
+        if let Some(first) = self.categories.get(number % self.categories.len()) {
+            wanted.push(first);
+        }
+        let more = usize::from(rng.gen_bool(0.55)) + usize::from(rng.gen_bool(0.2));
+        for _ in 0..more {
+            let c = pick(rng, &self.categories);
+            if !wanted.contains(&c) {
+                wanted.push(c);
+            }
+        }
+        // Now and then the client does not agree to share one category with providers: a
+        // supervisor refers on an override (where there is one), otherwise no referral.
+        let mut sharing: Vec<String> = wanted.iter().map(|c| (*c).to_owned()).collect();
+        if sharing.len() > 1 && rng.gen_bool(0.12) {
+            sharing.pop();
+        }
+        let contact = rng.gen_bool(0.7);
+        let input = IntakeInput {
+            area: Some(d.area.into()),
+            full_name: pii(format!("DEMO {} Thị {number:03}", pick(rng, &FAMILY))),
+            chosen_name: pii(format!("DEMO {}", pick(rng, &GIVEN))),
+            date_of_birth: Some(born.to_string()),
+            id_number: if rng.gen_bool(0.6) {
+                pii(format!("DEMO{:08}", 40_000 + number))
+            } else {
+                None
+            },
+            phone: if contact || rng.gen_bool(0.3) {
+                pii(format!("0999{:06}", 1_000 + number))
+            } else {
+                None
+            },
+            address: if rng.gen_bool(0.5) {
+                pii(format!(
+                    "DEMO: tổ {}, {}",
+                    rng.gen_range(1..=12),
+                    pick(rng, d.places)
+                ))
+            } else {
+                None
+            },
+            notes: pii("DEMO: hồ sơ giả lập để trình diễn, không phải người thật."),
+            eligible: Some(number % 13 != 5),
+            opened_on: Some(opened.to_string()),
+            assigned_worker: None,
+            consents: Some(IntakeConsents {
+                data_processing: Some(true),
+                reporting: Some(number % 10 != 3),
+                volunteer_contact: Some(contact),
+                referral_sharing: Some(sharing.clone()),
+            }),
+        };
+        // Supervisors open some cases themselves and assign the district's worker.
+        let (intake_by, input) = match &d.supervisor {
+            Some(sup) if number % 5 == 0 => (
+                sup,
+                IntakeInput {
+                    assigned_worker: Some(d.worker.id().to_owned()),
+                    ..input
+                },
+            ),
+            _ => (&d.worker, input),
+        };
+        let created = service::intake(self.state, intake_by, input)
+            .await
+            .map_err(api("intake"))?;
+        let id = created.client.id.clone();
+        let mut last = opened;
+
+        // Needs assessed in the first days, and the referrals that answer them.
+        let assessed = plus(opened, self.rng.gen_range(0..7)).min(today);
+        for category in wanted.clone() {
+            let need = self.need(d, &id, category, assessed).await?;
+            last = last.max(assessed);
+            if self.rng.gen_bool(0.85) && assessed < today {
+                let consented = sharing.iter().any(|c| c == category);
+                let on = plus(assessed, self.rng.gen_range(1..14)).min(today);
+                if let Some(end) = self.refer(d, &id, category, &need, on, consented).await? {
+                    last = last.max(end);
+                }
+            }
+        }
+
+        // Later in the case, every few months: a further need (a job or a loan once
+        // training is done, counselling again…), the sharing consent for it, and its
+        // referral. Long cases thus have services in every period.
+        let mut at = plus(opened, self.rng.gen_range(60..150));
+        while at < plus(today, -3) {
+            if self.rng.gen_bool(RECURRING) {
+                let fresh: Vec<&'static str> = LATER_NEEDS
+                    .iter()
+                    .copied()
+                    .filter(|c| self.categories.contains(c) && !wanted.contains(c))
+                    .collect();
+                let category = match fresh.choose(&mut self.rng).copied() {
+                    Some(c) => c,
+                    None => pick(&mut self.rng, &self.categories),
+                };
+                if !wanted.contains(&category) {
+                    wanted.push(category);
+                }
+                let consent = ConsentInput {
+                    scope: Some(consents::REFERRAL_SHARING.into()),
+                    category: Some(category.into()),
+                    given_on: Some(at.to_string()),
+                    expires_on: None,
+                };
+                consents::record(self.state, &d.worker, &id, &consent)
+                    .await
+                    .map_err(api("consent"))?;
+                let need = self.need(d, &id, category, at).await?;
+                last = last.max(at);
+                let referred = plus(at, self.rng.gen_range(1..10)).min(today);
+                if let Some(end) = self.refer(d, &id, category, &need, referred, true).await? {
+                    last = last.max(end);
+                }
+            }
+            at = plus(at, self.rng.gen_range(120..240));
+        }
+
+        // A volunteer of the Women's Union, assigned by the supervisor, and their contacts.
+        if let (Some(sup), Some(vol)) = (&d.supervisor, &d.volunteer)
+            && self.rng.gen_bool(0.6)
+        {
+            let assign = AssignInput {
+                user_id: Some(vol.id().to_owned()),
+            };
+            volunteers::assign(self.state, sup, &id, &assign)
+                .await
+                .map_err(api("volunteer"))?;
+            let span = (today - opened).num_days().max(1);
+            let mut days: Vec<i64> = (0..self.rng.gen_range(1..=5))
+                .map(|_| self.rng.gen_range(0..=span))
+                .collect();
+            days.sort_unstable();
+            for day in days {
+                let on = plus(opened, day).min(today);
+                let follow_up = self.rng.gen_bool(0.15);
+                let input = SupportLogInput {
+                    kind: Some(pick(&mut self.rng, &volunteers::SUPPORT_KINDS).into()),
+                    on: Some(on.to_string()),
+                    duration_minutes: Some(self.rng.gen_range(1..=8) * 15),
+                    note: if follow_up || self.rng.gen_bool(0.6) {
+                        pii(pick(&mut self.rng, &SUPPORT_NOTES))
+                    } else {
+                        None
+                    },
+                    needs_follow_up: Some(follow_up),
+                };
+                let log = volunteers::log_support(self.state, vol, &id, &input)
+                    .await
+                    .map_err(api("support log"))?;
+                last = last.max(on);
+                // The worker has dealt with most of the older follow-ups.
+                if follow_up && (today - on).num_days() > 30 && self.rng.gen_bool(0.6) {
+                    volunteers::follow_up_done(self.state, &d.worker, &log.id)
+                        .await
+                        .map_err(api("follow-up"))?;
+                }
+            }
+        }
+
+        // Some long cases end: the supervisor closes them; the Vinh worker's closures
+        // wait for the supervisor's review.
+        if let Some(sup) = &d.supervisor
+            && (today - opened).num_days() > 380
+            && self.rng.gen_bool(0.3)
+        {
+            let on = plus(last, self.rng.gen_range(10..60)).min(today);
+            let by = if district == 0 && number % 2 == 0 { &d.worker } else { sup };
+            let input = CloseInput {
+                reason: Some(pick(&mut self.rng, &CLOSURES).into()),
+                on: Some(on.to_string()),
+                version: None,
+            };
+            service::close(self.state, by, &id, &input)
+                .await
+                .map_err(api("close"))?;
+        } else if (today - opened).num_days() > 20 {
+            self.open_clients.push((district, id, opened));
+        }
+        Ok(())
+    }
+
+    async fn need(&mut self, d: &District, client_id: &str, category: &str, on: NaiveDate) -> Result<String, String> {
+        let details = NEEDS
+            .iter()
+            .find(|(c, _)| *c == category)
+            .map(|(_, d)| *d)
+            .unwrap_or_default();
+        let detail = if category == "health_care" || self.rng.gen_bool(0.6) {
+            details.choose(&mut self.rng).map(|t| Pii::from(*t))
+        } else {
+            None
+        };
+        let input = NeedInput {
+            category: Some(category.into()),
+            detail,
+            assessed_on: Some(on.to_string()),
+        };
+        let need = needs::record(self.state, &d.worker, client_id, &input)
+            .await
+            .map_err(api("need"))?;
+        Ok(need.id)
+    }
+
+    /// Refers the client and walks the referral towards a state that suits its age.
+    /// Answers the date of its last move, or `None` when no referral could be made.
+    async fn refer(
+        &mut self,
+        d: &District,
+        client_id: &str,
+        category: &str,
+        need_id: &str,
+        on: NaiveDate,
+        consented: bool,
+    ) -> Result<Option<NaiveDate>, String> {
+        let (by, override_reason) = match (&d.supervisor, consented) {
+            (_, true) => (&d.worker, None),
+            (Some(sup), false) => (
+                sup,
+                pii("DEMO: chị đồng ý bằng lời, giấy đồng ý sẽ ký ở buổi gặp sau"),
+            ),
+            (None, false) => return Ok(None),
+        };
+        let health = category == "health_care";
+        let input = NewReferral {
+            category: category.into(),
+            need_id: Some(need_id.into()),
+            provider_id: self.provider_for(category, d.area),
+            detail: if health {
+                pii("DEMO: chuyển gửi khám và tư vấn")
+            } else {
+                None
+            },
+            share_detail: Some(consented && !health && self.rng.gen_bool(0.3)),
+            on: Some(on.to_string()),
+            override_reason,
+        };
+        let referral = referrals::create(self.state, by, client_id, &input)
+            .await
+            .map_err(api("referral"))?;
+        let aim = target((self.today - on).num_days(), &mut self.rng);
+        let steps = path(aim, &mut self.rng);
+        self.walk(&d.worker, &referral.id, on, &steps).await.map(Some)
+    }
+
+    /// Moves a referral through `steps`, each a few days after the previous, stopping
+    /// before a move that would be after today. Answers the date of the last move.
+    async fn walk(&mut self, by: &AuthUser, referral_id: &str, from: NaiveDate, steps: &[Status]) -> Result<NaiveDate, String> {
+        let mut at = from;
+        for to in steps {
+            let next = plus(at, gap(*to, &mut self.rng));
+            if next > self.today {
+                break;
+            }
+            let input = TransitionInput {
+                to: to.as_str().into(),
+                on: Some(next.to_string()),
+                note: if self.rng.gen_bool(0.5) { pii(note(*to)) } else { None },
+            };
+            referrals::transition(self.state, by, referral_id, &input)
+                .await
+                .map_err(api("referral move"))?;
+            at = next;
+        }
+        Ok(at)
+    }
+
+    /// Makes sure a referral stands in every state, whatever today's date cut short: a
+    /// short, recent referral for each missing one.
+    async fn every_state(&mut self) -> Result<(), String> {
+        for status in Status::ALL {
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM referrals WHERE status = $1")
+                .bind(status.as_str())
+                .fetch_one(&self.state.db.pool)
+                .await
+                .map_err(|e| e.to_string())?;
+            if n > 0 {
+                continue;
+            }
+            let Some((district, client_id, opened)) = self.open_clients.pop() else {
+                break;
+            };
+            let Some(d) = self.cast.districts.get(district) else {
+                continue;
+            };
+            let category = "counselling";
+            if !self.categories.contains(&category) {
+                continue;
+            }
+            let start = plus(self.today, -6).max(opened);
+            let consent = ConsentInput {
+                scope: Some(consents::REFERRAL_SHARING.into()),
+                category: Some(category.into()),
+                given_on: Some(start.to_string()),
+                expires_on: None,
+            };
+            consents::record(self.state, &d.worker, &client_id, &consent)
+                .await
+                .map_err(api("consent"))?;
+            let need_id = self.need(d, &client_id, category, start).await?;
+            let input = NewReferral {
+                category: category.into(),
+                need_id: Some(need_id),
+                provider_id: self.provider_for(category, d.area),
+                on: Some(start.to_string()),
+                ..NewReferral::default()
+            };
+            let referral = referrals::create(self.state, &d.worker, &client_id, &input)
+                .await
+                .map_err(api("referral"))?;
+            let steps = path(status, &mut self.rng);
+            let mut at = start;
+            for to in steps {
+                at = plus(at, 1).min(self.today);
+                let input = TransitionInput {
+                    to: to.as_str().into(),
+                    on: Some(at.to_string()),
+                    note: None,
+                };
+                referrals::transition(self.state, &d.worker, &referral.id, &input)
+                    .await
+                    .map_err(api("referral move"))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The last half-year that has ended.
+pub fn last_half_year(today: NaiveDate) -> Option<Period> {
+    let (year, half) = if today.month() <= 6 {
+        (today.year() - 1, 2)
+    } else {
+        (today.year(), 1)
+    };
+    Period::half_year(year, half).ok()
+}
+
+/// Publishes the release of the last ended half-year as the province manager, as
+/// `POST /api/v1/stats/releases` does: authorised `stats_publish`, computed, protected,
+/// stored with the audit head, and audited (withdrawn if the audit fails).
+async fn publish(state: &AppState, manager: &AuthUser) -> Result<Option<Release>, String> {
+    state
+        .authorize(manager, Action::StatsPublish)
+        .await
+        .map_err(api("publish"))?;
+    let today = state.clock.today();
+    let Some(period) = last_half_year(today) else {
+        return Ok(None);
+    };
+    if !period.has_ended(today) {
+        return Ok(None);
+    }
+    let text = |e: &dyn std::fmt::Display| format!("demo data (publish): {e}");
+    let rules = release::rules(&state.settings).map_err(|e| text(&e))?;
+    let version = release::next_version(&state.db, &period)
+        .await
+        .map_err(|e| text(&e))?;
+    let audit_head = state.audit_log.head().await.map_err(|e| text(&e))?;
+    let window = crate::stats::compute::Window {
+        from: period.from,
+        to: period.to,
+        as_of: period.to,
+        today,
+    };
+    let figures = crate::stats::compute::figures(
+        &state.db,
+        window,
+        rules.require_reporting_consent,
+        crate::stats::compute::Scope::Release,
+    )
+    .await
+    .map_err(|e| text(&e))?;
+    let areas = crate::areas::list(&state.db).await.map_err(|e| text(&e))?;
+    let categories = release::categories(&state.db).await.map_err(|e| text(&e))?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let meta = Meta {
+        id: id.clone(),
+        period,
+        version,
+        published_at: crate::db::timestamp(state.clock.now()),
+        reason: (version > 1).then(|| "hoanhap demo".to_owned()),
+        audit_head,
+    };
+    let published = release::protect(
+        meta,
+        &figures,
+        &areas,
+        &state.settings.programme.province_area,
+        &categories,
+        &rules,
+    );
+    let body = serde_json::to_string(&published).map_err(|e| text(&e))?;
+    release::insert(&state.db, &published, &body, &rules, manager.id())
+        .await
+        .map_err(|e| text(&e))?;
+    let event = manager
+        .event("stats_publish", crate::audit::Outcome::Success)
+        .object(&id);
+    if let Err(e) = state.audit(event).await {
+        let _ = release::withdraw_unaudited(&state.db, &id).await;
+        return Err(api("publish")(e));
+    }
+    Ok(Some(published))
+}
