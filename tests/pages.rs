@@ -873,7 +873,8 @@ async fn the_pages_work_on_a_360_px_phone_and_pass_axe() {
         &[("need_category", "vocational_training"), ("need_detail", "May")],
     )
     .await;
-    sw.post(&format!("/clients/{id}/referrals"), &[("ref_category", "loan")]).await;
+    sw.post(&format!("/clients/{id}/referrals"), &[("ref_category", "loan")])
+        .await;
     let sup = Browser::login(&server, "mai.sup").await;
     sup.post(&format!("/clients/{id}/volunteers"), &[("vol_user_id", &vol_id)])
         .await;
@@ -898,7 +899,14 @@ async fn the_pages_work_on_a_360_px_phone_and_pass_axe() {
                 ],
             ),
             ("mai.sup", vec!["/".to_owned(), format!("/clients/{id}")]),
-            ("hoa.vol", vec!["/".to_owned(), format!("/clients/{id}/support"), format!("/clients/{id}")]),
+            (
+                "hoa.vol",
+                vec![
+                    "/".to_owned(),
+                    format!("/clients/{id}/support"),
+                    format!("/clients/{id}"),
+                ],
+            ),
             ("dpo", vec!["/".to_owned(), "/audit".to_owned()]),
             ("admin", vec!["/admin/users".to_owned()]),
         ];
@@ -910,6 +918,11 @@ async fn the_pages_work_on_a_360_px_phone_and_pass_axe() {
             for path in paths {
                 b.goto(&format!("{base}{path}")).await;
                 check_in_browser(&b, &format!("{user} {path}")).await;
+                if std::env::var("SHOTS").is_ok() {
+                    let png = b.client.screenshot().await.unwrap();
+                    let name = format!("/tmp/shot-{user}-{}.png", path.replace('/', "_"));
+                    std::fs::write(name, png).unwrap();
+                }
             }
             b.click("form[action='/logout'] button").await;
         }

@@ -299,7 +299,7 @@ pub async fn command(settings: Settings, no_serve: bool) -> Result<ExitCode, Str
         let _ = out.flush();
     }
     let created = create_accounts(&state).await?;
-    let release = data::fill(&state, &cast(&created)?).await?;
+    let release = data::fill(&state, cast(&created)?).await?;
     let text = report(&state, &created, release.as_ref()).await?;
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes());
