@@ -467,12 +467,21 @@ async fn main() {
         support_logs: clients * 2,
     };
 
+    // HOANHAP_BENCH_KEEP=1 keeps the databases (for looking at query plans); their names are
+    // printed.
+    let keep = std::env::var("HOANHAP_BENCH_KEEP").is_ok_and(|v| v == "1");
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display());
+    let file = dir.path().join("bench.db");
+    let url = format!("sqlite://{}?mode=rwc", file.display());
     let db = Db::connect(&SecretString::from(url)).await.unwrap();
     assert_eq!(db.engine, Engine::Sqlite);
     run(&db, "SQLite", &scale).await;
     db.pool.close().await;
+    if keep {
+        let kept = std::env::temp_dir().join(format!("hoanhap-bench-{}.db", std::process::id()));
+        std::fs::copy(&file, &kept).unwrap();
+        println!("kept the SQLite database as {}", kept.display());
+    }
 
     if let Some(admin) = postgres {
         let name = format!("hoanhap_bench_{}", uuid::Uuid::new_v4().simple());
@@ -488,9 +497,13 @@ async fn main() {
         let db = Db::connect(&SecretString::from(url)).await.unwrap();
         run(&db, "PostgreSQL", &scale).await;
         db.pool.close().await;
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
+        if keep {
+            println!("kept the PostgreSQL database {name}");
+        } else {
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
     }
 }

@@ -17,8 +17,8 @@ use crate::AppState;
 use crate::auth::AuthUser;
 use crate::clients::Pii;
 use crate::clients::service::{self, CloseInput, IntakeConsents, IntakeInput};
-use crate::db::Engine;
 use crate::consents::{self, ConsentInput};
+use crate::db::Engine;
 use crate::needs::{self, NeedInput};
 use crate::policy::Action;
 use crate::providers::{self, Provider, ProviderInput};
@@ -38,8 +38,8 @@ const FAMILY: [&str; 12] = [
     "Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Phan", "Vũ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô",
 ];
 const GIVEN: [&str; 16] = [
-    "Hoa", "Lan", "Mai", "Hương", "Thu", "Hạnh", "Nga", "Linh", "Trang", "Yến", "Phương", "Thảo", "Hà", "Vân",
-    "Ngọc", "Huyền",
+    "Hoa", "Lan", "Mai", "Hương", "Thu", "Hạnh", "Nga", "Linh", "Trang", "Yến", "Phương", "Thảo", "Hà", "Vân", "Ngọc",
+    "Huyền",
 ];
 
 /// Service categories with example need details (all marked DEMO).
@@ -74,33 +74,35 @@ const NEEDS: [(&str, &[&str]); 7] = [
     ),
     (
         "counselling",
-        &[
-            "DEMO: cần tư vấn tâm lý sau bạo lực",
-            "DEMO: tư vấn hòa nhập gia đình",
-        ],
+        &["DEMO: cần tư vấn tâm lý sau bạo lực", "DEMO: tư vấn hòa nhập gia đình"],
     ),
     (
         "legal_aid",
-        &[
-            "DEMO: cần làm lại giấy tờ tùy thân",
-            "DEMO: tư vấn pháp lý về hôn nhân",
-        ],
+        &["DEMO: cần làm lại giấy tờ tùy thân", "DEMO: tư vấn pháp lý về hôn nhân"],
     ),
     (
         "social_assistance",
-        &[
-            "DEMO: cần trợ cấp khó khăn đột xuất",
-            "DEMO: hỗ trợ nhà ở tạm thời",
-        ],
+        &["DEMO: cần trợ cấp khó khăn đột xuất", "DEMO: hỗ trợ nhà ở tạm thời"],
     ),
 ];
 
 /// Needs that usually come later in a case, once the first services are under way.
-const LATER_NEEDS: [&str; 5] = ["employment", "loan", "vocational_training", "counselling", "social_assistance"];
+const LATER_NEEDS: [&str; 5] = [
+    "employment",
+    "loan",
+    "vocational_training",
+    "counselling",
+    "social_assistance",
+];
 
 /// `(category, area, name, contact)`: the service-provider directory.
 const PROVIDERS: [(&str, &str, &str, &str); 13] = [
-    ("vocational_training", "412", "DEMO Trường Cao đẳng nghề Vinh", "DEMO 0238 000 0101"),
+    (
+        "vocational_training",
+        "412",
+        "DEMO Trường Cao đẳng nghề Vinh",
+        "DEMO 0238 000 0101",
+    ),
     (
         "vocational_training",
         "421",
@@ -113,16 +115,36 @@ const PROVIDERS: [(&str, &str, &str, &str); 13] = [
         "DEMO Trung tâm Giáo dục nghề nghiệp Diễn Châu",
         "DEMO 0238 000 0103",
     ),
-    ("employment", "40", "DEMO Trung tâm Dịch vụ việc làm Nghệ An", "DEMO 0238 000 0201"),
+    (
+        "employment",
+        "40",
+        "DEMO Trung tâm Dịch vụ việc làm Nghệ An",
+        "DEMO 0238 000 0201",
+    ),
     (
         "loan",
         "40",
         "DEMO Ngân hàng Chính sách xã hội – chi nhánh Nghệ An",
         "DEMO 0238 000 0301",
     ),
-    ("health_care", "412", "DEMO Trung tâm Y tế thành phố Vinh", "DEMO 0238 000 0401"),
-    ("health_care", "421", "DEMO Trung tâm Y tế huyện Quỳnh Lưu", "DEMO 0238 000 0402"),
-    ("health_care", "425", "DEMO Trung tâm Y tế huyện Diễn Châu", "DEMO 0238 000 0403"),
+    (
+        "health_care",
+        "412",
+        "DEMO Trung tâm Y tế thành phố Vinh",
+        "DEMO 0238 000 0401",
+    ),
+    (
+        "health_care",
+        "421",
+        "DEMO Trung tâm Y tế huyện Quỳnh Lưu",
+        "DEMO 0238 000 0402",
+    ),
+    (
+        "health_care",
+        "425",
+        "DEMO Trung tâm Y tế huyện Diễn Châu",
+        "DEMO 0238 000 0403",
+    ),
     (
         "counselling",
         "40",
@@ -474,7 +496,7 @@ async fn intake(world: &World, number: usize, district: usize, opened: NaiveDate
     };
     // Supervisors open some cases themselves and assign the district's worker.
     let (by, input) = match &d.supervisor {
-        Some(sup) if number % 5 == 0 => (
+        Some(sup) if number.is_multiple_of(5) => (
             sup,
             IntakeInput {
                 assigned_worker: Some(d.worker.id().to_owned()),
@@ -483,9 +505,7 @@ async fn intake(world: &World, number: usize, district: usize, opened: NaiveDate
         ),
         _ => (&d.worker, input),
     };
-    let created = service::intake(&world.state, by, input)
-        .await
-        .map_err(api("intake"))?;
+    let created = service::intake(&world.state, by, input).await.map_err(api("intake"))?;
     Ok(Case {
         number,
         district,
@@ -615,7 +635,11 @@ async fn story(world: &World, case: Case) -> Result<Option<(usize, String, Naive
         && rng.gen_bool(0.3)
     {
         let on = plus(last, rng.gen_range(10..60)).min(today);
-        let by = if district == 0 && number % 2 == 0 { &d.worker } else { sup };
+        let by = if district == 0 && number.is_multiple_of(2) {
+            &d.worker
+        } else {
+            sup
+        };
         let input = CloseInput {
             reason: Some(pick(rng, &CLOSURES).into()),
             on: Some(on.to_string()),
@@ -673,10 +697,7 @@ async fn refer(
 ) -> Result<Option<NaiveDate>, String> {
     let (by, override_reason) = match (&d.supervisor, consented) {
         (_, true) => (&d.worker, None),
-        (Some(sup), false) => (
-            sup,
-            pii("DEMO: chị đồng ý bằng lời, giấy đồng ý sẽ ký ở buổi gặp sau"),
-        ),
+        (Some(sup), false) => (sup, pii("DEMO: chị đồng ý bằng lời, giấy đồng ý sẽ ký ở buổi gặp sau")),
         (None, false) => return Ok(None),
     };
     let health = category == "health_care";
@@ -817,9 +838,7 @@ async fn publish(state: &AppState, manager: &AuthUser) -> Result<Option<Release>
     }
     let text = |e: &dyn std::fmt::Display| format!("demo data (publish): {e}");
     let rules = release::rules(&state.settings).map_err(|e| text(&e))?;
-    let version = release::next_version(&state.db, &period)
-        .await
-        .map_err(|e| text(&e))?;
+    let version = release::next_version(&state.db, &period).await.map_err(|e| text(&e))?;
     let audit_head = state.audit_log.head().await.map_err(|e| text(&e))?;
     let window = crate::stats::compute::Window {
         from: period.from,

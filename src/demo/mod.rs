@@ -332,7 +332,10 @@ async fn serve(state: AppState) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr().unwrap_or(listen);
-    println!("\nhoanhap is serving: open {} (Ctrl-C stops it; `hoanhap serve` starts it again)", url(addr));
+    println!(
+        "\nhoanhap is serving: open {} (Ctrl-C stops it; `hoanhap serve` starts it again)",
+        url(addr)
+    );
     let _ = std::io::stdout().flush();
     tracing::info!(%addr, "hoanhap demo is serving");
     crate::serve(listener, state, crate::shutdown_signal())

@@ -23,7 +23,7 @@ use crate::breakglass::Grant;
 use crate::clients::StatusFilter;
 use crate::clients::alerts::Alert;
 use crate::clients::service::{self, CaseloadItem};
-use crate::policy::Role;
+use crate::policy::{Action, Resource, Role};
 use crate::referrals::FollowUp;
 use crate::volunteers::SupportFollowUp;
 
@@ -167,12 +167,7 @@ async fn find(
         errs.add("code", "field-required");
     } else if code.chars().count() > 40 {
         errs.add("code", "field-too_long");
-    } else if let Some(id) = state
-        .clients
-        .id_for_code(&code)
-        .await
-        .map_err(|e| PageError::internal(&e))?
-    {
+    } else if let Some(id) = findable(&state, &page, &code).await? {
         let id: String = form_urlencoded::byte_serialize(id.as_bytes()).collect();
         return Ok(Redirect::to(&format!("/clients/{id}")).into_response());
     } else {
@@ -182,6 +177,30 @@ async fn find(
     home.find_code = code;
     home.errs = errs;
     render(&home, StatusCode::UNPROCESSABLE_ENTITY)
+}
+
+/// The id of the client with `code`, if the caller may list its code or break glass on
+/// it; anyone else gets the answer for an unknown code, so that a code's existence is
+/// not revealed to them.
+async fn findable(state: &AppState, page: &PageUser, code: &str) -> Result<Option<String>, PageError> {
+    let Some(id) = state
+        .clients
+        .id_for_code(code)
+        .await
+        .map_err(|e| PageError::internal(&e))?
+    else {
+        return Ok(None);
+    };
+    let Some((_, facts)) = state.client_facts(&id).await? else {
+        return Ok(None);
+    };
+    let areas = state.areas().await?;
+    let principal = page.user.principal();
+    let resource = Resource::Client(facts);
+    let visible = [Action::ClientListCodes, Action::BreakGlass]
+        .into_iter()
+        .any(|action| state.policy.is_allowed(&areas, &principal, action, &resource));
+    Ok(visible.then_some(id))
 }
 
 async fn acknowledge(
