@@ -71,6 +71,9 @@ pub struct ProgrammeSettings {
     /// Who receives the six-monthly report (names changed in the 2025 reorganisation).
     pub report_recipient: String,
     pub programme_owner: String,
+    /// Local time of the programme, in minutes ahead of UTC (Vietnam: 420); decides what
+    /// "today" is for dates staff enter.
+    pub utc_offset_minutes: i32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -139,6 +142,7 @@ impl Default for Settings {
                 province_area: "40".into(),
                 report_recipient: "Sở Lao động – Thương binh và Xã hội tỉnh Nghệ An".into(),
                 programme_owner: "Ủy ban nhân dân tỉnh Nghệ An".into(),
+                utc_offset_minutes: crate::clock::DEFAULT_UTC_OFFSET_MINUTES,
             },
             cases: CasesSettings::default(),
         }
@@ -188,6 +192,9 @@ impl Settings {
         let prefix = &self.programme.code_prefix;
         if prefix.is_empty() || prefix.len() > 8 || !prefix.chars().all(|c| c.is_ascii_uppercase()) {
             return bad("programme.code_prefix: one to eight capital letters, such as NA".into());
+        }
+        if !(-12 * 60..=14 * 60).contains(&self.programme.utc_offset_minutes) {
+            return bad("programme.utc_offset_minutes: between -720 and 840".into());
         }
         if self.database_url.is_some() && self.database_url_file.is_some() {
             return bad("database_url and database_url_file are both set; keep one".into());

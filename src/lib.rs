@@ -118,6 +118,7 @@ pub async fn open(settings: Settings) -> Result<AppState, StartupError> {
     }
     let clients = ClientStore::new(db.clone(), keyring.clone(), settings.programme.code_prefix.clone());
     let audit_log = AuditLog::start(db.clone(), keyring.audit_key().clone());
+    let clock = Clock::new(settings.programme.utc_offset_minutes);
     Ok(AppState {
         settings: Arc::new(settings),
         db,
@@ -125,7 +126,7 @@ pub async fn open(settings: Settings) -> Result<AppState, StartupError> {
         clients,
         policy,
         audit_log,
-        clock: Clock::default(),
+        clock,
     })
 }
 

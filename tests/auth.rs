@@ -129,6 +129,13 @@ async fn state_changes_need_the_csrf_token_and_same_origin() {
         .await
         .unwrap();
     assert_eq!(cross_site.status(), 403);
+    let cross_site_fetch = api
+        .send(reqwest::Method::DELETE, "/api/v1/session")
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site_fetch.status(), 403);
     let ok = api
         .send(reqwest::Method::DELETE, "/api/v1/session")
         .send()

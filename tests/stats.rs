@@ -1003,7 +1003,11 @@ async fn only_managers_see_statistics_and_only_closed_periods_are_published() {
         .json()
         .await
         .unwrap();
-    for path in ["/api/v1/stats/releases", "/api/v1/stats/releases/{id}", "/api/v1/stats/progress"] {
+    for path in [
+        "/api/v1/stats/releases",
+        "/api/v1/stats/releases/{id}",
+        "/api/v1/stats/progress",
+    ] {
         assert!(doc["paths"][path].is_object(), "{path} is not documented");
     }
     assert!(doc["paths"]["/api/v1/stats/releases"]["post"].is_object());

@@ -24,20 +24,19 @@ fn is_exempt(method: &Method, path: &str) -> bool {
     method == Method::POST && (path == "/api/v1/session" || path == "/login" || path.starts_with("/setup/"))
 }
 
+/// Browsers send `Sec-Fetch-Site` (scripts cannot forge it): when present it decides.
+/// Otherwise an `Origin`, if any, must name this host. (`Origin: null` is what Chromium
+/// sends on same-site form posts under `Referrer-Policy: no-referrer`, so it is only
+/// trusted together with `Sec-Fetch-Site: same-origin`.)
 fn same_origin(request: &Request) -> bool {
     let headers = request.headers();
-    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
-        && site != "same-origin"
-        && site != "none"
-    {
-        return false;
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return site == "same-origin" || site == "none";
     }
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
         let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
         let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
-        if origin == "null" || origin_host != host {
-            return false;
-        }
+        return origin != "null" && origin_host == host;
     }
     true
 }

@@ -912,8 +912,10 @@ pub async fn acknowledge_alert(state: &AppState, user: &AuthUser, alert_id: &str
     let Some(alert) = alerts::get(&state.db, alert_id).await.map_err(internal)? else {
         return Err(ApiError::not_found());
     };
+    // Alerts ask a supervisor to look (a child at intake, a closure to review, withdrawn
+    // consent); the worker whose case raised one may not clear it.
     let client = state
-        .client_access(user, &alert.client_id, Action::ClientUpdate)
+        .client_access(user, &alert.client_id, Action::AlertAcknowledge)
         .await?;
     if !alerts::acknowledge(&state.db, alert_id, user.id(), state.clock.now())
         .await

@@ -823,7 +823,9 @@ pub fn last_half_year(today: NaiveDate) -> Option<Period> {
 
 /// Publishes the release of the last ended half-year as the province manager, as
 /// `POST /api/v1/stats/releases` does: authorised `stats_publish`, computed, protected,
-/// stored with the audit head, and audited (withdrawn if the audit fails).
+/// stored with the audit head, and audited (withdrawn if the audit fails). The handler's
+/// own `publish_release` is private to `stats`, so its steps are repeated here with the
+/// public parts of `stats`; if it is ever exported, call it instead.
 async fn publish(state: &AppState, manager: &AuthUser) -> Result<Option<Release>, String> {
     state
         .authorize(manager, Action::StatsPublish)

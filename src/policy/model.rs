@@ -161,6 +161,8 @@ actions! {
     ClientReassign => "client_reassign", client;
     /// Approve erasure (supervisor).
     ClientErase => "client_erase", client;
+    /// Acknowledge an alert about the client (supervisor).
+    AlertAcknowledge => "alert_acknowledge", client;
     /// Open a new case; needs [`Resource::System`] with `create_area`.
     ClientCreate => "client_create", system;
     /// The list of flagged follow-ups.

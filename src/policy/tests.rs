@@ -35,6 +35,7 @@ const SUPERVISION: &[&str] = &[
     "client_close",
     "client_reassign",
     "client_erase",
+    "alert_acknowledge",
 ];
 
 const VOLUNTEER: &[&str] = &[

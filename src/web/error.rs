@@ -118,10 +118,9 @@ pub async fn localise_errors(request: Request, next: Next) -> Response {
     let error = match response.extensions().get::<ApiError>() {
         Some(e) => e.clone(),
         None if response.status().is_client_error() || response.status().is_server_error() => {
-            let is_json = response
-                .headers()
-                .get(header::CONTENT_TYPE)
-                .is_some_and(|v| v.as_bytes().starts_with(b"application/json") || v.as_bytes().starts_with(b"text/html"));
+            let is_json = response.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+                v.as_bytes().starts_with(b"application/json") || v.as_bytes().starts_with(b"text/html")
+            });
             if is_json {
                 return response;
             }

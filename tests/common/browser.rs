@@ -34,11 +34,12 @@ impl Browser {
         caps.insert(
             "goog:chromeOptions".into(),
             json!({
+                "prefs": { "intl.accept_languages": "vi" },
                 "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
                 "args": [
                     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                     "--disable-quic", "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", "--lang=vi",
+                    "--disable-component-update", "--disable-sync", "--lang=vi", "--accept-lang=vi",
                     format!("--user-data-dir={}", profile.path().display()),
                     "--window-size=1280,900",
                 ],
@@ -81,24 +82,39 @@ impl Browser {
         field.send_keys(value).await.unwrap();
     }
 
+    /// Clicks the element, retrying while a page is still loading (stale or missing
+    /// elements) for up to five seconds.
     pub async fn click(&self, css: &str) {
-        self.client
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|_| panic!("nothing to click at {css}"))
-            .click()
-            .await
-            .unwrap();
+        let mut last = None;
+        for _ in 0..50 {
+            match self.client.find(Locator::Css(css)).await {
+                Ok(el) => match el.click().await {
+                    Ok(()) => return,
+                    Err(e) => last = Some(e.to_string()),
+                },
+                Err(e) => last = Some(e.to_string()),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("cannot click {css}: {last:?}");
     }
 
+    /// The page's visible text, once the page has settled.
     pub async fn text(&self) -> String {
-        self.client
-            .find(Locator::Css("body"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
+        for _ in 0..50 {
+            if let Ok(body) = self.client.find(Locator::Css("body")).await
+                && let Ok(text) = body.text().await
+            {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the page did not settle");
+    }
+
+    /// Opens the `<details>` section that holds `form_css`, as a user clicks its summary.
+    pub async fn open_section(&self, form_css: &str) {
+        self.click(&format!("details:has({form_css}) > summary")).await;
     }
 
     /// Runs axe-core (from npm, `node_modules/axe-core/axe.min.js`) on the current page
