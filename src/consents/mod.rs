@@ -104,7 +104,9 @@ pub async fn insert(
     .bind(timestamp(now))
     .execute(conn)
     .await?;
-    let today = now.date_naive();
+    // Validation keeps `given_on` at or before the programme's local today, which is the
+    // UTC date or the day after it.
+    let today = consent.given_on.max(now.date_naive());
     Ok(Consent {
         id,
         scope: consent.scope.clone(),

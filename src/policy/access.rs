@@ -79,7 +79,7 @@ impl AppState {
                 .fetch_all(&self.db.pool)
                 .await
                 .map_err(internal)?;
-        let today = now.date_naive().to_string();
+        let today = self.clock.today().to_string();
         let consents: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM consents WHERE client_id = $1 AND scope = 'volunteer_contact' \
              AND withdrawn_on IS NULL AND given_on <= $2 AND (expires_on IS NULL OR expires_on >= $2)",
