@@ -173,6 +173,7 @@ async fn check_key(db: &Db, keyring: &Keyring, master_path: &str) -> Result<(), 
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::api())
+        .merge(areas::api())
         .merge(audit::api())
         .merge(clients::api())
         .merge(consents::api())

@@ -199,3 +199,31 @@ async fn the_absolute_lifetime_ends_a_session() {
         .advance(chrono::Duration::hours(12) + chrono::Duration::minutes(1));
     assert_eq!(api.get("/api/v1/me").send().await.unwrap().status(), 401);
 }
+
+#[tokio::test]
+async fn logged_in_staff_list_the_areas_of_the_seed() {
+    let (_env, server) = server_without_mfa().await;
+    add_user(&server.state, "lan.sw", Role::SocialWorker, "412").await;
+    assert_eq!(
+        http_client()
+            .get(server.url("/api/v1/areas"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let api = Api::login(&server, "lan.sw").await;
+    let body: Value = api.get("/api/v1/areas").send().await.unwrap().json().await.unwrap();
+    let items = body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 22, "the province and its 21 district-level units of 2024");
+    assert_eq!(
+        items[0],
+        json!({"code": "40", "name": "Tỉnh Nghệ An", "kind": "province", "parent": null})
+    );
+    assert!(
+        items
+            .iter()
+            .any(|a| a["code"] == "412" && a["name"] == "Thành phố Vinh" && a["parent"] == "40")
+    );
+}

@@ -403,8 +403,10 @@ fn api_table() -> Vec<Row> {
             [U, F, F, F, F, F, F, F, F, F, F, A]),
         api("GET /api/v1/audit/verify", Shared, None,
             [U, F, F, F, F, F, F, F, F, F, F, A]),
-        // ---- service categories and providers -----------------------------------------
+        // ---- areas, service categories and providers -----------------------------------
         //   an ad S+ S- W+ W= W- V+ V- MP MD au
+        api("GET /api/v1/areas", Shared, None,
+            [U, A, A, A, A, A, A, A, A, A, A, A]),
         api("GET /api/v1/categories", Shared, None,
             [U, A, A, A, A, A, A, A, A, A, A, A]),
         api("POST /api/v1/categories", Shared, Some(json!({

@@ -28,11 +28,13 @@
 //! * **referrals by category and outcome**: every referral of a reportable client that moved
 //!   (has an event) in `P`, counted once, in the cell of its category and of the status it had
 //!   reached at the end of `P` (its furthest event in `P`; referrals only move forward).
+//!   Referrals whose events carry an unknown status are left out of this table.
 //! * **support**: support contacts of reportable clients dated in `P`, and the number of
 //!   distinct clients they concern.
 //!
 //! Erased clients have no rows left, so they count nowhere. All queries of one computation run
-//! in one read transaction (REPEATABLE READ on PostgreSQL) so the figures agree with each other.
+//! in one transaction (REPEATABLE READ on PostgreSQL) so the figures agree with each other; the
+//! per-client working sets stay in temporary tables of that transaction (see [`figures`]).
 
 use chrono::NaiveDate;
 use sqlx::Row;
@@ -86,28 +88,40 @@ impl Figures {
 const CONSENTED: &str = "EXISTS (SELECT 1 FROM consents k WHERE k.client_id = c.id AND k.scope = 'reporting' \
      AND k.given_on <= $3 AND (k.expires_on IS NULL OR k.expires_on >= $3) \
      AND (k.withdrawn_on IS NULL OR k.withdrawn_on > $4))";
-/// Every query binds the same four parameters; this keeps `$3`/`$4` referenced when consent
-/// is not required, so both engines see the same parameter list.
+/// Keeps `$3`/`$4` referenced when consent is not required, so a statement binds the same
+/// parameters either way.
 const NO_CONSENT_NEEDED: &str = "($3 = $3 AND $4 = $4)";
 
-/// The cohort as a CTE named `cohort (id, area)`. `$1` = from, `$2` = to.
-fn cohort_cte(consent: &str) -> String {
-    format!(
-        "cohort AS (SELECT c.id, c.area FROM clients c WHERE c.eligible \
-         AND EXISTS (SELECT 1 FROM case_periods p WHERE p.client_id = c.id AND p.opened_on <= $2 \
-           AND (p.closed_on IS NULL OR p.closed_on >= $1)) \
-         AND EXISTS (SELECT 1 FROM needs n WHERE n.client_id = c.id AND n.assessed_on <= $2) \
-         AND {consent})"
-    )
-}
+/// `c` is in the cohort, given that it is reportable. `$1` = from, `$2` = to.
+const IN_COHORT: &str = "c.eligible \
+     AND EXISTS (SELECT 1 FROM case_periods p WHERE p.client_id = c.id AND p.opened_on <= $2 \
+       AND (p.closed_on IS NULL OR p.closed_on >= $1)) \
+     AND EXISTS (SELECT 1 FROM needs n WHERE n.client_id = c.id AND n.assessed_on <= $2)";
 
-const REACHED_STATUSES: &str = "('in_service', 'completed')";
-
-/// A referral only moves forward (`referred` → `accepted` → `in_service` → an end state),
-/// so its latest event is the one with the highest rank: no reliance on recording times,
-/// which tie when several moves are entered within one second.
+/// A referral only moves forward (`referred` → `accepted` → `in_service` → one end state),
+/// and reaches each state at most once, so the status it had at the end of a period is the
+/// one of highest rank among its events up to then: no reliance on recording times, which
+/// tie when several moves are entered within one second. Unknown statuses rank 0.
 const STATUS_RANK: &str = "CASE e.to_status WHEN 'referred' THEN 1 WHEN 'accepted' THEN 2 \
-     WHEN 'in_service' THEN 3 ELSE 4 END";
+     WHEN 'in_service' THEN 3 WHEN 'declined' THEN 4 WHEN 'cancelled' THEN 5 WHEN 'completed' THEN 6 \
+     WHEN 'dropped_out' THEN 7 ELSE 0 END";
+/// Every status, so the (to_status, on_date, …) index serves a scan by date.
+const ALL_STATUSES: &str =
+    "('referred', 'accepted', 'declined', 'cancelled', 'in_service', 'completed', 'dropped_out')";
+
+/// The status of a rank of [`STATUS_RANK`].
+fn status_of_rank(rank: i64) -> Option<&'static str> {
+    Some(match rank {
+        1 => "referred",
+        2 => "accepted",
+        3 => "in_service",
+        4 => "declined",
+        5 => "cancelled",
+        6 => "completed",
+        7 => "dropped_out",
+        _ => return None,
+    })
+}
 
 fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
@@ -116,7 +130,7 @@ fn count(n: i64) -> u64 {
 /// The plain SQL count of the cohort (no grouping, no protection): the benchmark's baseline.
 pub async fn cohort_count(db: &Db, window: Window, require_consent: bool) -> Result<u64, sqlx::Error> {
     let consent = if require_consent { CONSENTED } else { NO_CONSENT_NEEDED };
-    let sql = format!("WITH {} SELECT COUNT(*) FROM cohort", cohort_cte(consent));
+    let sql = format!("SELECT COUNT(*) FROM clients c WHERE {IN_COHORT} AND {consent}");
     let n: i64 = sqlx::query_scalar(&sql)
         .bind(window.from.to_string())
         .bind(window.to.to_string())
@@ -134,97 +148,146 @@ pub enum Scope {
     Progress,
 }
 
+/// Working tables of one computation, private to its connection and transaction.
+const PEOPLE: &str = "stats_work_people";
+const MOVES: &str = "stats_work_moves";
+
 /// Computes the figures of `window` in one consistent read.
+///
+/// Two temporary tables (private to the connection, created and dropped inside the
+/// transaction, so nothing outlives it even on error) hold the intermediate sets, so each
+/// base table is read once:
+/// * `stats_work_people (id, area, cohort)`: the reportable clients, with whether each is in
+///   the cohort;
+/// * `stats_work_moves (referral_id, client_id, category, rk, reached)`: each referral of a
+///   reportable client that moved in the period, with the rank of the status it reached by
+///   the end of the period and whether it entered `in_service`/`completed` in it.
+///
+/// Every published figure is then a grouped count over these. On 100 000 clients and
+/// 500 000 referrals this is several times faster than one query per figure with the
+/// conditions repeated (see `bench/stats.rs`).
 pub async fn figures(db: &Db, window: Window, require_consent: bool, scope: Scope) -> Result<Figures, sqlx::Error> {
     let consent = if require_consent { CONSENTED } else { NO_CONSENT_NEEDED };
-    let cohort = cohort_cte(consent);
-    let params = [
-        window.from.to_string(),
-        window.to.to_string(),
-        window.as_of.to_string(),
-        window.today.to_string(),
-    ];
+    let from = window.from.to_string();
+    let to = window.to.to_string();
+    let as_of = window.as_of.to_string();
+    let today = window.today.to_string();
     let mut tx = db.pool.begin().await?;
     if db.engine == Engine::Postgres {
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             .execute(&mut *tx)
             .await?;
     }
-    macro_rules! rows {
-        ($sql:expr) => {{
+    macro_rules! run {
+        ($sql:expr, [$($p:expr),*]) => {{
             let sql: String = $sql;
-            let mut q = sqlx::query(&sql);
-            for p in &params {
-                q = q.bind(p.as_str());
-            }
-            q.fetch_all(&mut *tx).await?
+            sqlx::query(&sql)$(.bind($p.as_str()))*.fetch_all(&mut *tx).await?
         }};
     }
+    for table in [PEOPLE, MOVES] {
+        run!(format!("DROP TABLE IF EXISTS {table}"), []);
+    }
+    run!(
+        format!("CREATE TEMPORARY TABLE {PEOPLE} (id TEXT PRIMARY KEY, area TEXT NOT NULL, cohort BIGINT NOT NULL)"),
+        []
+    );
+    run!(
+        format!(
+            "INSERT INTO {PEOPLE} (id, area, cohort) SELECT c.id, c.area, CASE WHEN {IN_COHORT} THEN 1 ELSE 0 END \
+             FROM clients c WHERE {consent}"
+        ),
+        [from, to, as_of, today]
+    );
+    run!(
+        format!(
+            "CREATE TEMPORARY TABLE {MOVES} (referral_id TEXT PRIMARY KEY, client_id TEXT NOT NULL, \
+             category TEXT NOT NULL, rk BIGINT NOT NULL, reached BIGINT NOT NULL)"
+        ),
+        []
+    );
+    run!(
+        format!(
+            "INSERT INTO {MOVES} (referral_id, client_id, category, rk, reached) \
+             SELECT g.referral_id, g.client_id, r.category, g.rk, g.reached \
+             FROM (SELECT e.referral_id, e.client_id, MAX({STATUS_RANK}) AS rk, \
+                 MAX(CASE WHEN e.to_status IN ('in_service', 'completed') THEN 1 ELSE 0 END) AS reached \
+               FROM referral_events e WHERE e.to_status IN {ALL_STATUSES} AND e.on_date >= $1 AND e.on_date <= $2 \
+               GROUP BY e.referral_id, e.client_id) g \
+             JOIN {PEOPLE} w ON w.id = g.client_id JOIN referrals r ON r.id = g.referral_id"
+        ),
+        [from, to]
+    );
 
     let mut out = Figures::default();
-
-    let rows = rows!(format!(
-        "WITH {cohort}, reached AS (SELECT DISTINCT e.client_id FROM referral_events e \
-           WHERE e.to_status IN {REACHED_STATUSES} AND e.on_date >= $1 AND e.on_date <= $2) \
-         SELECT h.area AS grp, COUNT(*) AS cohort, COUNT(r.client_id) AS reached \
-         FROM cohort h LEFT JOIN reached r ON r.client_id = h.id GROUP BY h.area ORDER BY h.area"
-    ));
+    let rows = run!(
+        format!(
+            "SELECT w.area AS grp, COUNT(*) AS cohort, COUNT(u.client_id) AS reached FROM {PEOPLE} w \
+             LEFT JOIN (SELECT DISTINCT client_id FROM {MOVES} WHERE reached = 1) u ON u.client_id = w.id \
+             WHERE w.cohort = 1 GROUP BY w.area ORDER BY w.area"
+        ),
+        []
+    );
     out.by_area = pairs(&rows)?;
 
-    let rows = rows!(format!(
-        "WITH {cohort}, \
-         needed AS (SELECT DISTINCT n.client_id, n.category FROM needs n JOIN cohort h ON h.id = n.client_id \
-           WHERE n.assessed_on <= $2), \
-         used AS (SELECT DISTINCT e.client_id, r.category FROM referral_events e \
-           JOIN referrals r ON r.id = e.referral_id \
-           WHERE e.to_status IN {REACHED_STATUSES} AND e.on_date >= $1 AND e.on_date <= $2) \
-         SELECT d.category AS grp, COUNT(*) AS cohort, COUNT(u.client_id) AS reached \
-         FROM needed d LEFT JOIN used u ON u.client_id = d.client_id AND u.category = d.category \
-         GROUP BY d.category ORDER BY d.category"
-    ));
+    let rows = run!(
+        format!(
+            "SELECT d.category AS grp, COUNT(*) AS cohort, COUNT(u.client_id) AS reached \
+             FROM (SELECT DISTINCT n.client_id, n.category FROM needs n JOIN {PEOPLE} w ON w.id = n.client_id \
+               WHERE w.cohort = 1 AND n.assessed_on <= $1) d \
+             LEFT JOIN (SELECT DISTINCT client_id, category FROM {MOVES} WHERE reached = 1) u \
+               ON u.client_id = d.client_id AND u.category = d.category \
+             GROUP BY d.category ORDER BY d.category"
+        ),
+        [to]
+    );
     out.by_category = pairs(&rows)?;
 
     if scope == Scope::Release {
-        let rows = rows!(format!(
-            "SELECT COUNT(DISTINCT c.id) AS n FROM clients c JOIN case_periods p ON p.client_id = c.id \
-             WHERE p.opened_on >= $1 AND p.opened_on <= $2 AND {consent}"
-        ));
+        let rows = run!(
+            format!(
+                "SELECT COUNT(*) AS n FROM {PEOPLE} w WHERE EXISTS (SELECT 1 FROM case_periods p \
+                 WHERE p.client_id = w.id AND p.opened_on >= $1 AND p.opened_on <= $2)"
+            ),
+            [from, to]
+        );
         out.new_intakes = single(&rows, "n")?;
 
-        let rows = rows!(format!(
-            "SELECT COUNT(*) AS n FROM clients c WHERE EXISTS (SELECT 1 FROM case_periods p \
-               WHERE p.client_id = c.id AND p.opened_on <= $3 AND (p.closed_on IS NULL OR p.closed_on > $3)) \
-             AND $1 <= $2 AND {consent}"
-        ));
+        let rows = run!(
+            format!(
+                "SELECT COUNT(*) AS n FROM {PEOPLE} w WHERE EXISTS (SELECT 1 FROM case_periods p \
+                 WHERE p.client_id = w.id AND p.opened_on <= $1 AND (p.closed_on IS NULL OR p.closed_on > $1))"
+            ),
+            [as_of]
+        );
         out.active_caseload = single(&rows, "n")?;
 
-        let rows = rows!(format!(
-            "WITH moved AS (SELECT e.referral_id, e.to_status, ROW_NUMBER() OVER (PARTITION BY e.referral_id \
-               ORDER BY {STATUS_RANK} DESC, e.on_date DESC, e.at DESC, e.id DESC) AS rn \
-               FROM referral_events e JOIN clients c ON c.id = e.client_id \
-               WHERE e.on_date >= $1 AND e.on_date <= $2 AND {consent}) \
-             SELECT r.category AS category, m.to_status AS status, COUNT(*) AS n \
-             FROM moved m JOIN referrals r ON r.id = m.referral_id WHERE m.rn = 1 \
-             GROUP BY r.category, m.to_status ORDER BY r.category, m.to_status"
-        ));
-        out.referrals = rows
-            .iter()
-            .map(|r| {
-                Ok((
+        let rows = run!(
+            format!("SELECT category, rk, COUNT(*) AS n FROM {MOVES} GROUP BY category, rk ORDER BY category, rk"),
+            []
+        );
+        for r in &rows {
+            if let Some(status) = status_of_rank(r.try_get::<i64, _>("rk")?) {
+                out.referrals.push((
                     r.try_get::<String, _>("category")?,
-                    r.try_get::<String, _>("status")?,
+                    status.to_owned(),
                     count(r.try_get::<i64, _>("n")?),
-                ))
-            })
-            .collect::<Result<_, sqlx::Error>>()?;
+                ));
+            }
+        }
 
-        let rows = rows!(format!(
-            "SELECT COUNT(*) AS contacts, COUNT(DISTINCT s.client_id) AS clients \
-             FROM support_logs s JOIN clients c ON c.id = s.client_id \
-             WHERE s.on_date >= $1 AND s.on_date <= $2 AND {consent}"
-        ));
+        let rows = run!(
+            format!(
+                "SELECT COUNT(*) AS contacts, COUNT(DISTINCT s.client_id) AS clients \
+                 FROM support_logs s JOIN {PEOPLE} w ON w.id = s.client_id \
+                 WHERE s.on_date >= $1 AND s.on_date <= $2"
+            ),
+            [from, to]
+        );
         out.support_contacts = single(&rows, "contacts")?;
         out.support_clients = single(&rows, "clients")?;
+    }
+    for table in [MOVES, PEOPLE] {
+        run!(format!("DROP TABLE {table}"), []);
     }
     tx.commit().await?;
     Ok(out)
