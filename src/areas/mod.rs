@@ -7,7 +7,7 @@ use sqlx::Row;
 use crate::db::Db;
 
 /// The seed shipped with hoanhap (national statistical codes, 2024).
-const SEED_CSV: &str = include_str!("../../data/areas-nghe-an-2024.csv");
+const SEED_CSV: &str = include_str!("../../seed/areas-nghe-an-2024.csv");
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Area {
