@@ -20,11 +20,10 @@ use crate::clients::service::{self, CloseInput, IntakeConsents, IntakeInput};
 use crate::consents::{self, ConsentInput};
 use crate::db::Engine;
 use crate::needs::{self, NeedInput};
-use crate::policy::Action;
 use crate::providers::{self, Provider, ProviderInput};
 use crate::referrals::{self, NewReferral, Status, TransitionInput};
 use crate::stats::period::Period;
-use crate::stats::release::{self, Meta, Release};
+use crate::stats::release::Release;
 use crate::volunteers::{self, AssignInput, SupportLogInput};
 use crate::web::{ApiError, Lang};
 
@@ -821,70 +820,16 @@ pub fn last_half_year(today: NaiveDate) -> Option<Period> {
     Period::half_year(year, half).ok()
 }
 
-/// Publishes the release of the last ended half-year as the province manager, as
-/// `POST /api/v1/stats/releases` does: authorised `stats_publish`, computed, protected,
-/// stored with the audit head, and audited (withdrawn if the audit fails). The handler's
-/// own `publish_release` is private to `stats`, so its steps are repeated here with the
-/// public parts of `stats`; if it is ever exported, call it instead.
+/// Publishes the release of the last ended half-year as the province manager, through
+/// the same function as `POST /api/v1/stats/releases`.
 async fn publish(state: &AppState, manager: &AuthUser) -> Result<Option<Release>, String> {
-    state
-        .authorize(manager, Action::StatsPublish)
+    let today = state.clock.today();
+    let Some(period) = last_half_year(today).filter(|p| p.has_ended(today)) else {
+        return Ok(None);
+    };
+    let label = serde_json::Value::String(period.label.clone());
+    let (published, _) = crate::stats::publish_release(state, manager, &label, None)
         .await
         .map_err(api("publish"))?;
-    let today = state.clock.today();
-    let Some(period) = last_half_year(today) else {
-        return Ok(None);
-    };
-    if !period.has_ended(today) {
-        return Ok(None);
-    }
-    let text = |e: &dyn std::fmt::Display| format!("demo data (publish): {e}");
-    let rules = release::rules(&state.settings).map_err(|e| text(&e))?;
-    let version = release::next_version(&state.db, &period).await.map_err(|e| text(&e))?;
-    let audit_head = state.audit_log.head().await.map_err(|e| text(&e))?;
-    let window = crate::stats::compute::Window {
-        from: period.from,
-        to: period.to,
-        as_of: period.to,
-        today,
-    };
-    let figures = crate::stats::compute::figures(
-        &state.db,
-        window,
-        rules.require_reporting_consent,
-        crate::stats::compute::Scope::Release,
-    )
-    .await
-    .map_err(|e| text(&e))?;
-    let areas = crate::areas::list(&state.db).await.map_err(|e| text(&e))?;
-    let categories = release::categories(&state.db).await.map_err(|e| text(&e))?;
-    let id = uuid::Uuid::new_v4().to_string();
-    let meta = Meta {
-        id: id.clone(),
-        period,
-        version,
-        published_at: crate::db::timestamp(state.clock.now()),
-        reason: (version > 1).then(|| "hoanhap demo".to_owned()),
-        audit_head,
-    };
-    let published = release::protect(
-        meta,
-        &figures,
-        &areas,
-        &state.settings.programme.province_area,
-        &categories,
-        &rules,
-    );
-    let body = serde_json::to_string(&published).map_err(|e| text(&e))?;
-    release::insert(&state.db, &published, &body, &rules, manager.id())
-        .await
-        .map_err(|e| text(&e))?;
-    let event = manager
-        .event("stats_publish", crate::audit::Outcome::Success)
-        .object(&id);
-    if let Err(e) = state.audit(event).await {
-        let _ = release::withdraw_unaudited(&state.db, &id).await;
-        return Err(api("publish")(e));
-    }
     Ok(Some(published))
 }

@@ -18,5 +18,5 @@ pub mod period;
 pub mod release;
 pub mod view;
 
-pub use handlers::api;
+pub use handlers::{api, publish_release};
 pub use pages::pages;
