@@ -24,6 +24,7 @@ pub mod providers;
 pub mod referrals;
 pub mod retention;
 pub mod stats;
+pub mod transfers;
 pub mod volunteers;
 pub mod web;
 
@@ -183,6 +184,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(providers::api())
         .merge(referrals::api())
         .merge(breakglass::api())
+        .merge(transfers::api())
         .merge(stats::api())
         .split_for_parts();
     let mut doc = doc;

@@ -62,7 +62,6 @@ pub struct NewClient {
 #[derive(Debug, Default)]
 pub struct ClientPatch {
     pub version: i64,
-    pub area: Option<String>,
     pub full_name: Option<Pii>,
     pub chosen_name: Option<Option<Pii>>,
     pub date_of_birth: Option<NaiveDate>,

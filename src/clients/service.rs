@@ -565,6 +565,8 @@ pub async fn caseload(
 pub struct UpdateInput {
     #[validate(required)]
     pub version: Option<i64>,
+    /// Refused (422) when it differs from the client's area: a client moves to another
+    /// area only by a transfer, `POST /api/v1/clients/{id}/transfers`.
     pub area: Option<String>,
     #[validate(length(max = 100, code = "too_long"), custom(function = "v::not_blank"))]
     #[schema(value_type = Option<String>)]
@@ -599,9 +601,8 @@ fn blank_to_null(value: &mut Option<Option<Pii>>) {
     }
 }
 
-/// Edits a client (`client_update`; moving it to another area also needs
-/// `client_create` there). 409 `conflict` with the current version when `version` is
-/// stale. Audited `client_update`.
+/// Edits a client (`client_update`). 409 `conflict` with the current version when
+/// `version` is stale; 422 on `area` (see [`UpdateInput::area`]). Audited `client_update`.
 pub async fn update(
     state: &AppState,
     user: &AuthUser,
@@ -625,12 +626,10 @@ pub async fn update(
         .await
         .map_err(store_error)?;
     let mut errors = v::check(&input);
-    let areas = state.areas().await?;
-    let new_area = input.area.clone().filter(|a| *a != current.area);
-    if let Some(area) = &new_area
-        && areas.get(area).is_none()
-    {
-        errors.insert("area".into(), "field-unknown_area");
+    // An area is never edited: a client moves only by an accepted transfer, so that the
+    // receiving supervisor decides and break-glass can never take a case away.
+    if input.area.as_ref().is_some_and(|a| *a != current.area) {
+        errors.insert("area".into(), "field-cases-area_by_transfer");
     }
     let dob = v::birth_date(&mut errors, "date_of_birth", input.date_of_birth.as_deref(), today);
     if let (Some(dob), Some(opened)) = (dob, v::parse_date(&current.opened_on))
@@ -639,12 +638,8 @@ pub async fn update(
         errors.insert("date_of_birth".into(), "field-cases-after_opened");
     }
     v::finish(errors)?;
-    if let Some(area) = &new_area {
-        state.authorize_create(user, area).await?;
-    }
     let patch = ClientPatch {
         version: input.version.unwrap_or_default(),
-        area: new_area,
         full_name: input.full_name,
         chosen_name: input.chosen_name,
         date_of_birth: dob,

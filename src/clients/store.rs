@@ -174,6 +174,13 @@ impl ClientStore {
             .bind(new.opened_on.to_string())
             .execute(&mut *tx)
             .await?;
+        sqlx::query("INSERT INTO client_areas (id, client_id, area, from_date, moved_at) VALUES ($1, $1, $2, $3, $4)")
+            .bind(&id)
+            .bind(&new.area)
+            .bind(new.opened_on.to_string())
+            .bind(&ts)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("INSERT INTO client_keys (client_id, master_key_id, wrapped_key) VALUES ($1, $2, $3)")
             .bind(&id)
             .bind(self.keyring.key_id())
@@ -285,6 +292,28 @@ impl ClientStore {
         )?))
     }
 
+    /// Opens a value sealed with [`ClientStore::seal`] when the client's wrapped key was
+    /// read in the same query (a list), without a round trip per row.
+    pub fn open_with_wrapped_key(
+        &self,
+        client_id: &str,
+        wrapped_key: &[u8],
+        field: (&str, &str, &str),
+        sealed: &[u8],
+    ) -> Result<Pii, StoreError> {
+        let (table, column, row_id) = field;
+        let key = self.keyring.unwrap(wrapped_key, client_id)?;
+        Ok(Pii::new(key.open_string(
+            FieldRef {
+                table,
+                column,
+                row_id,
+                client_id,
+            },
+            sealed,
+        )?))
+    }
+
     async fn data_key_of(&self, client_id: &str) -> Result<DataKey, StoreError> {
         let wrapped: Vec<u8> = sqlx::query_scalar("SELECT wrapped_key FROM client_keys WHERE client_id = $1")
             .bind(client_id)
@@ -359,9 +388,6 @@ impl ClientStore {
         let key = self.data_key(&mut tx, id).await?;
         let current = self.fetch(&mut tx, id, FieldClasses::ALL).await?;
         let mut sets: Vec<(&str, Value)> = Vec::new();
-        if let Some(area) = &patch.area {
-            sets.push(("area", Value::Text(Some(area.clone()))));
-        }
         if let Some(eligible) = patch.eligible {
             sets.push(("eligible", Value::Bool(eligible)));
         }
@@ -431,13 +457,7 @@ impl ClientStore {
                     Value::Bytes(b) => query.bind(b),
                 };
             }
-            if let Err(e) = query.execute(&mut *tx).await {
-                return Err(if is_fk_violation(&e) {
-                    StoreError::UnknownArea
-                } else {
-                    e.into()
-                });
-            }
+            query.execute(&mut *tx).await?;
         }
         let client = self.fetch(&mut tx, id, FieldClasses::ALL).await?;
         tx.commit().await?;

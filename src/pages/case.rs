@@ -67,6 +67,7 @@ pub(super) struct Perms {
     pub reassign: bool,
     pub override_consent: bool,
     pub log_support: bool,
+    pub transfer: bool,
 }
 
 async fn perms(state: &AppState, page: &PageUser, client: &ClientRef) -> Result<Perms, ApiError> {
@@ -85,6 +86,7 @@ async fn perms(state: &AppState, page: &PageUser, client: &ClientRef) -> Result<
         reassign: may(Action::ClientReassign).await?,
         override_consent: may(Action::ConsentOverride).await?,
         log_support: may(Action::SupportLog).await?,
+        transfer: may(Action::TransferRequest).await?,
     })
 }
 

@@ -145,6 +145,7 @@ fn nav_for(role: Role) -> &'static [(&'static str, &'static str)] {
         Role::SocialWorker | Role::Supervisor => &[
             ("/", "nav-dashboard"),
             ("/clients/new", "nav-intake"),
+            ("/transfers", "nav-transfers"),
             ("/providers", "nav-providers"),
             ("/account", "nav-account"),
         ],

@@ -32,7 +32,7 @@ struct EditPage {
     ctx: PageCtx,
     v: ClientView,
     classes: FieldClasses,
-    areas: Vec<(String, String)>,
+    area_name: String,
     /// What to show in each input: what was posted, or the stored value.
     posted: FormData,
     errs: FieldErrors,
@@ -51,7 +51,6 @@ fn exposed(value: Option<&Pii>) -> String {
 /// The form filled with the stored values.
 fn stored(v: &ClientView) -> FormData {
     let mut fields = vec![
-        ("area".to_owned(), v.area.clone()),
         ("full_name".to_owned(), exposed(v.full_name.as_ref())),
         ("chosen_name".to_owned(), exposed(v.chosen_name.as_ref())),
         ("date_of_birth".to_owned(), exposed(v.date_of_birth.as_ref())),
@@ -90,14 +89,7 @@ async fn show(
     let v = service::read(state, &page.user, id).await?;
     let classes = service::field_classes(state, &page.user, &client).await?;
     let names = Names::load(state, page.ctx.lang).await?;
-    let tree = state.areas().await?;
-    let scope = tree.within(&page.user.account.area);
-    let areas = names
-        .areas
-        .iter()
-        .filter(|a| a.code == v.area || (scope.contains(&a.code) && a.parent.is_some()))
-        .map(|a| (a.code.clone(), a.name.clone()))
-        .collect();
+    let area_name = names.area(&v.area);
     let status = if errs.is_empty() {
         StatusCode::OK
     } else {
@@ -109,7 +101,7 @@ async fn show(
             ctx: page.ctx,
             v,
             classes,
-            areas,
+            area_name,
             posted,
             errs,
         },
@@ -145,7 +137,7 @@ async fn edit_submit(
     }
     let input = UpdateInput {
         version,
-        area: form.get("area").map(str::to_owned),
+        area: None,
         // The legal name cannot be cleared: a blank one is an error, not "unchanged".
         full_name: classes.identity.then(|| Pii::from(form.get("full_name").unwrap_or(""))),
         chosen_name: clearable(&form, classes.chosen_name, "chosen_name"),

@@ -22,6 +22,7 @@ mod login;
 pub mod lookup;
 mod services;
 mod setup;
+mod transfers;
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
@@ -60,6 +61,7 @@ pub fn pages() -> Router<AppState> {
         .merge(account::routes())
         .merge(setup::routes())
         .merge(admin::routes())
+        .merge(transfers::routes())
         .fallback(error::fallback)
         .layer(axum::middleware::from_fn(error::page_layer))
 }

@@ -101,6 +101,10 @@ struct ProvidersPage {
     q: ProviderQuery,
     providers: Vec<Provider>,
     may_manage: bool,
+    /// Ids of the listed providers the caller may change.
+    manageable: std::collections::HashSet<String>,
+    /// The areas the caller may add providers in.
+    manage_areas: Vec<(String, String)>,
     posted: FormData,
     errs: FieldErrors,
     done: String,
@@ -125,12 +129,13 @@ async fn show_providers(
 ) -> Result<Response, PageError> {
     state.authorize(&page.user, Action::ProvidersRead).await?;
     let areas = state.areas().await?;
-    let may_manage = state.policy.is_allowed(
-        &areas,
-        &page.user.principal(),
-        Action::ProvidersManage,
-        &Resource::system(),
-    );
+    let principal = page.user.principal();
+    let may_manage_in = |area: &str| {
+        state
+            .policy
+            .is_allowed(&areas, &principal, Action::ProvidersManage, &Resource::in_area(area))
+    };
+    let may_manage = may_manage_in(&page.user.account.area);
     let filter = ProviderFilter {
         category: Some(q.category.clone()).filter(|c| !c.is_empty()),
         area: Some(q.area.clone()).filter(|a| !a.is_empty()),
@@ -140,6 +145,18 @@ async fn show_providers(
         .await
         .map_err(|e| PageError::internal(&e))?;
     let names = Names::load(state, page.ctx.lang).await?;
+    // A supervisor manages the providers of her own area, the admin all of them.
+    let manageable = providers
+        .iter()
+        .filter(|p| may_manage_in(&p.area))
+        .map(|p| p.id.clone())
+        .collect();
+    let manage_areas = names
+        .areas
+        .iter()
+        .filter(|a| may_manage && may_manage_in(&a.code))
+        .map(|a| (a.code.clone(), a.name.clone()))
+        .collect();
     let status = if errs.is_empty() {
         StatusCode::OK
     } else {
@@ -152,6 +169,8 @@ async fn show_providers(
             q,
             providers,
             may_manage,
+            manageable,
+            manage_areas,
             posted,
             errs,
             done,

@@ -42,8 +42,12 @@ impl AppState {
 
     /// Authorises opening a case in `area`.
     pub async fn authorize_create(&self, user: &AuthUser, area: &str) -> Result<(), ApiError> {
-        self.authorize_system(user, Action::ClientCreate, Resource::create_in(area))
-            .await
+        self.authorize_in(user, Action::ClientCreate, area).await
+    }
+
+    /// Authorises a system action about one area ([`Action::takes_area`]).
+    pub async fn authorize_in(&self, user: &AuthUser, action: Action, area: &str) -> Result<(), ApiError> {
+        self.authorize_system(user, action, Resource::in_area(area)).await
     }
 
     async fn authorize_system(&self, user: &AuthUser, action: Action, resource: Resource) -> Result<(), ApiError> {

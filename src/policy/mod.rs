@@ -292,11 +292,11 @@ impl PolicyEngine {
                 add_chain(&client.area)?;
                 Types::uid(&types.client, &client.client_id)
             }
-            Resource::System { create_area } => {
-                // Only client_create declares a context; adding the area to
-                // any other action would fail schema checks of the request.
-                if action == Action::ClientCreate
-                    && let Some(area) = create_area
+            Resource::System { area } => {
+                // Only some actions declare the context; adding the area to any
+                // other action would fail schema checks of the request.
+                if action.takes_area()
+                    && let Some(area) = area
                 {
                     add_chain(area)?;
                     context.push((

@@ -151,6 +151,9 @@ actions! {
     SupportLog => "support_log", client;
     /// Request break-glass access to a client outside one's scope.
     BreakGlass => "break_glass", client;
+    /// Ask for a transfer to another area (the assigned worker or a supervisor of the
+    /// area; never through break-glass).
+    TransferRequest => "transfer_request", client;
     /// Override recorded consent, with a reason (supervisor).
     ConsentOverride => "consent_override", client;
     /// Assign or unassign volunteers (supervisor).
@@ -163,8 +166,12 @@ actions! {
     ClientErase => "client_erase", client;
     /// Acknowledge an alert about the client (supervisor).
     AlertAcknowledge => "alert_acknowledge", client;
-    /// Open a new case; needs [`Resource::System`] with `create_area`.
+    /// Open a new case; needs [`Resource::in_area`].
     ClientCreate => "client_create", system;
+    /// Accept or decline a transfer into an area; needs [`Resource::in_area`].
+    TransferDecide => "transfer_decide", system;
+    /// The list of transfers into and out of one's area.
+    TransfersRead => "transfers_read", system;
     /// The list of flagged follow-ups.
     FollowupsRead => "followups_read", system;
     /// Manage user accounts.
@@ -173,7 +180,8 @@ actions! {
     AreasManage => "areas_manage", system;
     /// Manage service settings.
     SettingsManage => "settings_manage", system;
-    /// Manage the service-provider directory.
+    /// Manage the service-provider directory; needs [`Resource::in_area`] with the
+    /// provider's area.
     ProvidersManage => "providers_manage", system;
     /// Read the service-provider directory.
     ProvidersRead => "providers_read", system;
@@ -223,29 +231,37 @@ pub struct Principal {
 /// What the action is done on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Resource {
-    /// The service as a whole, for actions that are not about one client.
-    /// `create_area` is the area a new case is opened in; it is required by
-    /// [`Action::ClientCreate`] and ignored by the other actions.
+    /// The service as a whole, for actions that are not about one client. `area` is
+    /// the area the action is about, required by the actions that declare it
+    /// ([`Action::takes_area`]) and ignored by the others.
     System {
-        /// Area code of the case being opened (client_create only).
-        create_area: Option<String>,
+        /// Area code: of the case being opened, the transfer's receiving area, the
+        /// provider's area.
+        area: Option<String>,
     },
     /// One client record.
     Client(ClientFacts),
 }
 
 impl Resource {
-    /// The system resource without an area, for every system action but
-    /// [`Action::ClientCreate`].
+    /// The system resource without an area, for the system actions that do not take one.
     pub fn system() -> Self {
-        Resource::System { create_area: None }
+        Resource::System { area: None }
     }
 
-    /// The system resource for opening a case in `area`.
-    pub fn create_in(area: impl Into<String>) -> Self {
+    /// The system resource about `area` (opening a case there, deciding a transfer into
+    /// it, managing its providers).
+    pub fn in_area(area: impl Into<String>) -> Self {
         Resource::System {
-            create_area: Some(area.into()),
+            area: Some(area.into()),
         }
+    }
+}
+
+impl Action {
+    /// The system actions whose policies read `context.area`.
+    pub fn takes_area(&self) -> bool {
+        matches!(self, Action::ClientCreate | Action::TransferDecide | Action::ProvidersManage)
     }
 }
 

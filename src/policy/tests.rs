@@ -115,7 +115,7 @@ fn client_actions_in(engine: &PolicyEngine, who: &Principal, client: &ClientFact
         .collect()
 }
 
-/// System actions; client_create is tried in commune 41201 (district 412).
+/// System actions; those about an area are tried in commune 41201 (district 412).
 fn system_actions(who: &Principal) -> BTreeSet<&'static str> {
     system_actions_in(&engine(), who)
 }
@@ -126,8 +126,8 @@ fn system_actions_in(engine: &PolicyEngine, who: &Principal) -> BTreeSet<&'stati
         .iter()
         .filter(|action| !action.on_client())
         .filter(|action| {
-            let resource = if **action == Action::ClientCreate {
-                Resource::create_in("41201")
+            let resource = if action.takes_area() {
+                Resource::in_area("41201")
             } else {
                 Resource::system()
             };
@@ -204,7 +204,7 @@ fn social_worker_own_caseload() {
     let sw1 = user("sw1", Role::SocialWorker, "412");
     assert_eq!(
         client_actions(&sw1, &client()),
-        set(&[CASELOAD, &["client_erase_request"]])
+        set(&[CASELOAD, &["client_erase_request", "transfer_request"]])
     );
 }
 
@@ -244,7 +244,7 @@ fn social_worker_break_glass_grants_case_work_only() {
 
 #[test]
 fn supervisor_whole_district() {
-    let expected = set(&[CASELOAD, SUPERVISION, &["client_erase_request"]]);
+    let expected = set(&[CASELOAD, SUPERVISION, &["client_erase_request", "transfer_request"]]);
     let sup1 = user("sup1", Role::Supervisor, "412");
     assert_eq!(client_actions(&sup1, &client()), expected);
     // A province-scoped supervisor covers every district.
@@ -258,7 +258,8 @@ fn supervisor_whole_district() {
 fn supervisor_other_district() {
     let sup2 = user("sup2", Role::Supervisor, "413");
     assert_eq!(client_actions(&sup2, &client()), set(&[&["break_glass"]]));
-    // Break-glass: as a social worker would, never erase/reassign/approve.
+    // Break-glass: as a social worker would, never erase/reassign/approve, and never
+    // move the client to another area (a transfer would make the access permanent).
     assert_eq!(
         client_actions(&sup2, &with_break_glass(client(), "sup2")),
         set(&[CASELOAD, &["break_glass"]])
@@ -328,11 +329,18 @@ fn system_actions_per_role() {
     let cases: [(Principal, &[&str]); 8] = [
         (
             user("sw1", Role::SocialWorker, "412"),
-            &["client_create", "followups_read", "providers_read"],
+            &["client_create", "followups_read", "providers_read", "transfers_read"],
         ),
         (
             user("sup1", Role::Supervisor, "412"),
-            &["client_create", "followups_read", "providers_read", "providers_manage"],
+            &[
+                "client_create",
+                "followups_read",
+                "providers_read",
+                "providers_manage",
+                "transfer_decide",
+                "transfers_read",
+            ],
         ),
         (user("vol1", Role::Volunteer, "41201"), &["providers_read"]),
         (user("mgr", Role::Manager, "40"), &["stats_view", "stats_publish"]),
@@ -351,7 +359,7 @@ fn system_actions_per_role() {
         // Creating outside one's own area is refused (41201 is in 412).
         (
             user("sw3", Role::SocialWorker, "413"),
-            &["followups_read", "providers_read"],
+            &["followups_read", "providers_read", "transfers_read"],
         ),
     ];
     for (who, expected) in cases {

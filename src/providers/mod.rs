@@ -166,9 +166,11 @@ fn trimmed(value: Option<&String>) -> Option<String> {
     value.map(|v| v.trim().to_owned())
 }
 
-/// Adds a provider (supervisor or admin); 422 names every bad field. Audited.
+/// Adds a provider (a supervisor in her own area, or the admin); 422 names every bad
+/// field. Audited.
 pub async fn create(state: &AppState, user: &AuthUser, input: &ProviderInput) -> Result<Provider, ApiError> {
-    state.authorize(user, Action::ProvidersManage).await?;
+    // A role that manages no providers at all is refused whatever the body.
+    state.authorize_in(user, Action::ProvidersManage, &user.account.area).await?;
     let name = input.name.trim().to_owned();
     let category = input.category.trim().to_owned();
     let area = input.area.trim().to_owned();
@@ -182,6 +184,8 @@ pub async fn create(state: &AppState, user: &AuthUser, input: &ProviderInput) ->
     if !fields.is_empty() {
         return Err(ApiError::validation(fields));
     }
+    // A supervisor adds providers of her own area only.
+    state.authorize_in(user, Action::ProvidersManage, &area).await?;
     let id = uuid::Uuid::new_v4().to_string();
     let row = sqlx::query(&format!(
         "INSERT INTO providers (id, name, category, area, contact, active, created_at) \
@@ -204,13 +208,14 @@ pub async fn create(state: &AppState, user: &AuthUser, input: &ProviderInput) ->
     Ok(provider)
 }
 
-/// Renames, moves, recategorises, (de)activates a provider (supervisor or admin). 404 for
+/// Renames, moves, recategorises, (de)activates a provider (a supervisor of its area, or
+/// the admin). 404 for
 /// an unknown id; 422 names every bad field. Audited.
 pub async fn update(state: &AppState, user: &AuthUser, id: &str, patch: &ProviderPatch) -> Result<Provider, ApiError> {
-    state.authorize(user, Action::ProvidersManage).await?;
-    if get(&state.db, id).await.map_err(internal)?.is_none() {
+    state.authorize_in(user, Action::ProvidersManage, &user.account.area).await?;
+    let Some(current) = get(&state.db, id).await.map_err(internal)? else {
         return Err(ApiError::not_found());
-    }
+    };
     let name = trimmed(patch.name.as_ref());
     let category = trimmed(patch.category.as_ref());
     let area = trimmed(patch.area.as_ref());
@@ -229,6 +234,11 @@ pub async fn update(state: &AppState, user: &AuthUser, id: &str, patch: &Provide
     check_contact(contact.as_deref(), &mut fields);
     if !fields.is_empty() {
         return Err(ApiError::validation(fields));
+    }
+    // A supervisor changes providers of her own area only, and cannot move one out of it.
+    state.authorize_in(user, Action::ProvidersManage, &current.area).await?;
+    if let Some(area) = &area {
+        state.authorize_in(user, Action::ProvidersManage, area).await?;
     }
     let row = sqlx::query(&format!(
         "UPDATE providers SET name = COALESCE($2, name), category = COALESCE($3, category), \

@@ -1,0 +1,287 @@
+//! Transfers in the browser: the request form of a case (`GET/POST
+//! /clients/{id}/transfer`) and the list of one's transfers with the decisions
+//! (`GET /transfers`, `POST /transfers/{id}/accept|decline|cancel`). The work is done
+//! by [`crate::transfers::service`], as for the API.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use super::ctx::{PageCtx, PageUser};
+use super::error::{PageError, render};
+use super::form::{FieldErrors, FormData};
+use super::lookup::Names;
+use crate::AppState;
+use crate::clients::Pii;
+use crate::policy::{Action, Resource};
+use crate::transfers::service;
+use crate::transfers::{DecisionInput, Transfer, TransferInput, TransferStatus};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/clients/{id}/transfer", get(request_form).post(request_submit))
+        .route("/transfers", get(list_page))
+        .route("/transfers/{id}/accept", post(accept))
+        .route("/transfers/{id}/decline", post(decline))
+        .route("/transfers/{id}/cancel", post(cancel))
+}
+
+#[derive(Template)]
+#[template(path = "transfer_form.html")]
+struct RequestPage {
+    ctx: PageCtx,
+    client_id: String,
+    code: String,
+    area_name: String,
+    areas: Vec<(String, String)>,
+    posted: FormData,
+    errs: FieldErrors,
+}
+
+impl RequestPage {
+    fn value(&self, name: &str) -> String {
+        self.posted.text(name)
+    }
+    fn posted_is(&self, name: &str, value: &str) -> bool {
+        self.posted.get(name) == Some(value)
+    }
+}
+
+async fn show_request(
+    state: &AppState,
+    page: PageUser,
+    id: &str,
+    posted: FormData,
+    errs: FieldErrors,
+) -> Result<Response, PageError> {
+    let client = state.client_access(&page.user, id, Action::TransferRequest).await?;
+    let names = Names::load(state, page.ctx.lang).await?;
+    let areas = names
+        .areas
+        .iter()
+        .filter(|a| a.code != client.facts.area && a.parent.is_some())
+        .map(|a| (a.code.clone(), a.name.clone()))
+        .collect();
+    let status = if errs.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    render(
+        &RequestPage {
+            ctx: page.ctx,
+            area_name: names.area(&client.facts.area),
+            client_id: client.id,
+            code: client.code,
+            areas,
+            posted,
+            errs,
+        },
+        status,
+    )
+}
+
+async fn request_form(
+    State(state): State<AppState>,
+    page: PageUser,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    show_request(&state, page, &id, FormData::default(), FieldErrors::new()).await
+}
+
+async fn request_submit(
+    State(state): State<AppState>,
+    page: PageUser,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response, PageError> {
+    let input = TransferInput {
+        to_area: form.get("to_area").filter(|a| !a.is_empty()).map(str::to_owned),
+        reason: form.get("reason").map(Pii::from),
+    };
+    match service::request(&state, &page.user, &id, &input).await {
+        Ok(_) => Ok(Redirect::to("/transfers?done=requested").into_response()),
+        Err(e) => match FieldErrors::from_api(&e) {
+            Some(errs) => show_request(&state, page, &id, form, errs).await,
+            None => Err(e.into()),
+        },
+    }
+}
+
+/// One row of the list, with what the caller may do with it.
+struct Row {
+    t: Transfer,
+    may_decide: bool,
+    may_cancel: bool,
+}
+
+#[derive(Template)]
+#[template(path = "transfers.html")]
+struct ListPage {
+    ctx: PageCtx,
+    names: Names,
+    rows: Vec<Row>,
+    page: u32,
+    more: bool,
+    done: String,
+    /// The transfer whose decision failed, with its errors.
+    failed: Option<(String, FieldErrors)>,
+    /// Social workers of the caller's area, for an acceptance.
+    workers: Vec<(String, String)>,
+}
+
+impl ListPage {
+    fn failed_here(&self, id: &str) -> bool {
+        self.failed.as_ref().is_some_and(|(f, _)| f == id)
+    }
+    fn error_of(&self, id: &str, field: &str) -> String {
+        match &self.failed {
+            Some((f, errs)) if f == id && errs.has(field) => self.ctx.t(errs.get(field)),
+            _ => String::new(),
+        }
+    }
+    fn status_label(&self, status: &TransferStatus) -> String {
+        self.ctx.t(&format!("transfer-status-{}", status.as_str()))
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ListQuery {
+    #[serde(default)]
+    page: Option<u32>,
+    #[serde(default)]
+    done: String,
+}
+
+async fn show_list(
+    state: &AppState,
+    page: PageUser,
+    number: u32,
+    done: String,
+    failed: Option<(String, FieldErrors)>,
+) -> Result<Response, PageError> {
+    let transfers = service::list(state, &page.user, None, number).await?;
+    let areas = state.areas().await?;
+    let principal = page.user.principal();
+    let names = Names::load(state, page.ctx.lang).await?.with_staff(state).await?;
+    let may_decide = |area: &str| {
+        state
+            .policy
+            .is_allowed(&areas, &principal, Action::TransferDecide, &Resource::in_area(area))
+    };
+    let workers = crate::auth::accounts::list(&state.db)
+        .await
+        .map_err(|e| PageError::internal(&e))?
+        .into_iter()
+        .filter(|a| {
+            a.is_active()
+                && a.role == crate::policy::Role::SocialWorker
+                && areas.covers(&page.user.account.area, &a.area)
+        })
+        .map(|a| (a.id, a.display_name))
+        .collect();
+    let more = transfers.len() as i64 == service::PAGE_SIZE;
+    let rows = transfers
+        .into_iter()
+        .map(|t| {
+            let open = t.status == TransferStatus::Requested;
+            Row {
+                may_decide: open && may_decide(&t.to_area),
+                may_cancel: open && !may_decide(&t.to_area),
+                t,
+            }
+        })
+        .collect();
+    let status = if failed.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    render(
+        &ListPage {
+            ctx: page.ctx,
+            names,
+            rows,
+            page: number,
+            more,
+            done,
+            failed,
+            workers,
+        },
+        status,
+    )
+}
+
+async fn list_page(
+    State(state): State<AppState>,
+    page: PageUser,
+    q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, PageError> {
+    let q = q.map(|Query(q)| q).unwrap_or_default();
+    let done = match q.done.as_str() {
+        "requested" | "accepted" | "declined" | "cancelled" => format!("transfer-done-{}", q.done),
+        _ => String::new(),
+    };
+    show_list(&state, page, q.page.unwrap_or(1).max(1), done, None).await
+}
+
+fn decision(form: &FormData) -> DecisionInput {
+    DecisionInput {
+        assigned_worker: form.get("assigned_worker").filter(|w| !w.is_empty()).map(str::to_owned),
+        on: form.get("on").filter(|d| !d.is_empty()).map(str::to_owned),
+        note: form.get("note").filter(|n| !n.trim().is_empty()).map(Pii::from),
+    }
+}
+
+async fn finish(
+    state: &AppState,
+    page: PageUser,
+    id: &str,
+    done: &str,
+    result: Result<Transfer, crate::web::ApiError>,
+) -> Result<Response, PageError> {
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/transfers?done={done}")).into_response()),
+        Err(e) => match FieldErrors::from_api(&e) {
+            Some(errs) => show_list(state, page, 1, String::new(), Some((id.to_owned(), errs))).await,
+            None => Err(e.into()),
+        },
+    }
+}
+
+async fn accept(
+    State(state): State<AppState>,
+    page: PageUser,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response, PageError> {
+    let result = service::accept(&state, &page.user, &id, &decision(&form)).await;
+    finish(&state, page, &id, "accepted", result).await
+}
+
+async fn decline(
+    State(state): State<AppState>,
+    page: PageUser,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response, PageError> {
+    let input = DecisionInput {
+        note: decision(&form).note,
+        ..DecisionInput::default()
+    };
+    let result = service::decline(&state, &page.user, &id, &input).await;
+    finish(&state, page, &id, "declined", result).await
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    page: PageUser,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let result = service::cancel(&state, &page.user, &id, &DecisionInput::default()).await;
+    finish(&state, page, &id, "cancelled", result).await
+}

@@ -1,0 +1,347 @@
+//! Transfers as authorised operations: request (the sending side), accept or decline (a
+//! supervisor of the receiving area), cancel (the sending side) and the list of one's
+//! transfers. Each authorises through the policies (denials audited), validates its
+//! input (422 naming every bad field, nothing written), writes in one transaction and
+//! audits what it did before answering.
+
+use axum::http::StatusCode;
+
+use super::model::{DecisionInput, MAX_TEXT, MIN_REASON, Transfer, TransferInput, TransferStatus};
+use super::store::{self, Decision, NewTransfer, Scope, StoredTransfer, TransferStoreError};
+use crate::AppState;
+use crate::audit::Outcome;
+use crate::auth::AuthUser;
+use crate::auth::accounts;
+use crate::clients::validation::{self as v, FieldErrors};
+use crate::clients::{FieldClasses, Pii};
+use crate::policy::{Action, Resource, Role};
+use crate::web::ApiError;
+
+const TABLE: &str = "client_transfers";
+/// Transfers per page of `GET /transfers`.
+pub const PAGE_SIZE: i64 = 50;
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    ApiError::internal(&e)
+}
+
+impl From<TransferStoreError> for ApiError {
+    fn from(e: TransferStoreError) -> Self {
+        match e {
+            TransferStoreError::Pending => ApiError::new(StatusCode::CONFLICT, "transfer_pending"),
+            TransferStoreError::Stale => ApiError::new(StatusCode::CONFLICT, "transfer_decided"),
+            TransferStoreError::Db(e) => internal(e),
+        }
+    }
+}
+
+/// Checks an optional free text: trimmed, at most [`MAX_TEXT`] characters, at least `min`.
+fn text(errors: &mut FieldErrors, field: &str, value: Option<&Pii>, min: u64) -> Option<String> {
+    let value = value.map(|v| v.expose().trim().to_owned()).filter(|v| !v.is_empty());
+    let n = value.as_ref().map_or(0, |v| v.chars().count() as u64);
+    if n > MAX_TEXT {
+        errors.insert(field.to_owned(), "field-too_long");
+    } else if value.is_some() && n < min {
+        errors.insert(field.to_owned(), "field-too_short");
+    }
+    value
+}
+
+/// The transfer as shown: its reason and note opened with the client's key.
+fn view(state: &AppState, row: StoredTransfer) -> Result<Transfer, ApiError> {
+    let open = |column: &str, sealed: &[u8]| {
+        state
+            .clients
+            .open_with_wrapped_key(&row.client_id, &row.wrapped_key, (TABLE, column, &row.id), sealed)
+            .map_err(ApiError::from)
+    };
+    let reason = open("reason", &row.reason_sealed)?;
+    let note = row.note_sealed.as_deref().map(|n| open("note", n)).transpose()?;
+    Ok(Transfer {
+        id: row.id,
+        client_id: row.client_id,
+        client_code: row.client_code,
+        from_area: row.from_area,
+        to_area: row.to_area,
+        status: row.status,
+        reason,
+        requested_by: row.requested_by,
+        requested_at: row.requested_at,
+        decided_by: row.decided_by,
+        decided_at: row.decided_at,
+        note,
+        effective_on: row.effective_on,
+    })
+}
+
+/// Asks for a client to be moved to another area (`transfer_request`: her assigned worker
+/// or a supervisor of her area, never a break-glass holder). 409 `transfer_pending` if
+/// one is open already, 409 `case_not_open` for a closed case. Audited.
+pub async fn request(
+    state: &AppState,
+    user: &AuthUser,
+    client_id: &str,
+    input: &TransferInput,
+) -> Result<Transfer, ApiError> {
+    let client = state.client_access(user, client_id, Action::TransferRequest).await?;
+    let areas = state.areas().await?;
+    let mut errors = v::check(input);
+    match input.to_area.as_deref() {
+        Some(area) if areas.get(area).is_none() => {
+            errors.insert("to_area".into(), "field-unknown_area");
+        }
+        Some(area) if area == client.facts.area => {
+            errors.insert("to_area".into(), "field-transfers-same_area");
+        }
+        _ => {}
+    }
+    let reason = text(&mut errors, "reason", input.reason.as_ref(), MIN_REASON);
+    v::finish(errors)?;
+    let (Some(to_area), Some(reason)) = (input.to_area.as_deref(), reason) else {
+        return Err(ApiError::field("reason", "field-required"));
+    };
+    let current = state.clients.get(&client.id, FieldClasses::NONE).await?;
+    if current.status != "open" {
+        return Err(ApiError::new(StatusCode::CONFLICT, "case_not_open"));
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    let sealed = state.clients.seal(&client.id, TABLE, "reason", &id, &reason).await?;
+    let new = NewTransfer {
+        id: &id,
+        client_id: &client.id,
+        from_area: &client.facts.area,
+        to_area,
+        reason_sealed: &sealed,
+        requested_by: user.id(),
+    };
+    store::insert(&state.db, &new, state.clock.now()).await?;
+    state
+        .audit(
+            user.event(Action::TransferRequest.name(), Outcome::Success)
+                .client(&client.code)
+                .object(&id)
+                .reason(&format!("{} -> {to_area}", client.facts.area)),
+        )
+        .await?;
+    get_row(state, &id).await.and_then(|row| view(state, row))
+}
+
+async fn get_row(state: &AppState, id: &str) -> Result<StoredTransfer, ApiError> {
+    store::get(&state.db, id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(ApiError::not_found)
+}
+
+/// Whether the caller is on one side of the transfer: a supervisor of either area, the
+/// worker who asked, or the client's worker now. Others get 404, as for a missing one.
+async fn on_a_side(state: &AppState, user: &AuthUser, row: &StoredTransfer) -> Result<bool, ApiError> {
+    if row.requested_by == user.id() || row.assigned_worker.as_deref() == Some(user.id()) {
+        return Ok(true);
+    }
+    let areas = state.areas().await?;
+    let principal = user.principal();
+    Ok([&row.from_area, &row.to_area].into_iter().any(|area| {
+        state
+            .policy
+            .is_allowed(&areas, &principal, Action::TransferDecide, &Resource::in_area(area.as_str()))
+    }))
+}
+
+/// The transfer `id` if the caller is on one of its sides; otherwise 404, audited.
+async fn visible(state: &AppState, user: &AuthUser, id: &str, action: Action) -> Result<StoredTransfer, ApiError> {
+    let row = store::get(&state.db, id).await.map_err(internal)?;
+    match row {
+        Some(row) if on_a_side(state, user, &row).await? => Ok(row),
+        _ => {
+            state
+                .audit(
+                    user.event(action.name(), Outcome::Denied)
+                        .object(id)
+                        .reason("no such transfer"),
+                )
+                .await?;
+            Err(ApiError::not_found())
+        }
+    }
+}
+
+/// Authorises a decision on a transfer into `row.to_area` (`transfer_decide`).
+async fn authorize_decision(state: &AppState, user: &AuthUser, row: &StoredTransfer) -> Result<(), ApiError> {
+    let areas = state.areas().await?;
+    let resource = Resource::in_area(row.to_area.as_str());
+    if state
+        .policy
+        .is_allowed(&areas, &user.principal(), Action::TransferDecide, &resource)
+    {
+        return Ok(());
+    }
+    state
+        .audit(
+            user.event(Action::TransferDecide.name(), Outcome::Denied)
+                .client(&row.client_code)
+                .object(&row.id),
+        )
+        .await?;
+    Err(ApiError::forbidden())
+}
+
+/// Accepts a transfer (a supervisor of the receiving area): the client's area and worker
+/// change in one transaction, effective `on` (default today). 409 `transfer_decided`
+/// when it was decided meanwhile. Audited.
+pub async fn accept(
+    state: &AppState,
+    user: &AuthUser,
+    transfer_id: &str,
+    input: &DecisionInput,
+) -> Result<Transfer, ApiError> {
+    let row = visible(state, user, transfer_id, Action::TransferDecide).await?;
+    authorize_decision(state, user, &row).await?;
+    if row.status != TransferStatus::Requested {
+        return Err(ApiError::new(StatusCode::CONFLICT, "transfer_decided"));
+    }
+    let today = state.clock.today();
+    let mut errors = v::check(input);
+    let note = text(&mut errors, "note", input.note.as_ref(), 0);
+    let on = v::past_date(&mut errors, "on", input.on.as_deref(), today).unwrap_or(today);
+    let since = store::current_area_since(&state.db, &row.client_id)
+        .await
+        .map_err(internal)?
+        .as_deref()
+        .and_then(v::parse_date);
+    if since.is_some_and(|since| on < since) && !errors.contains_key("on") {
+        errors.insert("on".into(), "field-transfers-before_current_area");
+    }
+    if let Some(worker) = &input.assigned_worker {
+        let areas = state.areas().await?;
+        let fits = accounts::by_id(&state.db, worker)
+            .await
+            .map_err(internal)?
+            .is_some_and(|a| a.is_active() && a.role == Role::SocialWorker && areas.covers(&a.area, &row.to_area));
+        if !fits {
+            errors.insert("assigned_worker".into(), "field-cases-invalid_worker");
+        }
+    }
+    v::finish(errors)?;
+    let sealed = match &note {
+        Some(note) => Some(state.clients.seal(&row.client_id, TABLE, "note", &row.id, note).await?),
+        None => None,
+    };
+    let decision = Decision {
+        transfer_id: &row.id,
+        by: user.id(),
+        note_sealed: sealed.as_deref(),
+    };
+    store::accept(
+        &state.db,
+        &decision,
+        input.assigned_worker.as_deref(),
+        on,
+        state.clock.now(),
+    )
+    .await?;
+    state
+        .audit(
+            user.event("transfer_accept", Outcome::Success)
+                .client(&row.client_code)
+                .object(&row.id)
+                .reason(&format!("{} -> {}", row.from_area, row.to_area)),
+        )
+        .await?;
+    get_row(state, &row.id).await.and_then(|row| view(state, row))
+}
+
+/// Declines a transfer (a supervisor of the receiving area), with an optional note for
+/// the sending side. Audited.
+pub async fn decline(
+    state: &AppState,
+    user: &AuthUser,
+    transfer_id: &str,
+    input: &DecisionInput,
+) -> Result<Transfer, ApiError> {
+    let row = visible(state, user, transfer_id, Action::TransferDecide).await?;
+    authorize_decision(state, user, &row).await?;
+    close(state, user, row, input, TransferStatus::Declined, "transfer_decline").await
+}
+
+/// Withdraws a request (the sending side: `transfer_request` on the client). Audited.
+pub async fn cancel(
+    state: &AppState,
+    user: &AuthUser,
+    transfer_id: &str,
+    input: &DecisionInput,
+) -> Result<Transfer, ApiError> {
+    let row = visible(state, user, transfer_id, Action::TransferRequest).await?;
+    state
+        .client_access(user, &row.client_id, Action::TransferRequest)
+        .await?;
+    close(state, user, row, input, TransferStatus::Cancelled, "transfer_cancel").await
+}
+
+async fn close(
+    state: &AppState,
+    user: &AuthUser,
+    row: StoredTransfer,
+    input: &DecisionInput,
+    status: TransferStatus,
+    audit_action: &str,
+) -> Result<Transfer, ApiError> {
+    if row.status != TransferStatus::Requested {
+        return Err(ApiError::new(StatusCode::CONFLICT, "transfer_decided"));
+    }
+    let mut errors = v::check(input);
+    if input.assigned_worker.is_some() {
+        errors.insert("assigned_worker".into(), "field-transfers-accept_only");
+    }
+    if input.on.is_some() {
+        errors.insert("on".into(), "field-transfers-accept_only");
+    }
+    let note = text(&mut errors, "note", input.note.as_ref(), 0);
+    v::finish(errors)?;
+    let sealed = match &note {
+        Some(note) => Some(state.clients.seal(&row.client_id, TABLE, "note", &row.id, note).await?),
+        None => None,
+    };
+    let decision = Decision {
+        transfer_id: &row.id,
+        by: user.id(),
+        note_sealed: sealed.as_deref(),
+    };
+    store::close(&state.db, &decision, status, state.clock.now()).await?;
+    state
+        .audit(
+            user.event(audit_action, Outcome::Success)
+                .client(&row.client_code)
+                .object(&row.id),
+        )
+        .await?;
+    get_row(state, &row.id).await.and_then(|row| view(state, row))
+}
+
+/// The caller's transfers, newest first, a page of [`PAGE_SIZE`] (`page` from 1): a
+/// supervisor's into and out of her area, a social worker's asked by her or about her
+/// clients. Audited once.
+pub async fn list(
+    state: &AppState,
+    user: &AuthUser,
+    status: Option<TransferStatus>,
+    page: u32,
+) -> Result<Vec<Transfer>, ApiError> {
+    state.authorize(user, Action::TransfersRead).await?;
+    let within;
+    let scope = match user.account.role {
+        Role::Supervisor => {
+            within = state.areas().await?.within(&user.account.area);
+            Scope::Areas(&within)
+        }
+        _ => Scope::Worker(user.id()),
+    };
+    let offset = i64::from(page.max(1) - 1) * PAGE_SIZE;
+    let rows = store::list(&state.db, &scope, status, PAGE_SIZE, offset)
+        .await
+        .map_err(internal)?;
+    state
+        .audit(user.event(Action::TransfersRead.name(), Outcome::Success))
+        .await?;
+    rows.into_iter().map(|row| view(state, row)).collect()
+}
