@@ -285,6 +285,8 @@ enum With {
     Referral,
     /// A support log `thu.vol` flagged for follow-up.
     FollowUp,
+    /// A transfer to 421 asked by `lan.sw`, waiting for 421's supervisor.
+    Transfer,
 }
 
 /// What a client is made with ([`World::case`]).
@@ -295,6 +297,7 @@ struct Parts {
     follow_up: bool,
     closed: bool,
     closure_review: bool,
+    transfer: bool,
 }
 
 impl Parts {
@@ -305,6 +308,7 @@ impl Parts {
         follow_up: true,
         closed: false,
         closure_review: false,
+        transfer: false,
     };
 
     fn fresh(with: With) -> Parts {
@@ -325,6 +329,7 @@ impl Parts {
                 follow_up: true,
                 ..base
             },
+            With::Transfer => Parts { transfer: true, ..base },
         }
     }
 }
@@ -353,6 +358,7 @@ fn api(op: &'static str, on: On, body: Option<Value>, expect: [Outcome; 12]) -> 
 
 const BREAK_GLASS_REASON: &str = "Client called the hotline at night; her worker is on leave.";
 const ERASE_REASON: &str = "The client asked for her data to be erased.";
+const TRANSFER_REASON: &str = "Chị chuyển về Quỳnh Lưu sống cùng mẹ";
 
 /// Every API operation. Columns, in the order of [`COLUMNS`]: `an` anonymous, `ad` admin,
 /// `S+` / `S-` supervisor of the client's district / of another, `W+` / `W=` / `W-` social
@@ -414,13 +420,14 @@ fn api_table() -> Vec<Row> {
             [U, A, F, F, F, F, F, F, F, F, F, F]),
         api("GET /api/v1/providers", Shared, None,
             [U, A, A, A, A, A, A, A, A, F, F, F]),
+        // A supervisor manages the providers of her own area only.
         api("POST /api/v1/providers", Shared, Some(json!({
                 "name": "Quỹ tín dụng Bến Thuỷ", "category": "loan", "area": "412" })),
-            [U, A, A, A, F, F, F, F, F, F, F, F]),
+            [U, A, A, F, F, F, F, F, F, F, F, F]),
         api("GET /api/v1/providers/{id}", Shared, None,
             [U, A, A, A, A, A, A, A, A, F, F, F]),
         api("PATCH /api/v1/providers/{id}", Shared, Some(json!({ "contact": "Phòng giao dịch số 2" })),
-            [U, A, A, A, F, F, F, F, F, F, F, F]),
+            [U, A, A, F, F, F, F, F, F, F, F, F]),
         // ---- clients ------------------------------------------------------------------------
         //   an ad S+ S- W+ W= W- V+ V- MP MD au
         api("POST /api/v1/clients", Shared, Some(NEW.intake("412", "{today}")),
@@ -490,6 +497,21 @@ fn api_table() -> Vec<Row> {
             [U, H, F, A, F, A, A, F, H, H, H, H]),
         api("GET /api/v1/break-glass", Shared, None,
             [U, F, A, A, A, A, A, F, F, F, F, A]),
+        // ---- transfers ----------------------------------------------------------------------
+        //   an ad S+ S- W+ W= W- V+ V- MP MD au
+        // Asked by the client's own side only (never through break-glass); decided by the
+        // receiving area's supervisor (421 here); both sides see it, nobody else.
+        api("POST /api/v1/clients/{id}/transfers", Fresh(Client), Some(json!({
+                "to_area": "421", "reason": TRANSFER_REASON })),
+            [U, H, A, H, A, F, H, F, H, H, H, H]),
+        api("GET /api/v1/transfers", Shared, None,
+            [U, F, A, A, A, A, A, F, F, F, F, F]),
+        api("POST /api/v1/transfers/{id}/accept", Fresh(Transfer), Some(json!({})),
+            [U, H, F, A, F, H, H, H, H, H, H, H]),
+        api("POST /api/v1/transfers/{id}/decline", Fresh(Transfer), Some(json!({})),
+            [U, H, F, A, F, H, H, H, H, H, H, H]),
+        api("POST /api/v1/transfers/{id}/cancel", Fresh(Transfer), Some(json!({})),
+            [U, H, A, H, A, H, H, H, H, H, H, H]),
         // ---- statistics (managers) ----------------------------------------------------------
         //   an ad S+ S- W+ W= W- V+ V- MP MD au
         api("POST /api/v1/stats/releases", Shared, Some(json!({
@@ -562,6 +584,10 @@ fn page_table() -> Vec<Row> {
             [L, H, F, H, F, F, H, A, H, H, H, H]),
         page("POST /clients/{id}/support", Shared, Some(SUPPORT_FORM),
             [L, H, F, H, F, F, H, A, H, H, H, H]),
+        page("GET /clients/{id}/transfer", Shared, None,
+            [L, H, A, H, A, F, H, F, H, H, H, H]),
+        page("GET /transfers", Shared, None,
+            [L, F, A, A, A, A, A, F, F, F, F, F]),
         page("GET /referrals/{id}/slip", Shared, None,
             [L, H, A, H, A, F, H, F, H, H, H, H]),
         page("GET /audit", Shared, None,
@@ -580,6 +606,22 @@ const PAGES_OUTSIDE_THE_MATRIX: &[(&str, &str)] = &[
     ("GET /healthz", "liveness, no data"),
     ("GET /readyz", "readiness, no data"),
     ("GET /static/hoanhap.css", "stylesheet"),
+    (
+        "POST /clients/{id}/transfer",
+        "service of POST /api/v1/clients/{id}/transfers",
+    ),
+    (
+        "POST /transfers/{id}/accept",
+        "service of POST /api/v1/transfers/{id}/accept",
+    ),
+    (
+        "POST /transfers/{id}/decline",
+        "service of POST /api/v1/transfers/{id}/decline",
+    ),
+    (
+        "POST /transfers/{id}/cancel",
+        "service of POST /api/v1/transfers/{id}/cancel",
+    ),
     ("GET /login", "login form"),
     (
         "POST /login",
@@ -782,6 +824,8 @@ struct Case {
     follow_up: String,
     /// The closure-review alert ([`With::ClosureReview`] only).
     alert: Option<String>,
+    /// The waiting transfer ([`With::Transfer`] only).
+    transfer: Option<String>,
     version: i64,
 }
 
@@ -943,6 +987,11 @@ impl World {
                 .unwrap_or_else(|| panic!("a closure review alert for {}: {alerts}", case.code));
             case.alert = Some(text(&alert["id"]));
         }
+        if parts.transfer {
+            let ask = json!({ "to_area": "421", "reason": TRANSFER_REASON });
+            let transfer = worker.ok(server, "POST", &format!("{base}/transfers"), ask).await;
+            case.transfer = Some(text(&transfer["id"]));
+        }
         case
     }
 
@@ -976,6 +1025,10 @@ impl World {
                     // Anonymous is refused before any object is looked at.
                     On::Fresh(With::ClosureReview) => Case {
                         alert: Some("no-such-alert".into()),
+                        ..self.shared.clone()
+                    },
+                    On::Fresh(With::Transfer) => Case {
+                        transfer: Some("no-such-transfer".into()),
                         ..self.shared.clone()
                     },
                     _ => self.shared.clone(),
@@ -1019,6 +1072,15 @@ impl World {
                 }
                 for found in self.leaks(who, &answer.body, is_page) {
                     problems.push(format!("{} as {who:?}: the answer contains {found:?}", row.op));
+                }
+                // An accepted transfer made the fresh client 421's: her new supervisor
+                // erases it, so that 421's staff rightly seeing it cannot pass for a leak
+                // in the rows after this one.
+                if row.op == "POST /api/v1/transfers/{id}/accept" && actual == Outcome::Allowed {
+                    let erase = json!({ "reason": ERASE_REASON });
+                    session
+                        .ok(&self.server, "POST", &format!("/api/v1/clients/{}/erase", case.id), erase)
+                        .await;
                 }
             }
         }
@@ -1116,6 +1178,11 @@ impl Ctx<'_> {
                         .alert
                         .clone()
                         .unwrap_or_else(|| panic!("{template}: alert rows need Fresh(ClosureReview)")),
+                    ("transfers", "id") => self
+                        .case
+                        .transfer
+                        .clone()
+                        .unwrap_or_else(|| panic!("{template}: transfer rows need Fresh(Transfer)")),
                     ("providers", "id") => self.world.provider.clone(),
                     ("users", "id") => self.world.spare.clone(),
                     ("releases", "id") => self.world.release.clone(),
