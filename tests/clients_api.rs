@@ -473,3 +473,77 @@ async fn a_stale_version_is_refused_with_409_and_nothing_changes() {
     assert_eq!(updates, 1);
     assert_free_of(&common::captured_logs(), &SECRETS, "the log");
 }
+
+/// The attack of the first build: a worker of another district types a neighbour's name
+/// and birth date (or only her ID number) into intake and learns from
+/// `possible_duplicates` that she is a client. The match outside the caller's reach
+/// yields no code and no hint; the supervisors of the district holding the match get an
+/// alert naming the new case, flagged for the auditor. Same-district matches still show.
+#[tokio::test]
+async fn intake_never_tells_a_worker_that_a_person_is_a_client_elsewhere() {
+    let w = world().await;
+    let sw = w.login("sw.vinh").await;
+    let neighbour = open_case(&sw, intake()).await;
+    let neighbour_code = neighbour["code"].as_str().unwrap().to_owned();
+
+    let curious = w.login("sw.cualo").await;
+    let mut by_name = person("pham thi  gia dinh", DOB);
+    by_name["area"] = json!("413");
+    let probe = curious.post("/api/v1/clients", by_name).send().await.unwrap();
+    let (status, text) = raw(probe).await;
+    assert_eq!(status, 201, "{text}");
+    let answer: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(answer["possible_duplicates"], json!([]));
+    assert!(!text.contains(&neighbour_code), "{text}");
+    let probe_code = answer["code"].as_str().unwrap().to_owned();
+
+    let mut by_id = person("Tên Khác Hẳn", "1980-05-05");
+    by_id["area"] = json!("413");
+    by_id["id_number"] = json!(ID_NUMBER);
+    let (status, second) = post(&curious, "/api/v1/clients", by_id).await;
+    assert_eq!(status, 201);
+    assert_eq!(second["possible_duplicates"], json!([]));
+    // No hint either: the answer has the same shape as for somebody unknown.
+    let mut stranger = person("Người Chưa Từng Gặp", "1981-06-06");
+    stranger["area"] = json!("413");
+    let (_, unknown) = post(&curious, "/api/v1/clients", stranger).await;
+    let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(&answer), keys(&unknown));
+
+    // Vinh's supervisors are told, with the code of the case opened in Cửa Lò.
+    let sup = w.login("sup.vinh").await;
+    let (_, alerts) = get(&sup, "/api/v1/alerts").await;
+    let dup: Vec<&Value> = alerts["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["kind"] == "possible_duplicate")
+        .collect();
+    assert_eq!(dup.len(), 2, "{alerts}");
+    assert!(dup.iter().all(|a| a["client_code"] == neighbour_code.as_str()));
+    assert!(dup.iter().any(|a| a["related_code"] == probe_code.as_str()));
+    // The curious worker's own district hears nothing of Vinh's client.
+    let sup_other = w.login("sup.cualo").await;
+    let (_, theirs) = get(&sup_other, "/api/v1/alerts").await;
+    assert!(!theirs.to_string().contains(&neighbour_code), "{theirs}");
+    let flagged: Vec<(String, bool)> = sqlx::query(
+        "SELECT actor, flagged FROM audit_log WHERE action = 'duplicate_alert' AND client_code = $1",
+    )
+    .bind(&neighbour_code)
+    .fetch_all(&w.state().db.pool)
+    .await
+    .unwrap()
+    .iter()
+    .map(|row| {
+        use sqlx::Row;
+        (row.get("actor"), hoanhap::db::flag(row, "flagged").unwrap())
+    })
+    .collect();
+    assert_eq!(flagged.len(), 2, "{flagged:?}");
+    assert!(flagged.iter().all(|(actor, f)| *actor == w.staff.sw_other && *f));
+
+    // Inside the district the match still shows, folded as before.
+    let colleague = w.login("sw2.vinh").await;
+    let (_, same) = post(&colleague, "/api/v1/clients", person("PHẠM  thị giả định", DOB)).await;
+    assert_eq!(same["possible_duplicates"], json!([neighbour_code]));
+}

@@ -161,6 +161,8 @@ home-done-followup = The follow-up was marked as done.
 alert-kind-child_protection = Child protection (under 18)
 alert-kind-closure_review = Closure to review
 alert-kind-data_processing_withdrawn = Consent to processing withdrawn: consider erasure
+alert-kind-possible_duplicate = Possible duplicate: a case opened in another area matches this client
+alert-related = opened there as
 # Coded values
 client-status-open = Open
 client-status-closed = Closed

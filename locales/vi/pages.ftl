@@ -161,6 +161,8 @@ home-done-followup = Đã đánh dấu việc theo dõi là đã xử lý.
 alert-kind-child_protection = Bảo vệ trẻ em (dưới 18 tuổi)
 alert-kind-closure_review = Cần duyệt việc đóng hồ sơ
 alert-kind-data_processing_withdrawn = Đã rút lại đồng ý xử lý dữ liệu: cân nhắc xóa hồ sơ
+alert-kind-possible_duplicate = Có thể trùng: một hồ sơ mở ở địa bàn khác khớp với thân chủ này
+alert-related = mở ở đó với mã
 # Giá trị mã hóa
 client-status-open = Đang mở
 client-status-closed = Đã đóng

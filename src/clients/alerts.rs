@@ -4,7 +4,8 @@
 //! Kinds raised here: [`CHILD_PROTECTION`] (under 18 at intake or after a corrected birth
 //! date), [`CLOSURE_REVIEW`] (a worker closed a case; a supervisor reviews it),
 //! [`DATA_PROCESSING_WITHDRAWN`] (the client withdrew consent to processing: erasure is
-//! to be considered). Other features may raise their own kinds with [`raise`].
+//! to be considered), [`POSSIBLE_DUPLICATE`] (a case opened elsewhere matches this
+//! client). Other features may raise their own kinds with [`raise`].
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -15,6 +16,11 @@ use crate::db::{Db, timestamp};
 pub const CHILD_PROTECTION: &str = "child_protection";
 pub const CLOSURE_REVIEW: &str = "closure_review";
 pub const DATA_PROCESSING_WITHDRAWN: &str = "data_processing_withdrawn";
+/// A case opened in another area (its code in `related_code`) matches this client's name
+/// and birth date or ID number. The worker who opened it is never told (that a person is
+/// a client at all is the most sensitive fact held); this area's supervisors are, and may
+/// start a transfer.
+pub const POSSIBLE_DUPLICATE: &str = "possible_duplicate";
 
 /// One alert as listed: codes and dates only.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -30,6 +36,8 @@ pub struct Alert {
     pub raised_by: Option<String>,
     pub acknowledged_at: Option<String>,
     pub acknowledged_by: Option<String>,
+    /// The code of a second case the alert is about ([`POSSIBLE_DUPLICATE`]).
+    pub related_code: Option<String>,
 }
 
 /// Whose alerts to list.
@@ -50,15 +58,43 @@ pub async fn raise(
     by: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<String, sqlx::Error> {
+    insert(conn, client_id, kind, by, None, now).await
+}
+
+/// Raises an alert that points at a second case by its code, inside the caller's
+/// transaction.
+pub async fn raise_related(
+    conn: &mut AnyConnection,
+    client_id: &str,
+    kind: &str,
+    by: Option<&str>,
+    related_code: &str,
+    now: DateTime<Utc>,
+) -> Result<String, sqlx::Error> {
+    insert(conn, client_id, kind, by, Some(related_code), now).await
+}
+
+async fn insert(
+    conn: &mut AnyConnection,
+    client_id: &str,
+    kind: &str,
+    by: Option<&str>,
+    related_code: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<String, sqlx::Error> {
     let id = uuid::Uuid::new_v4().to_string();
-    sqlx::query("INSERT INTO case_alerts (id, client_id, kind, raised_at, raised_by) VALUES ($1, $2, $3, $4, $5)")
-        .bind(&id)
-        .bind(client_id)
-        .bind(kind)
-        .bind(timestamp(now))
-        .bind(by)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO case_alerts (id, client_id, kind, raised_at, raised_by, related_code) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&id)
+    .bind(client_id)
+    .bind(kind)
+    .bind(timestamp(now))
+    .bind(by)
+    .bind(related_code)
+    .execute(conn)
+    .await?;
     Ok(id)
 }
 
@@ -71,7 +107,7 @@ pub(crate) fn placeholders(start: usize, n: usize) -> String {
 }
 
 const SELECT: &str = "SELECT a.id, a.kind, a.client_id, c.code, c.area, a.raised_at, a.raised_by, a.acknowledged_at, \
-     a.acknowledged_by FROM case_alerts a JOIN clients c ON c.id = a.client_id";
+     a.acknowledged_by, a.related_code FROM case_alerts a JOIN clients c ON c.id = a.client_id";
 
 fn decode(row: &sqlx::any::AnyRow) -> Result<Alert, sqlx::Error> {
     Ok(Alert {
@@ -84,6 +120,7 @@ fn decode(row: &sqlx::any::AnyRow) -> Result<Alert, sqlx::Error> {
         raised_by: row.try_get("raised_by")?,
         acknowledged_at: row.try_get("acknowledged_at")?,
         acknowledged_by: row.try_get("acknowledged_by")?,
+        related_code: row.try_get("related_code")?,
     })
 }
 

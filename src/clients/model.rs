@@ -149,12 +149,21 @@ pub struct ListFilter {
     pub status: Option<StatusFilter>,
 }
 
-/// The result of intake: the client and codes of possible duplicates (codes only).
+/// The result of intake: the client and every possible duplicate (id and code only,
+/// whoever may see them: the caller of the store filters them).
 #[derive(Debug, Serialize)]
 pub struct Created {
     #[serde(flatten)]
     pub client: Client,
-    pub possible_duplicates: Vec<String>,
+    pub possible_duplicates: Vec<DuplicateMatch>,
+}
+
+/// A client whose blind indexes match another's: the same folded name and birth date,
+/// or the same ID number. Never content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DuplicateMatch {
+    pub id: String,
+    pub code: String,
 }
 
 /// Age band at intake: coded, coarse enough not to identify anyone.

@@ -13,7 +13,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use validator::Validate;
 
 use super::alerts::{self, Alert, AlertScope};
-use super::model::{CasePeriod, ClientPatch, FieldClasses, ListFilter, ListScope, NewClient, Pii, StatusFilter};
+use super::model::{CasePeriod, ClientPatch, DuplicateMatch, FieldClasses, ListFilter, ListScope, NewClient, Pii, StatusFilter};
 use super::validation::{self as v};
 use super::{CLOSURE_REASONS, StoreError};
 use crate::AppState;
@@ -303,7 +303,8 @@ pub struct IntakeInput {
 }
 
 /// The answer to intake: the client as the caller sees it, and codes of possible
-/// duplicates (same name and birth date, or same ID number).
+/// duplicates (same name and birth date, or same ID number) among the clients the caller
+/// may already list. A match outside them is never shown, nor hinted at.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IntakeResult {
     #[serde(flatten)]
@@ -414,9 +415,19 @@ pub async fn intake(state: &AppState, user: &AuthUser, mut input: IntakeInput) -
         given.push(consent(consents::REFERRAL_SHARING, Some(category)));
     }
     let now = state.clock.now();
+    let matches = state
+        .clients
+        .find_duplicates(
+            new.full_name.expose(),
+            new.date_of_birth,
+            new.id_number.as_ref().map(|n| n.expose().as_str()),
+        )
+        .await
+        .map_err(store_error)?;
+    let (shown, hidden) = partition_duplicates(state, user, matches).await?;
     let created = state
         .clients
-        .intake(&new, &given, Some(user.id()), now)
+        .intake(&new, &given, Some(user.id()), &hidden, now)
         .await
         .map_err(store_error)?;
     let code = created.client.code.clone();
@@ -424,12 +435,60 @@ pub async fn intake(state: &AppState, user: &AuthUser, mut input: IntakeInput) -
     if created.client.child_protection {
         event = event.reason("child_protection").flagged();
     }
-    state.audit(event).await?;
+    // The matches the caller may not see are told to their own supervisors (an alert,
+    // raised with the case) and flagged for the auditor under the matched code.
+    let mut events = vec![event];
+    events.extend(hidden.iter().map(|m| {
+        user.event("duplicate_alert", Outcome::Success)
+            .client(&m.code)
+            .object(&code)
+            .reason(alerts::POSSIBLE_DUPLICATE)
+            .flagged()
+    }));
+    audit_together(state, events).await?;
     let client = reload(state, user, &created.client.id).await?;
     Ok(IntakeResult {
         client,
-        possible_duplicates: created.possible_duplicates,
+        possible_duplicates: shown.into_iter().map(|m| m.code).collect(),
     })
+}
+
+/// Splits possible duplicates into those the caller may already list
+/// (`client_list_codes`) and the others.
+async fn partition_duplicates(
+    state: &AppState,
+    user: &AuthUser,
+    matches: Vec<DuplicateMatch>,
+) -> Result<(Vec<DuplicateMatch>, Vec<DuplicateMatch>), ApiError> {
+    let mut shown = Vec::new();
+    let mut hidden = Vec::new();
+    for m in matches {
+        let Some((code, facts)) = state.client_facts(&m.id).await? else {
+            continue;
+        };
+        let client = ClientRef { id: m.id.clone(), code, facts };
+        if state.may(user, Action::ClientListCodes, &client).await? {
+            shown.push(m);
+        } else {
+            hidden.push(m);
+        }
+    }
+    Ok((shown, hidden))
+}
+
+/// Appends several audit entries at once: they reach the writer together and commit in
+/// one batch, so an intake with a hidden match takes no measurably longer than one
+/// without (its timing must not tell the caller either).
+async fn audit_together(state: &AppState, events: Vec<crate::audit::Event>) -> Result<(), ApiError> {
+    let mut pending = tokio::task::JoinSet::new();
+    for event in events {
+        let state = state.clone();
+        pending.spawn(async move { state.audit(event).await });
+    }
+    while let Some(done) = pending.join_next().await {
+        done.map_err(|e| ApiError::internal(&e))??;
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------

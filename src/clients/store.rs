@@ -7,7 +7,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use super::model::{
-    CasePeriod, Client, ClientPatch, Created, FieldClasses, ListFilter, ListScope, NewClient, Pii, StatusFilter,
+    CasePeriod, Client, ClientPatch, Created, DuplicateMatch, FieldClasses, ListFilter, ListScope, NewClient, Pii, StatusFilter,
     age_band,
 };
 use crate::consents::NewConsent;
@@ -96,19 +96,22 @@ impl ClientStore {
 
     /// Opens a case without recorded consents (tests, imports); see [`ClientStore::intake`].
     pub async fn create(&self, new: &NewClient, now: DateTime<Utc>) -> Result<Created, StoreError> {
-        self.intake(new, &[], None, now).await
+        self.intake(new, &[], None, &[], now).await
     }
 
     /// Opens a case: allocates the next code for the intake year, creates and wraps a
     /// data key, seals the personal fields, stores the blind indexes, the first case
     /// period, the consents given at intake and, for a child, the child-protection alert
-    /// to the district's supervisors — all in one transaction, so either everything is
-    /// stored or nothing. Returns the codes of possible duplicates (never their content).
+    /// to the district's supervisors, and a `possible_duplicate` alert on each of
+    /// `alert_matches` (matches the caller may not be shown: their supervisors are told
+    /// instead) — all in one transaction, so either everything is stored or nothing.
+    /// Returns every possible duplicate (ids and codes, never content).
     pub async fn intake(
         &self,
         new: &NewClient,
         consents: &[NewConsent],
         recorded_by: Option<&str>,
+        alert_matches: &[DuplicateMatch],
         now: DateTime<Utc>,
     ) -> Result<Created, StoreError> {
         let id = uuid::Uuid::new_v4().to_string();
@@ -193,6 +196,17 @@ impl ClientStore {
         if child {
             super::alerts::raise(&mut tx, &id, super::alerts::CHILD_PROTECTION, recorded_by, now).await?;
         }
+        for matched in alert_matches {
+            super::alerts::raise_related(
+                &mut tx,
+                &matched.id,
+                super::alerts::POSSIBLE_DUPLICATE,
+                recorded_by,
+                &code,
+                now,
+            )
+            .await?;
+        }
         let client = self.fetch(&mut tx, &id, FieldClasses::ALL).await?;
         tx.commit().await?;
         Ok(Created {
@@ -201,15 +215,15 @@ impl ClientStore {
         })
     }
 
-    /// Codes of clients whose blind indexes match; the content is never compared in clear.
+    /// Clients whose blind indexes match; the content is never compared in clear.
     async fn duplicates(
         &self,
         name_dob: &[u8],
         id_number: Option<&[u8]>,
         except: Option<&str>,
-    ) -> Result<Vec<String>, StoreError> {
-        let codes: Vec<String> = sqlx::query_scalar(
-            "SELECT code FROM clients WHERE (bi_name_dob = $1 OR (bi_id_number IS NOT NULL AND bi_id_number = $2)) \
+    ) -> Result<Vec<DuplicateMatch>, StoreError> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT id, code FROM clients WHERE (bi_name_dob = $1 OR (bi_id_number IS NOT NULL AND bi_id_number = $2)) \
              AND id <> $3 ORDER BY code",
         )
         .bind(name_dob)
@@ -217,16 +231,17 @@ impl ClientStore {
         .bind(except.unwrap_or(""))
         .fetch_all(&self.db.pool)
         .await?;
-        Ok(codes)
+        Ok(rows.into_iter().map(|(id, code)| DuplicateMatch { id, code }).collect())
     }
 
-    /// Candidate duplicates for a name, birth date and optional ID number: codes only.
+    /// Candidate duplicates for a name, birth date and optional ID number: ids and codes
+    /// only, whoever may see them (the caller filters).
     pub async fn find_duplicates(
         &self,
         full_name: &str,
         date_of_birth: NaiveDate,
         id_number: Option<&str>,
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<Vec<DuplicateMatch>, StoreError> {
         let blind = self.keyring.blind_index();
         let bi = blind.name_dob(full_name, &date_of_birth.to_string());
         let bi_id = id_number.and_then(|n| blind.id_number(n));
