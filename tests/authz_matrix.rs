@@ -569,7 +569,7 @@ fn page_table() -> Vec<Row> {
         // Finding a code opens the case page, which offers break-glass to case workers
         // outside the scope; to anyone who may neither list the code nor break glass the
         // answer must be the one for an unknown code (no redirect to the client's id).
-        page("GET /clients/find?code={code}", Shared, None,
+        page("POST /clients/find", Shared, Some(&[("code", "{code}")]),
             [L, N, A, A, A, A, A, A, N, N, N, N]),
         page("GET /clients/new", Shared, None,
             [L, F, A, A, A, A, A, F, F, F, F, F]),

@@ -284,3 +284,83 @@ async fn grants_are_shown_to_the_assigned_worker_and_the_auditor() {
     assert!(codes(&body).is_empty());
     assert_eq!(w.worker, lan.user["id"].as_str().unwrap());
 }
+
+/// Existence checks answer the same way whether a code is unknown or only not the
+/// caller's to know, check their input before anything is looked up, are audited, and
+/// never carry a client code in a URL.
+#[tokio::test]
+async fn existence_checks_answer_alike_and_codes_never_travel_in_urls() {
+    let w = world().await;
+    let outsider = Api::login(&w.server, "hoa.sw").await;
+    let manager = Api::login(&w.server, "minh.mgr").await;
+    let state = &w.server.state;
+
+    // A short reason is refused before the code is looked up: the same 422 for a real
+    // code and a made-up one.
+    let short = json!({ "reason": "gấp" });
+    let mut answers = Vec::new();
+    for code in [w.code.as_str(), "NA-2024-99999"] {
+        let res = outsider.post(&path(code), short.clone()).send().await.unwrap();
+        answers.push((res.status().as_u16(), res.text().await.unwrap()));
+    }
+    assert_eq!(answers[0].0, 422);
+    assert_eq!(answers[0], answers[1]);
+
+    // With a good reason: a made-up code, and a real code asked by someone who may not
+    // break glass, get the same 404.
+    let unknown = outsider.post(&path("NA-2024-99999"), json!({ "reason": REASON })).send().await.unwrap();
+    let hidden = manager.post(&path(&w.code), json!({ "reason": REASON })).send().await.unwrap();
+    assert_eq!(unknown.status(), 404);
+    assert_eq!(hidden.status(), 404);
+    let unknown: Value = unknown.json().await.unwrap();
+    let hidden: Value = hidden.json().await.unwrap();
+    assert_eq!(unknown, hidden);
+    // Both audited; the made-up text is not kept.
+    let denied: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT actor, client_code, object_id FROM audit_log WHERE action = 'break_glass' AND outcome = 'denied' \
+         ORDER BY seq",
+    )
+    .fetch_all(&state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(denied.len(), 2, "{denied:?}");
+    assert!(denied.iter().all(|(_, _, object)| object.as_deref() != Some("NA-2024-99999")));
+
+    // Finding a case by code is a form POST: a GET with the code in the query string is
+    // not served, so no proxy log holds it.
+    let res = outsider
+        .get(&format!("/clients/find?code={}", w.code))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 405);
+    let find = |api: &Api, code: &str| {
+        let body: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("code", code)
+            .append_pair("csrf_token", &api.csrf)
+            .finish();
+        api.send(reqwest::Method::POST, "/clients/find")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let volunteer = Api::login(&w.server, "thu.vol").await;
+    let unknown = find(&volunteer, "NA-2024-99999").await.unwrap();
+    let not_hers = find(&volunteer, &w.code).await.unwrap();
+    assert_eq!(unknown.status(), 422);
+    assert_eq!(not_hers.status(), 422);
+    let strip = |html: String, code: &str| html.replace(code, "CODE").replace("NA-2024-99999", "CODE");
+    let unknown = strip(unknown.text().await.unwrap(), &w.code);
+    let not_hers = strip(not_hers.text().await.unwrap(), &w.code);
+    let main = |html: &str| html[html.find("<main").unwrap()..].to_owned();
+    assert_eq!(main(&unknown), main(&not_hers));
+    let finds: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT outcome, client_code FROM audit_log WHERE action = 'client_find' ORDER BY seq")
+            .fetch_all(&state.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        finds,
+        vec![("denied".to_owned(), None), ("denied".to_owned(), Some(w.code.clone()))]
+    );
+}

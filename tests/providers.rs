@@ -71,19 +71,35 @@ async fn supervisors_and_admins_keep_the_directory_that_field_staff_read() {
     assert_eq!(status, 201, "{school}");
     assert_eq!(school["active"], true);
     assert_eq!(school["contact"], "0238 3844 000");
-    let (status, bank) = json_of(
-        sup.post(
-            "/api/v1/providers",
-            json!({"name": "Ngân hàng Chính sách xã hội", "category": "loan", "area": "40"}),
+    // A supervisor keeps the providers of her own district only: not the province's,
+    // not another district's.
+    for area in ["40", "413"] {
+        let (status, body) = json_of(
+            sup.post(
+                "/api/v1/providers",
+                json!({"name": "Ngân hàng Chính sách xã hội", "category": "loan", "area": area}),
+            )
+            .send()
+            .await
+            .unwrap(),
         )
-        .send()
-        .await
-        .unwrap(),
+        .await;
+        assert_eq!(status, 403, "{area}: {body}");
+    }
+    let (status, bank) = json_of(
+        admin
+            .post(
+                "/api/v1/providers",
+                json!({"name": "Ngân hàng Chính sách xã hội", "category": "loan", "area": "40"}),
+            )
+            .send()
+            .await
+            .unwrap(),
     )
     .await;
     assert_eq!(status, 201, "{bank}");
     assert!(bank["contact"].is_null());
-    let (status, _) = json_of(
+    let (status, clinic) = json_of(
         admin
             .post(
                 "/api/v1/providers",
@@ -95,6 +111,27 @@ async fn supervisors_and_admins_keep_the_directory_that_field_staff_read() {
     )
     .await;
     assert_eq!(status, 201);
+    // Nor may she change another district's provider, or move her own out of her district.
+    let clinic = clinic["id"].as_str().unwrap();
+    let (status, _) = json_of(
+        sup.send(Method::PATCH, &format!("/api/v1/providers/{clinic}"))
+            .json(&json!({"contact": "0238 000 000"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let school_id = school["id"].as_str().unwrap();
+    let (status, _) = json_of(
+        sup.send(Method::PATCH, &format!("/api/v1/providers/{school_id}"))
+            .json(&json!({"area": "413"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 403);
 
     // Social workers and volunteers may read but not manage; managers and auditors neither.
     for api in [&sw, &vol] {

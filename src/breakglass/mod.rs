@@ -71,14 +71,26 @@ pub fn check_reason(reason: &str) -> Result<&str, ApiError> {
 /// the client id or its code. Returns the grant. The reason is flagged for the auditor.
 pub async fn break_glass(state: &AppState, user: &AuthUser, client: &str, reason: &str) -> Result<Grant, ApiError> {
     let internal = |e: sqlx::Error| ApiError::internal(&e);
-    // A worker usually starts from a code heard on the phone; accept it as well as the id.
-    let client_id = state
-        .clients
-        .id_for_code(client)
-        .await?
-        .unwrap_or_else(|| client.to_owned());
-    let client = state.client_access(user, &client_id, Action::BreakGlass).await?;
+    // The input first: a bad reason is refused before anything is looked up, so the
+    // answer to it says nothing about the client.
     let reason = check_reason(reason)?;
+    // A worker usually starts from a code heard on the phone; accept it as well as the id.
+    // An unknown one is refused like a client the caller may not know of (404), audited
+    // without the text typed (it could be anything, a name even).
+    let client_id = match state.clients.id_for_code(client).await? {
+        Some(id) => id,
+        None if state.client_facts(client).await?.is_some() => client.to_owned(),
+        None => {
+            state
+                .audit(
+                    user.event(Action::BreakGlass.name(), Outcome::Denied)
+                        .reason("no such client"),
+                )
+                .await?;
+            return Err(ApiError::not_found());
+        }
+    };
+    let client = state.client_access(user, &client_id, Action::BreakGlass).await?;
     let now = state.clock.now();
     let id = uuid::Uuid::new_v4().to_string();
     let granted_at = timestamp(now);

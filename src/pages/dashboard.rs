@@ -16,9 +16,10 @@ use serde::Deserialize;
 
 use super::ctx::{PageCtx, PageUser};
 use super::error::{PageError, render};
-use super::form::FieldErrors;
+use super::form::{FieldErrors, FormData};
 use super::lookup::Names;
 use crate::AppState;
+use crate::audit::Outcome;
 use crate::breakglass::Grant;
 use crate::clients::StatusFilter;
 use crate::clients::alerts::Alert;
@@ -30,7 +31,7 @@ use crate::volunteers::SupportFollowUp;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
-        .route("/clients/find", get(find))
+        .route("/clients/find", post(find))
         .route("/alerts/{id}/acknowledge", post(acknowledge))
         .route("/follow-ups/{id}/done", post(follow_up_done))
 }
@@ -148,20 +149,12 @@ async fn home(
     render(&home, StatusCode::OK)
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct FindQuery {
-    #[serde(default)]
-    code: String,
-}
-
 /// Finds a client by code (what a worker hears on the phone) and opens the case page,
-/// which offers break-glass when the client is outside the caller's scope.
-async fn find(
-    State(state): State<AppState>,
-    page: PageUser,
-    q: Result<Query<FindQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, PageError> {
-    let code = q.map(|Query(q)| q.code).unwrap_or_default().trim().to_uppercase();
+/// which offers break-glass when the client is outside the caller's scope. A form POST,
+/// so that a client code never sits in a URL a proxy would log. Every lookup is audited;
+/// an unknown code and one the caller may not know of get the same answer.
+async fn find(State(state): State<AppState>, page: PageUser, form: FormData) -> Result<Response, PageError> {
+    let code = form.text("code").trim().to_uppercase();
     let mut errs = FieldErrors::new();
     if code.is_empty() {
         errs.add("code", "field-required");
@@ -181,25 +174,33 @@ async fn find(
 
 /// The id of the client with `code`, if the caller may list its code or break glass on
 /// it; anyone else gets the answer for an unknown code, so that a code's existence is
-/// not revealed to them.
+/// not revealed to them. Audited as `client_find`: the code when it exists, never the
+/// text typed for one that does not (it could be anything, a name even).
 async fn findable(state: &AppState, page: &PageUser, code: &str) -> Result<Option<String>, PageError> {
-    let Some(id) = state
+    let user = &page.user;
+    let found = match state
         .clients
         .id_for_code(code)
         .await
         .map_err(|e| PageError::internal(&e))?
-    else {
-        return Ok(None);
+    {
+        Some(id) => state.client_facts(&id).await?.map(|(code, facts)| (id, code, facts)),
+        None => None,
     };
-    let Some((_, facts)) = state.client_facts(&id).await? else {
+    let Some((id, code, facts)) = found else {
+        state
+            .audit(user.event("client_find", Outcome::Denied).reason("no such client"))
+            .await?;
         return Ok(None);
     };
     let areas = state.areas().await?;
-    let principal = page.user.principal();
+    let principal = user.principal();
     let resource = Resource::Client(facts);
     let visible = [Action::ClientListCodes, Action::BreakGlass]
         .into_iter()
         .any(|action| state.policy.is_allowed(&areas, &principal, action, &resource));
+    let outcome = if visible { Outcome::Success } else { Outcome::Denied };
+    state.audit(user.event("client_find", outcome).client(&code)).await?;
     Ok(visible.then_some(id))
 }
 
