@@ -440,8 +440,9 @@ fn api_table() -> Vec<Row> {
             [U, H, A, H, A, F, H, F, H, H, H, H]),
         api("POST /api/v1/clients/{id}/close", Fresh(Client), Some(json!({ "reason": "reintegrated" })),
             [U, H, A, H, A, F, H, F, H, H, H, H]),
+        // Closing the case ended the volunteer's assignment: she no longer knows of it.
         api("POST /api/v1/clients/{id}/reopen", Fresh(Closed), Some(json!({})),
-            [U, H, A, H, A, F, H, F, H, H, H, H]),
+            [U, H, A, H, A, F, H, H, H, H, H, H]),
         api("POST /api/v1/clients/{id}/reassign", Fresh(Client), Some(json!({ "user_id": "{spare_worker}" })),
             [U, H, A, H, F, F, H, F, H, H, H, H]),
         api("POST /api/v1/clients/{id}/erase", Fresh(Client), Some(json!({ "reason": ERASE_REASON })),

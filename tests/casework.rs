@@ -585,3 +585,46 @@ async fn erasure_leaves_nothing_of_the_client() {
     assert_eq!(get(&sw, "/api/v1/follow-ups?all=true").await.1["items"], json!([]));
     assert_free_of(&common::captured_logs(), &SECRETS, "the log");
 }
+
+/// A volunteer's access ends when her assignment ends or the case closes: she cannot read
+/// the client or log support afterwards, even if the case is reopened.
+#[tokio::test]
+async fn a_volunteer_loses_access_when_the_assignment_or_the_case_ends() {
+    let w = world().await;
+    let sw = w.login("sw.vinh").await;
+    let sup = w.login("sup.vinh").await;
+    let vol = w.login("vol.vinh").await;
+    let client = open_case(&sw, intake()).await;
+    let id = client["id"].as_str().unwrap();
+    let read = format!("/api/v1/clients/{id}");
+    let log = format!("/api/v1/clients/{id}/support-logs");
+    let contact = || json!({ "kind": "phone_call", "on": OPENED, "duration_minutes": 5 });
+
+    let (status, _) = post(&sup, &format!("/api/v1/clients/{id}/volunteers"), json!({"user_id": w.staff.vol})).await;
+    assert_eq!(status, 201);
+    assert_eq!(get(&vol, &read).await.0, 200);
+    assert_eq!(post(&vol, &log, contact()).await.0, 201);
+
+    // The assignment ends.
+    let res = sup
+        .send(reqwest::Method::DELETE, &format!("/api/v1/clients/{id}/volunteers/{}", w.staff.vol))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    assert_eq!(get(&vol, &read).await.0, 404);
+    assert_eq!(post(&vol, &log, contact()).await.0, 404);
+
+    // Assigned again, then the case closes.
+    let (status, _) = post(&sup, &format!("/api/v1/clients/{id}/volunteers"), json!({"user_id": w.staff.vol})).await;
+    assert_eq!(status, 201);
+    let (status, _) = post(&sup, &format!("/api/v1/clients/{id}/close"), json!({ "reason": "reintegrated" })).await;
+    assert_eq!(status, 200);
+    assert_eq!(get(&vol, &read).await.0, 404);
+    assert_eq!(post(&vol, &log, contact()).await.0, 404);
+    let (_, list) = get(&vol, "/api/v1/clients").await;
+    assert_eq!(list["items"], json!([]));
+    let (status, _) = post(&sup, &format!("/api/v1/clients/{id}/reopen"), json!({})).await;
+    assert_eq!(status, 200);
+    assert_eq!(get(&vol, &read).await.0, 404, "reopening does not bring the assignment back");
+}

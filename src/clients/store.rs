@@ -524,8 +524,8 @@ impl ClientStore {
         Ok(code)
     }
 
-    /// Closes an open case at `version`: the client row and its open case period, in one
-    /// transaction. With `review_by` (a worker closed it), a
+    /// Closes an open case at `version`: the client row and its open case period, and the
+    /// end of its volunteer assignments, in one transaction. With `review_by` (a worker closed it), a
     /// [`super::alerts::CLOSURE_REVIEW`] alert raised by that user asks the district's
     /// supervisors to review the closure, in the same transaction.
     pub async fn close(
@@ -561,6 +561,11 @@ impl ClientStore {
         .bind(id)
         .execute(&mut *tx)
         .await?;
+        // A volunteer's access ends with the case: her assignment goes with it.
+        sqlx::query("DELETE FROM client_volunteers WHERE client_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         if let Some(by) = review_by {
             super::alerts::raise(&mut tx, id, super::alerts::CLOSURE_REVIEW, Some(by), now).await?;
         }
@@ -570,6 +575,7 @@ impl ClientStore {
     }
 
     /// Reopens a closed case at `version`: a new case period from `on`. One transaction.
+    /// Volunteers are assigned again by a supervisor if the case needs them.
     pub async fn reopen(
         &self,
         id: &str,
