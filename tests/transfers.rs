@@ -282,3 +282,70 @@ async fn a_transfer_can_be_declined_or_withdrawn_and_the_client_stays() {
     assert_eq!(area_of(&w, id).await.0, "412");
     assert_eq!(history(&w, id).await.len(), 1);
 }
+
+/// Statistics count a client in the area she belonged to during the period: a client of
+/// Vinh who reached a service in the first half of 2024 and moved to Cửa Lò in September
+/// stays in Vinh's figures for 2024-H1 and is Cửa Lò's at the end of the year.
+#[tokio::test]
+async fn statistics_count_a_transferred_client_where_she_was() {
+    use hoanhap::stats::compute::{Scope, Window, figures};
+    let w = world().await;
+    let sw = w.login("sw.vinh").await;
+    let sup = w.login("sup.vinh").await;
+    let client = open_case(&sw, intake()).await;
+    let id = client["id"].as_str().unwrap();
+    let (status, provider) = post(
+        &sup,
+        "/api/v1/providers",
+        json!({"name": "Quỹ tín dụng thử nghiệm", "category": "loan", "area": "412"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{provider}");
+    let (status, need) = post(
+        &sw,
+        &format!("/api/v1/clients/{id}/needs"),
+        json!({"category": "loan", "assessed_on": "2024-03-20"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{need}");
+    let (status, referral) = post(
+        &sw,
+        &format!("/api/v1/clients/{id}/referrals"),
+        json!({"category": "loan", "need_id": need["id"], "provider_id": provider["id"], "on": "2024-03-25"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{referral}");
+    let moves = format!("/api/v1/referrals/{}/transitions", referral["id"].as_str().unwrap());
+    for (to, on) in [("accepted", "2024-04-01"), ("in_service", "2024-04-15")] {
+        let (status, body) = post(&sw, &moves, json!({"to": to, "on": on})).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (_, asked) = post(&sw, &transfers(id), json!({"to_area": "413", "reason": REASON})).await;
+    let receiver = w.login("sup.cualo").await;
+    let (status, body) = post(
+        &receiver,
+        &format!("/api/v1/transfers/{}/accept", asked["id"].as_str().unwrap()),
+        json!({"on": "2024-09-01"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    let today = w.state().clock.today();
+    let window = |from: &str, to: &str| Window {
+        from: from.parse().unwrap(),
+        to: to.parse().unwrap(),
+        as_of: to.parse().unwrap(),
+        today,
+    };
+    let db = &w.state().db;
+    let h1 = figures(db, window("2024-01-01", "2024-06-30"), true, Scope::Release).await.unwrap();
+    let areas = |f: &hoanhap::stats::compute::Figures| {
+        f.by_area
+            .iter()
+            .map(|(area, pair)| (area.clone(), pair.cohort, pair.reached))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(areas(&h1), vec![("412".to_owned(), 1, 1)]);
+    let year = figures(db, window("2024-01-01", "2024-12-31"), true, Scope::Release).await.unwrap();
+    assert_eq!(areas(&year), vec![("413".to_owned(), 1, 1)]);
+}

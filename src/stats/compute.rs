@@ -148,6 +148,12 @@ pub enum Scope {
     Progress,
 }
 
+/// The area a client belonged to on the reference day (`$3`, the period's end for a
+/// release), from her area history: a client transferred later still counts where she
+/// was. (The area of today is the fallback for a day before her first history row.)
+const AREA_AS_OF: &str = "(SELECT h.area FROM client_areas h WHERE h.client_id = c.id AND h.from_date <= $3 \
+     ORDER BY h.from_date DESC, h.moved_at DESC LIMIT 1)";
+
 /// Working tables of one computation, private to its connection and transaction.
 const PEOPLE: &str = "stats_work_people";
 const MOVES: &str = "stats_work_moves";
@@ -157,8 +163,8 @@ const MOVES: &str = "stats_work_moves";
 /// Two temporary tables (private to the connection, created and dropped inside the
 /// transaction, so nothing outlives it even on error) hold the intermediate sets, so each
 /// base table is read once:
-/// * `stats_work_people (id, area, cohort)`: the reportable clients, with whether each is in
-///   the cohort;
+/// * `stats_work_people (id, area, cohort)`: the reportable clients, each in the area she
+///   belonged to on the reference day, with whether she is in the cohort;
 /// * `stats_work_moves (referral_id, client_id, category, rk, reached)`: each referral of a
 ///   reportable client that moved in the period, with the rank of the status it reached by
 ///   the end of the period and whether it entered `in_service`/`completed` in it.
@@ -193,8 +199,8 @@ pub async fn figures(db: &Db, window: Window, require_consent: bool, scope: Scop
     );
     run!(
         format!(
-            "INSERT INTO {PEOPLE} (id, area, cohort) SELECT c.id, c.area, CASE WHEN {IN_COHORT} THEN 1 ELSE 0 END \
-             FROM clients c WHERE {consent}"
+            "INSERT INTO {PEOPLE} (id, area, cohort) SELECT c.id, COALESCE({AREA_AS_OF}, c.area), \
+             CASE WHEN {IN_COHORT} THEN 1 ELSE 0 END FROM clients c WHERE {consent}"
         ),
         [from, to, as_of, today]
     );
