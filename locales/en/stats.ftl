@@ -77,3 +77,6 @@ stats-publish-to = To
 stats-publish-reason = Reason (required to publish a period again)
 stats-publish-reason-hint = The reason is stored with the release and in the audit trail.
 stats-publish-button = Publish
+# Releases follow a calendar (docs/disclosure.md)
+field-stats_period_not_calendar = Publish a half-year ("2024-H1"), a year ("2024"), or whole months: "from" the first day of a month and "to" the last day of a month.
+field-stats_reason_required_ad_hoc = A range of months is not a half-year or a year; give a reason to publish it.

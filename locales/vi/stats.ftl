@@ -77,3 +77,6 @@ stats-publish-to = Đến ngày
 stats-publish-reason = Lý do (bắt buộc khi công bố lại một kỳ)
 stats-publish-reason-hint = Lý do được lưu cùng bản công bố và trong nhật ký kiểm toán.
 stats-publish-button = Công bố
+# Công bố theo lịch (docs/disclosure.md)
+field-stats_period_not_calendar = Chỉ công bố nửa năm ("2024-H1"), cả năm ("2024") hoặc các tháng trọn vẹn: "from" là ngày đầu tháng và "to" là ngày cuối tháng.
+field-stats_reason_required_ad_hoc = Khoảng các tháng không phải nửa năm hay cả năm; cần nêu lý do để công bố.
