@@ -140,7 +140,12 @@ pub fn release_cells(release: &Release) -> Cells {
     let i = &release.indicator;
     rate_cells(&mut cells, Key::Indicator, &i.cohort, &i.reached);
     for row in &release.by_area {
-        rate_cells(&mut cells, |p| Key::Area(row.area.clone(), p), &row.cohort, &row.reached);
+        rate_cells(
+            &mut cells,
+            |p| Key::Area(row.area.clone(), p),
+            &row.cohort,
+            &row.reached,
+        );
     }
     category_cells(&mut cells, &release.by_category);
     count_cell(&mut cells, Key::NewIntakes, &release.new_intakes);
@@ -191,9 +196,11 @@ fn is_small(value: u64, min_cell: u32) -> bool {
 pub fn violations(new: &Cells, published: &[Cells], min_cell: u32) -> BTreeSet<Key> {
     new.iter()
         .filter(|(key, value)| {
-            published
-                .iter()
-                .any(|cells| cells.get(*key).is_some_and(|other| is_small(value.abs_diff(*other), min_cell)))
+            published.iter().any(|cells| {
+                cells
+                    .get(*key)
+                    .is_some_and(|other| is_small(value.abs_diff(*other), min_cell))
+            })
         })
         .map(|(key, _)| key.to_hide())
         .collect()
@@ -214,7 +221,12 @@ fn overlaps(release: &Release, from: NaiveDate, to: NaiveDate) -> bool {
 /// Repeats `protect` with more and more counts hidden until `violations` finds none. Every
 /// round hides at least one count that was shown (violations are shown counts), so at most one
 /// round per count; if that bound were ever reached, every count is hidden (fail closed).
-fn until_safe<T>(protect: impl Fn(&BTreeSet<Key>) -> T, cells: impl Fn(&T) -> Cells, linked: &[Cells], min_cell: u32) -> T {
+fn until_safe<T>(
+    protect: impl Fn(&BTreeSet<Key>) -> T,
+    cells: impl Fn(&T) -> Cells,
+    linked: &[Cells],
+    min_cell: u32,
+) -> T {
     let mut hide = BTreeSet::new();
     let mut figures = protect(&hide);
     let bound = cells(&figures).len() + 1;
@@ -441,7 +453,15 @@ mod tests {
         let mut published: Vec<Release> = Vec::new();
         for (n, (period, visible)) in steps.iter().enumerate() {
             let f = figures(&clients[..(*visible).min(clients.len())], months_of(period));
-            let release = protect_linked(meta(period.clone(), n), &f, &areas, "40", &categories, rules, &published);
+            let release = protect_linked(
+                meta(period.clone(), n),
+                &f,
+                &areas,
+                "40",
+                &categories,
+                rules,
+                &published,
+            );
             published.push(release);
         }
         published
@@ -525,11 +545,19 @@ mod tests {
         assert_eq!(published[1].indicator.cohort, Count::Shown(71));
         assert_eq!(published[0].indicator.reached, Count::Shown(60));
         assert!(published[1].indicator.reached.shown().is_none());
-        assert!(small_differences(&published, 5).is_empty(), "{:?}", small_differences(&published, 5));
+        assert!(
+            small_differences(&published, 5).is_empty(),
+            "{:?}",
+            small_differences(&published, 5)
+        );
         // The stored first release is not changed by the second.
         assert_eq!(
             published[0],
-            publish_all(&clients, &[(Period::custom(month_start(0), month_end(4)).unwrap(), 100)], &r)[0]
+            publish_all(
+                &clients,
+                &[(Period::custom(month_start(0), month_end(4)).unwrap(), 100)],
+                &r
+            )[0]
         );
     }
 
@@ -575,7 +603,11 @@ mod tests {
         let published = publish_all(&clients, &steps, &rules(5));
         assert!(small_differences(&published, 5).is_empty());
         // The year's total cohort (65) is 2 more than H2's (63): not shown.
-        assert!(published[2].indicator.cohort.shown().is_none(), "{:?}", published[2].indicator);
+        assert!(
+            published[2].indicator.cohort.shown().is_none(),
+            "{:?}",
+            published[2].indicator
+        );
     }
 
     #[test]

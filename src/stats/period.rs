@@ -228,7 +228,10 @@ mod tests {
         assert_eq!(range("2024-01-01", "2024-06-29"), Err(PeriodError::NotWholeMonths));
         assert_eq!(range("2024-01-02", "2024-01-31"), Err(PeriodError::NotWholeMonths));
         assert_eq!(range("2024-02-01", "2024-02-28"), Err(PeriodError::NotWholeMonths));
-        assert_eq!(range("2023-02-01", "2023-02-28").unwrap().label, "2023-02-01..2023-02-28");
+        assert_eq!(
+            range("2023-02-01", "2023-02-28").unwrap().label,
+            "2023-02-01..2023-02-28"
+        );
         let h1 = range("2024-01-01", "2024-06-30").unwrap();
         assert_eq!(h1, Period::half_year(2024, 1).unwrap());
         assert!(!h1.is_ad_hoc());
@@ -236,7 +239,10 @@ mod tests {
         assert_eq!(range("2024-01-01", "2024-12-31").unwrap().label, "2024");
         let months = range("2024-01-01", "2024-05-31").unwrap();
         assert!(months.is_ad_hoc());
-        assert_eq!(range("2024-11-01", "2025-01-31").unwrap().label, "2024-11-01..2025-01-31");
+        assert_eq!(
+            range("2024-11-01", "2025-01-31").unwrap().label,
+            "2024-11-01..2025-01-31"
+        );
         assert!(months.overlaps(d("2024-05-31"), d("2024-06-30")));
         assert!(!months.overlaps(d("2024-06-01"), d("2024-06-30")));
         assert!(!Period::year(2024).unwrap().is_ad_hoc());

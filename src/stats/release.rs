@@ -569,13 +569,15 @@ pub async fn progress(db: &Db, clock: &Clock, rules: &DisclosureRules) -> Result
     let progress = linked::protect_progress_linked(&period, &window, &figures, &categories, rules, &published);
     let body = serde_json::to_string(&progress)?;
     // Two first calls at once: one snapshot wins and both serve it.
-    sqlx::query("INSERT INTO stats_progress (day, period, taken_at, body) VALUES ($1, $2, $3, $4) ON CONFLICT (day) DO NOTHING")
-        .bind(&day)
-        .bind(&progress.period)
-        .bind(crate::db::timestamp(clock.now()))
-        .bind(&body)
-        .execute(&db.pool)
-        .await?;
+    sqlx::query(
+        "INSERT INTO stats_progress (day, period, taken_at, body) VALUES ($1, $2, $3, $4) ON CONFLICT (day) DO NOTHING",
+    )
+    .bind(&day)
+    .bind(&progress.period)
+    .bind(crate::db::timestamp(clock.now()))
+    .bind(&body)
+    .execute(&db.pool)
+    .await?;
     let body = stored_progress(db, &day).await?.ok_or(StatsError::Period)?;
     Ok((serde_json::from_str(&body)?, body))
 }
