@@ -25,6 +25,7 @@ use chrono::{Duration as Days, NaiveDate};
 use hoanhap::db::{Db, Engine};
 use hoanhap::stats::compute::{self, Scope, Window};
 use hoanhap::stats::disclosure::DisclosureRules;
+use hoanhap::stats::linked;
 use hoanhap::stats::period::Period;
 use hoanhap::stats::release::{self, Meta};
 use rand::rngs::StdRng;
@@ -460,6 +461,87 @@ async fn run(db: &Db, label: &str, scale: &Scale) {
         c.as_secs_f64() * 1000.0
     );
     println!("ratio release / count: {:.2}", r.as_secs_f64() / c.as_secs_f64());
+
+    // Linked tables: the year protected together with its two half-years and its twelve
+    // months, against the year protected alone (the pure step, without the SQL).
+    let meta = |period: &Period, n: usize| Meta {
+        id: format!("bench-{n}"),
+        period: period.clone(),
+        version: 1,
+        published_at: TS.into(),
+        reason: None,
+        audit_head: "0:".into(),
+    };
+    let mut periods = vec![Period::half_year(2024, 1).unwrap(), Period::half_year(2024, 2).unwrap()];
+    for m in 1..=12 {
+        let from = NaiveDate::from_ymd_opt(2024, m, 1).unwrap();
+        let to = NaiveDate::from_ymd_opt(2024 + i32::from(m == 12), m % 12 + 1, 1)
+            .unwrap()
+            .pred_opt()
+            .unwrap();
+        periods.push(Period::custom(from, to).unwrap());
+    }
+    let mut published = Vec::new();
+    for (n, p) in periods.iter().enumerate() {
+        let w = Window {
+            from: p.from,
+            to: p.to,
+            as_of: p.to,
+            today,
+        };
+        let f = compute::figures(db, w, rules.require_reporting_consent, Scope::Release)
+            .await
+            .unwrap();
+        published.push(linked::protect_linked(
+            meta(p, n),
+            &f,
+            &areas,
+            "40",
+            &categories,
+            &rules,
+            &published,
+        ));
+    }
+    let figures = compute::figures(db, window, rules.require_reporting_consent, Scope::Release)
+        .await
+        .unwrap();
+    let (mut alone_times, mut linked_times) = (Vec::new(), Vec::new());
+    let (mut alone, mut with_links) = (None, None);
+    for _ in 0..RUNS {
+        let t = Instant::now();
+        alone = Some(release::protect(
+            meta(&period, 99),
+            &figures,
+            &areas,
+            "40",
+            &categories,
+            &rules,
+        ));
+        alone_times.push(t.elapsed());
+        let t = Instant::now();
+        with_links = Some(linked::protect_linked(
+            meta(&period, 99),
+            &figures,
+            &areas,
+            "40",
+            &categories,
+            &rules,
+            &published,
+        ));
+        linked_times.push(t.elapsed());
+    }
+    let shown = |r: &Option<release::Release>| r.as_ref().map_or(0, |r| linked::release_cells(r).len());
+    println!(
+        "protection of the year alone, median of {RUNS}: {:.2} ms ({} counts shown)",
+        median(alone_times).as_secs_f64() * 1000.0,
+        shown(&alone)
+    );
+    println!(
+        "protection linked with {} published releases, median of {RUNS}: {:.2} ms ({} counts shown)",
+        published.len(),
+        median(linked_times).as_secs_f64() * 1000.0,
+        shown(&with_links)
+    );
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]

@@ -13,7 +13,9 @@ use hoanhap::clients::NewClient;
 use hoanhap::crypto::Sensitive;
 use hoanhap::policy::Role;
 use hoanhap::stats::disclosure::{Cell, CountTable, DisclosureRules, RateRow, protect_rates, protect_table};
+use hoanhap::stats::{compute, release};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
 fn date(s: &str) -> NaiveDate {
     s.parse().unwrap()
@@ -420,6 +422,86 @@ fn expected_rates(hand: &[(&str, u64, u64)]) -> ExpectedRates {
     )
 }
 
+/// The true `(cohort, reached)` by recorded area of a release period (no protection).
+async fn true_pairs(state: &AppState, from: &str, to: &str) -> BTreeMap<String, (u64, u64)> {
+    let window = compute::Window {
+        from: date(from),
+        to: date(to),
+        as_of: date(to),
+        today: state.clock.today(),
+    };
+    let figures = compute::figures(&state.db, window, true, compute::Scope::Release)
+        .await
+        .unwrap();
+    let mut pairs = BTreeMap::new();
+    for (area, pair) in figures.by_area {
+        let entry: &mut (u64, u64) = pairs.entry(area).or_default();
+        entry.0 += pair.cohort;
+        entry.1 += pair.reached;
+    }
+    pairs
+}
+
+/// Every count a release (or progress) shows, by its place, found by walking the JSON
+/// without the library's help: `.indicator.cohort`, `.by_area.412.reached`,
+/// `.referrals.rows.loan.counts.3`, `.support.clients`, …, plus the not-reached count
+/// `cohort − reached` implied wherever both are shown. Rates, the target and the metadata
+/// are not counts.
+fn shown_counts(release: &Value) -> BTreeMap<String, u64> {
+    fn walk(value: &Value, path: String, out: &mut BTreeMap<String, u64>) {
+        match value {
+            Value::Number(n) => {
+                if let Some(n) = n.as_u64() {
+                    out.insert(path, n);
+                }
+            }
+            Value::Object(map) => {
+                for (key, v) in map {
+                    if !["rate", "target", "version", "min_cell", "rounded_to"].contains(&key.as_str()) {
+                        walk(v, format!("{path}.{key}"), out);
+                    }
+                }
+                if let (Some(c), Some(r)) = (
+                    map.get("cohort").and_then(Value::as_u64),
+                    map.get("reached").and_then(Value::as_u64),
+                ) {
+                    out.insert(format!("{path}.not_reached"), c - r);
+                }
+            }
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    let id = item
+                        .get("area")
+                        .or_else(|| item.get("category"))
+                        .and_then(Value::as_str)
+                        .map_or_else(|| i.to_string(), str::to_owned);
+                    walk(item, format!("{path}.{id}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(release, String::new(), &mut out);
+    out
+}
+
+/// The counts shown in both whose difference is 1..4 (what subtracting them would reveal).
+fn small_differences(a: &Value, b: &Value) -> Vec<(String, u64, u64)> {
+    let (a, b) = (shown_counts(a), shown_counts(b));
+    a.iter()
+        .filter_map(|(place, x)| {
+            let y = b.get(place)?;
+            (1..5).contains(&x.abs_diff(*y)).then(|| (place.clone(), *x, *y))
+        })
+        .collect()
+}
+
+fn assert_no_small_difference(a: &Value, b: &Value) {
+    let found = small_differences(a, b);
+    assert!(found.is_empty(), "derivable small differences: {found:?}");
+}
+
 fn category<'a>(release: &'a Value, code: &str) -> &'a Value {
     release["by_category"]
         .as_array()
@@ -597,57 +679,91 @@ async fn the_hand_built_data_set_gives_the_worked_answers() {
     // Year 2024: X1 (opened July, reached 08-01) and X4 (need 07-02, reached 05-01) join
     // 412 → 15 / 10; in 413 B6 (07-05) and B7 (completed 07-15) are now reached → 10 / 7;
     // 414 stays 3 / 2. Province 28 / 19.
+    let year_truth = true_pairs(&state, "2024-01-01", "2024-12-31").await;
+    assert_eq!(year_truth["412"], (15, 10));
+    assert_eq!(year_truth["413"], (10, 7));
+    assert_eq!(year_truth["414"], (3, 2));
+    assert_eq!(year_truth.values().map(|p| p.0).sum::<u64>(), 28);
+    assert_eq!(year_truth.values().map(|p| p.1).sum::<u64>(), 19);
+    // Published after H1 (which it holds), the year shows a count only when it is not within
+    // 1..4 of H1's: the province's 28 / 19 next to H1's 26 / 15 would tell that two more
+    // clients joined and four more were reached in H2, so both are hidden.
     let res = publish(&manager, json!({"period": "2024"})).await;
     assert_eq!(res.status(), 201);
     let year: Value = res.json().await.unwrap();
-    let (rows, (cohort, reached)) = expected_rates(&[("412", 15, 10), ("413", 10, 7), ("414", 3, 2)]);
-    assert_eq!(
-        (
-            year["indicator"]["cohort"].clone(),
-            year["indicator"]["reached"].clone()
-        ),
-        (cohort, reached)
-    );
-    for (row, (code, cohort, reached)) in year["by_area"].as_array().unwrap().iter().zip(&rows) {
-        assert_eq!((&row["cohort"], &row["reached"]), (cohort, reached), "area {code}");
+    let true_or_hidden = |published: &Value, truth: u64| published == truth || published == "<5";
+    assert_eq!(h1["indicator"]["cohort"], 26);
+    assert_eq!(year["indicator"]["cohort"], "<5");
+    assert_eq!(year["indicator"]["reached"], "<5");
+    for row in year["by_area"].as_array().unwrap() {
+        let (cohort, reached) = year_truth
+            .get(row["area"].as_str().unwrap())
+            .copied()
+            .unwrap_or_default();
+        assert!(true_or_hidden(&row["cohort"], cohort), "{row}");
+        assert!(true_or_hidden(&row["reached"], reached), "{row}");
     }
-    assert_eq!(area(&year, "412")["cohort"], 15);
-    assert_eq!(area(&year, "412")["reached"], 10);
     assert_eq!(area(&year, "413")["reached"], "<5", "10 − 7 = 3 not reached is small");
+    assert_no_small_difference(&year, &h1);
 
-    // A custom range: March 2024 only. Cohort: the H1 cohort is open in March with its
-    // needs (A13 closed on 03-31, still open in March): 412 = 13, 413 = 10, 414 = 3.
-    // Reached in March: A1–A8 (in_service 03-01) only; B1–B5 started 04-01, C1–C2 04-10.
-    let res = publish(&manager, json!({"period": {"from": "2024-03-01", "to": "2024-03-31"}})).await;
+    // An ad-hoc range of whole months (with a reason): March 2024 only. Cohort: the H1 cohort
+    // is open in March with its needs (A13 closed on 03-31, still open in March): 412 = 13,
+    // 413 = 10, 414 = 3. Reached in March: A1–A8 (in_service 03-01) only; B1–B5 started
+    // 04-01, C1–C2 04-10. These are the true counts; the release nests in the year published
+    // above, so each count is shown only if it is not within 1..4 of the year's.
+    let truth = true_pairs(&state, "2024-03-01", "2024-03-31").await;
+    assert_eq!(truth["412"], (13, 8));
+    assert_eq!(truth["413"], (10, 0));
+    assert_eq!(truth["414"], (3, 0));
+    let res = publish(
+        &manager,
+        json!({"period": {"from": "2024-03-01", "to": "2024-03-31"}, "reason": "Báo cáo quý cho Sở"}),
+    )
+    .await;
     assert_eq!(res.status(), 201);
     let march: Value = res.json().await.unwrap();
     assert_eq!(march["period"], "2024-03-01..2024-03-31");
-    let (rows, (cohort, reached)) = expected_rates(&[("412", 13, 8), ("413", 10, 0), ("414", 3, 0)]);
-    assert_eq!(
-        (
-            march["indicator"]["cohort"].clone(),
-            march["indicator"]["reached"].clone()
-        ),
-        (cohort, reached)
-    );
-    for (row, (code, cohort, reached)) in march["by_area"].as_array().unwrap().iter().zip(&rows) {
-        assert_eq!((&row["cohort"], &row["reached"]), (cohort, reached), "area {code}");
+    // Every count shown is the true one (and hidden ones are "<5").
+    assert!(true_or_hidden(&march["indicator"]["cohort"], 26));
+    assert!(true_or_hidden(&march["indicator"]["reached"], 8));
+    for row in march["by_area"].as_array().unwrap() {
+        let (cohort, reached) = truth.get(row["area"].as_str().unwrap()).copied().unwrap_or_default();
+        assert!(true_or_hidden(&row["cohort"], cohort), "{row}");
+        assert!(true_or_hidden(&row["reached"], reached), "{row}");
     }
+    // 412: 13 with 8 reached, as in H1 (a difference of 0 tells nothing); the year's 15 / 10,
+    // which would be 2 away, are hidden.
+    assert_eq!(area(&march, "412")["cohort"], 13);
     assert_eq!(area(&march, "412")["reached"], 8);
+    assert_eq!(area(&year, "412")["cohort"], "<5");
+    assert_no_small_difference(&year, &march);
+    assert_no_small_difference(&h1, &march);
 
-    // Live progress of the current half-year: every figure is dated in 2023–2024, so
-    // nobody is reached now; the cohort is the clients still open with consent and a
-    // need: A1–A12, B1–B10, C1–C2, X1, X4 = 26.
+    // Live progress of the current half-year up to yesterday: every figure is dated in
+    // 2023–2024, so nobody is reached now; the cohort is the clients still open with consent
+    // and a need: A1–A12, B1–B10, C1–C2, X1, X4 = 26, published rounded to 25.
+    let today = state.clock.today();
+    let (_, window) = release::progress_window(today).unwrap();
+    let figures = compute::figures(&state.db, window, true, compute::Scope::Progress)
+        .await
+        .unwrap();
+    assert_eq!(figures.total().cohort, 26);
+    let vt = figures
+        .by_category
+        .iter()
+        .find(|(c, _)| c == "vocational_training")
+        .unwrap();
+    assert_eq!(vt.1.cohort, 9); // A1–A8, X1
     let res = manager.get("/api/v1/stats/progress").send().await.unwrap();
     assert_eq!(res.status(), 200);
     let progress: Value = res.json().await.unwrap();
-    assert_eq!(progress["indicator"]["cohort"], 26);
+    assert_eq!(progress["indicator"]["cohort"], 25);
     assert_eq!(progress["indicator"]["reached"], 0);
     assert_eq!(progress["indicator"]["rate"], 0.0);
+    assert_eq!(progress["rounded_to"], 5);
     assert!(progress.get("by_area").is_none(), "no area rows in live progress");
-    assert_eq!(category(&progress, "vocational_training")["cohort"], 9); // A1–A8, X1
-    let today = state.clock.today();
-    assert_eq!(progress["as_of"], today.to_string());
+    assert_eq!(category(&progress, "vocational_training")["cohort"], 10);
+    assert_eq!(progress["as_of"], today.pred_opt().unwrap().to_string());
 }
 
 #[tokio::test]
@@ -964,10 +1080,21 @@ async fn pages_draw_the_release_against_the_target() {
     let html = res.text().await.unwrap();
     // (English: the language chosen with ?lang=en above is remembered.)
     assert!(html.contains("This period was published before"), "{html}");
+    // A range of whole months needs a reason; with one it is published.
     let res = form(&[("from", "01/02/2024"), ("to", "29/02/2024")])
         .send()
         .await
         .unwrap();
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("give a reason to publish it"));
+    let res = form(&[
+        ("from", "01/02/2024"),
+        ("to", "29/02/2024"),
+        ("reason", "Số liệu tháng 2 cho hội nghị"),
+    ])
+    .send()
+    .await
+    .unwrap();
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains("2024-02-01..2024-02-29"));
     let list: Value = manager
@@ -1088,4 +1215,312 @@ async fn only_managers_see_statistics_and_only_closed_periods_are_published() {
     let manager = Api::login(&server, "qly.tinh").await;
     let res = publish(&manager, json!({"period": current.label})).await;
     assert_eq!(res.status(), 201);
+}
+
+// ---- attack 3 of issue 8: statistics that can be differenced ---------------------------
+
+/// 25 clients of 412 reached in March, 12 of 413 never reached, and one client of 413
+/// ("J") who reached a service on 30 June 2024: every release ending on 29 June and every
+/// one ending on 30 June differ by exactly her.
+async fn june_data(state: &AppState) {
+    let mut b = Builder::new(state).await;
+    for i in 0..25 {
+        let id = b.client(&format!("M{i}"), "412", true, "2024-01-10", true).await;
+        b.need(&id, "vocational_training", "2024-01-15").await;
+        b.referral(
+            &id,
+            "vocational_training",
+            &[
+                ("referred", "2024-02-01"),
+                ("accepted", "2024-02-10"),
+                ("in_service", "2024-03-01"),
+            ],
+        )
+        .await;
+    }
+    for i in 0..12 {
+        let id = b.client(&format!("N{i}"), "413", true, "2024-01-10", true).await;
+        b.need(&id, "loan", "2024-01-15").await;
+        b.referral(&id, "loan", &[("referred", "2024-03-01"), ("accepted", "2024-03-15")])
+            .await;
+    }
+    let j = b.client("J", "413", true, "2024-01-10", true).await;
+    b.need(&j, "vocational_training", "2024-01-15").await;
+    b.referral(
+        &j,
+        "vocational_training",
+        &[
+            ("referred", "2024-06-01"),
+            ("accepted", "2024-06-10"),
+            ("in_service", "2024-06-30"),
+        ],
+    )
+    .await;
+}
+
+async fn stored_release(state: &AppState, id: &Value) -> Value {
+    let body: String = sqlx::query_scalar("SELECT body FROM stats_releases WHERE id = $1")
+        .bind(id.as_str().unwrap())
+        .fetch_one(&state.db.pool)
+        .await
+        .unwrap();
+    serde_json::from_str(&body).unwrap()
+}
+
+/// The attack exactly as reported: two ranges one day apart, both version 1, no reason.
+#[tokio::test]
+async fn two_releases_one_day_apart_are_not_both_published() {
+    let (_env, server) = start().await;
+    let state = server.state.clone();
+    june_data(&state).await;
+    let all = true_pairs(&state, "2024-01-01", "2024-06-30").await;
+    let but_one_day = true_pairs(&state, "2024-01-01", "2024-06-29").await;
+    assert_eq!(
+        all["413"].1,
+        but_one_day["413"].1 + 1,
+        "the data singles out one client"
+    );
+    add_user(&state, "qly.tinh", Role::Manager, "40").await;
+    let manager = Api::login(&server, "qly.tinh").await;
+
+    let res = publish(&manager, json!({"period": {"from": "2024-01-01", "to": "2024-06-29"}})).await;
+    assert_eq!(res.status(), 422);
+    let err: Value = res.json().await.unwrap();
+    assert!(err["error"]["fields"]["period"].is_string(), "{err}");
+    // The same, with a reason and in English: still not a calendar period.
+    let res = manager
+        .post(
+            "/api/v1/stats/releases",
+            json!({"period": {"from": "2024-01-01", "to": "2024-06-29"}, "reason": "thử"}),
+        )
+        .header("accept-language", "en")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let err: Value = res.json().await.unwrap();
+    assert!(
+        err["error"]["fields"]["period"]
+            .as_str()
+            .unwrap()
+            .contains("whole months"),
+        "{err}"
+    );
+    // The range that is a half-year is that half-year.
+    let res = publish(&manager, json!({"period": {"from": "2024-01-01", "to": "2024-06-30"}})).await;
+    assert_eq!(res.status(), 201);
+    let h1: Value = res.json().await.unwrap();
+    assert_eq!(h1["period"], "2024-H1");
+    assert_eq!(h1["version"], 1);
+    // Whole months that are not a half-year or a year need a reason.
+    let res = manager
+        .post(
+            "/api/v1/stats/releases",
+            json!({"period": {"from": "2024-01-01", "to": "2024-05-31"}}),
+        )
+        .header("accept-language", "en")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let err: Value = res.json().await.unwrap();
+    assert!(
+        err["error"]["fields"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("give a reason"),
+        "{err}"
+    );
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stats_releases")
+        .fetch_one(&state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 1);
+}
+
+/// Whole months with a reason are published, but two overlapping ranges whose difference
+/// is one client do not both show the counts that would reveal her.
+#[tokio::test]
+async fn overlapping_monthly_releases_cannot_be_differenced() {
+    let (_env, server) = start().await;
+    let state = server.state.clone();
+    june_data(&state).await;
+    let a_truth = true_pairs(&state, "2024-01-01", "2024-05-31").await;
+    let b_truth = true_pairs(&state, "2024-02-01", "2024-06-30").await;
+    let reached = |t: &BTreeMap<String, (u64, u64)>| t.values().map(|p| p.1).sum::<u64>();
+    assert_eq!(reached(&a_truth) + 1, reached(&b_truth), "J alone makes the difference");
+    add_user(&state, "qly.tinh", Role::Manager, "40").await;
+    let manager = Api::login(&server, "qly.tinh").await;
+
+    let res = publish(
+        &manager,
+        json!({"period": {"from": "2024-01-01", "to": "2024-05-31"}, "reason": "Báo cáo 5 tháng"}),
+    )
+    .await;
+    assert_eq!(res.status(), 201);
+    let a: Value = res.json().await.unwrap();
+    assert_eq!(a["indicator"]["reached"], 25);
+    let res = publish(
+        &manager,
+        json!({"period": {"from": "2024-02-01", "to": "2024-06-30"}, "reason": "Báo cáo tháng 2–6"}),
+    )
+    .await;
+    assert_eq!(res.status(), 201);
+    let b: Value = res.json().await.unwrap();
+    assert_eq!(b["version"], 1);
+    assert_eq!(b["reason"], "Báo cáo tháng 2–6");
+    // Then the half-year that holds both.
+    let res = publish(&manager, json!({"period": "2024-H1"})).await;
+    assert_eq!(res.status(), 201);
+    let h1: Value = res.json().await.unwrap();
+
+    let (a, b, h1) = (
+        stored_release(&state, &a["id"]).await,
+        stored_release(&state, &b["id"]).await,
+        stored_release(&state, &h1["id"]).await,
+    );
+    assert_ne!(b["indicator"]["reached"], 26, "26 next to 25 would name J");
+    assert_no_small_difference(&a, &b);
+    assert_no_small_difference(&a, &h1);
+    assert_no_small_difference(&b, &h1);
+    // Still a release with figures: the cohort (38 in both) is shown.
+    assert_eq!(b["indicator"]["cohort"], 38);
+}
+
+/// A year published after its two half-years: nothing derivable by subtraction is 1..4,
+/// though the year protected on its own would show such differences.
+#[tokio::test]
+async fn a_year_after_both_half_years_shows_no_small_difference() {
+    let (_env, server) = start().await;
+    let state = server.state.clone();
+    build(&state).await;
+    add_user(&state, "qly.tinh", Role::Manager, "40").await;
+    let manager = Api::login(&server, "qly.tinh").await;
+    let mut published = Vec::new();
+    for period in ["2024-H1", "2024-H2", "2024"] {
+        let res = publish(&manager, json!({ "period": period })).await;
+        assert_eq!(res.status(), 201, "{period}");
+        let r: Value = res.json().await.unwrap();
+        published.push(stored_release(&state, &r["id"]).await);
+    }
+    let (h1, h2, year) = (&published[0], &published[1], &published[2]);
+    assert_no_small_difference(year, h1);
+    assert_no_small_difference(year, h2);
+
+    // The year on its own (the old behaviour) would have given differences of 1..4.
+    let rules = DisclosureRules::default();
+    let period = hoanhap::stats::period::Period::year(2024).unwrap();
+    let window = compute::Window {
+        from: period.from,
+        to: period.to,
+        as_of: period.to,
+        today: state.clock.today(),
+    };
+    let figures = compute::figures(&state.db, window, true, compute::Scope::Release)
+        .await
+        .unwrap();
+    let alone = release::protect(
+        release::Meta {
+            id: "alone".into(),
+            period,
+            version: 1,
+            published_at: "2025-01-02T00:00:00Z".into(),
+            reason: None,
+            audit_head: "0:".into(),
+        },
+        &figures,
+        &hoanhap::areas::list(&state.db).await.unwrap(),
+        &state.settings.programme.province_area,
+        &release::categories(&state.db).await.unwrap(),
+        &rules,
+    );
+    let alone = serde_json::to_value(&alone).unwrap();
+    let found = [small_differences(&alone, h1), small_differences(&alone, h2)].concat();
+    assert!(!found.is_empty(), "the data set exercises linked protection");
+}
+
+/// Live progress is one stored, rounded snapshot a day.
+#[tokio::test]
+async fn progress_is_one_rounded_snapshot_a_day() {
+    let (_env, server) = start().await;
+    let state = server.state.clone();
+    let today = state.clock.today();
+    let (period, window) = release::progress_window(today).unwrap();
+    let opened = (period.from - chrono::Duration::days(10)).to_string();
+    let start_day = period.from.to_string();
+    let yesterday = window.as_of.to_string();
+    let mut b = Builder::new(&state).await;
+    let mut waiting = Vec::new();
+    for i in 0..23 {
+        let id = b.client(&format!("P{i}"), "412", true, &opened, true).await;
+        b.need(&id, "vocational_training", &opened).await;
+        if i < 12 {
+            b.referral(
+                &id,
+                "vocational_training",
+                &[("referred", &opened), ("accepted", &opened), ("in_service", &start_day)],
+            )
+            .await;
+        } else {
+            waiting.push(id);
+        }
+    }
+    add_user(&state, "qly.tinh", Role::Manager, "40").await;
+    add_user(&state, "qly.vinh", Role::Manager, "412").await;
+    let manager = Api::login(&server, "qly.tinh").await;
+    let district = Api::login(&server, "qly.vinh").await;
+    let poll = |api: &Api| {
+        let req = api.get("/api/v1/stats/progress");
+        async move {
+            let res = req.send().await.unwrap();
+            assert_eq!(res.status(), 200);
+            res.bytes().await.unwrap()
+        }
+    };
+
+    let first = poll(&manager).await;
+    let day1: Value = serde_json::from_slice(&first).unwrap();
+    // 23 with needs → 25; 12 reached → 10; the rate is of the rounded counts.
+    assert_eq!(day1["indicator"]["cohort"], 25);
+    assert_eq!(day1["indicator"]["reached"], 10);
+    assert_eq!(day1["indicator"]["rate"], 0.4);
+    assert_eq!(day1["as_of"], yesterday);
+
+    // Three more clients reach a service (dated yesterday, recorded now): today's snapshot
+    // does not move, for anyone.
+    for id in waiting.iter().take(3) {
+        b.referral(
+            id,
+            "vocational_training",
+            &[("referred", &opened), ("accepted", &opened), ("in_service", &yesterday)],
+        )
+        .await;
+    }
+    assert_eq!(poll(&manager).await, first);
+    assert_eq!(poll(&district).await, first);
+    let snapshots: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stats_progress")
+        .fetch_one(&state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(snapshots, 1);
+
+    // The next day: a new snapshot, which differs only by multiples of the rounding base.
+    state.clock.advance(chrono::Duration::days(1));
+    let manager = Api::login(&server, "qly.tinh").await;
+    let next = poll(&manager).await;
+    let day2: Value = serde_json::from_slice(&next).unwrap();
+    assert_ne!(day2["as_of"], day1["as_of"]);
+    for counts in [shown_counts(&day1), shown_counts(&day2)] {
+        assert!(counts.values().all(|n| n % 5 == 0), "{counts:?}");
+    }
+    if day2["period"] == day1["period"] {
+        let (a, b) = (shown_counts(&day1), shown_counts(&day2));
+        for (place, x) in &a {
+            if let Some(y) = b.get(place) {
+                assert_eq!(x.abs_diff(*y) % 5, 0, "{place}: {x} then {y}");
+            }
+        }
+        // 15 reached now: the three show up the next day, rounded.
+        assert_eq!(day2["indicator"]["reached"], 15);
+    }
 }

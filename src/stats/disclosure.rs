@@ -313,18 +313,45 @@ impl ProtectedRate {
 /// Malformed input (ragged rows, margins that are not the exact sums) is returned fully
 /// suppressed. Never panics; empty tables are fine.
 pub fn protect_table(table: &CountTable, rules: &DisclosureRules) -> ProtectedTable {
+    protect_table_hiding(table, rules, &[])
+}
+
+/// An entry of a [`CountTable`], to be hidden on top of the rules (see [`protect_table_hiding`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TablePos {
+    Cell(usize, usize),
+    RowTotal(usize),
+    ColTotal(usize),
+    Total,
+}
+
+/// [`protect_table`], with the entries of `hide` hidden from the start (as if they were small):
+/// secondary suppression then protects them like any other hidden entry. Linked tables use it
+/// to hide a cell whose difference with a published release would be small. Positions outside
+/// the table are ignored.
+pub fn protect_table_hiding(table: &CountTable, rules: &DisclosureRules, hide: &[TablePos]) -> ProtectedTable {
     if !table.is_consistent() {
         return ProtectedTable::all_suppressed(table);
     }
     let system = table_system(table, rules.threshold());
-    let hidden = system.protect();
+    let layout = TableLayout::of(table);
+    let forced: Vec<usize> = hide
+        .iter()
+        .filter_map(|pos| match *pos {
+            TablePos::Cell(r, c) if r < layout.rows && c < layout.cols => Some(layout.cell(r, c)),
+            TablePos::RowTotal(r) if r < layout.rows => Some(layout.row_total(r)),
+            TablePos::ColTotal(c) if c < layout.cols => Some(layout.col_total(c)),
+            TablePos::Total => Some(layout.total()),
+            _ => None,
+        })
+        .collect();
+    let hidden = system.protect(&forced);
     let cell = |e: usize| -> Cell {
         match (hidden.get(e), system.entries.get(e)) {
             (Some(false), Some(entry)) => Cell::Shown(entry.value),
             _ => Cell::Suppressed,
         }
     };
-    let layout = TableLayout::of(table);
     ProtectedTable {
         cells: (0..layout.rows)
             .map(|r| (0..layout.cols).map(|c| cell(layout.cell(r, c))).collect())
@@ -359,6 +386,24 @@ pub fn protect_rates(
     total: &RateRow,
     rules: &DisclosureRules,
 ) -> (Vec<ProtectedRate>, ProtectedRate) {
+    protect_rates_hiding(rows, total, rules, &[])
+}
+
+/// A count of an indicator table; row `rows.len()` is the total row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RatePos {
+    Cohort(usize),
+    Reached(usize),
+}
+
+/// [`protect_rates`], with the counts of `hide` hidden from the start (see
+/// [`protect_table_hiding`]). Positions outside the table are ignored.
+pub fn protect_rates_hiding(
+    rows: &[RateRow],
+    total: &RateRow,
+    rules: &DisclosureRules,
+    hide: &[RatePos],
+) -> (Vec<ProtectedRate>, ProtectedRate) {
     if !rates_consistent(rows, total) {
         return (
             vec![ProtectedRate::suppressed(); rows.len()],
@@ -366,7 +411,15 @@ pub fn protect_rates(
         );
     }
     let system = rate_system(rows, total, rules.threshold());
-    let hidden = system.protect();
+    let forced: Vec<usize> = hide
+        .iter()
+        .filter_map(|pos| match *pos {
+            RatePos::Cohort(i) if i <= rows.len() => Some(RateLayout::cohort(i)),
+            RatePos::Reached(i) if i <= rows.len() => Some(RateLayout::reached(i)),
+            _ => None,
+        })
+        .collect();
+    let hidden = system.protect(&forced);
     let cell = |e: usize| -> Cell {
         match (hidden.get(e), system.entries.get(e)) {
             (Some(false), Some(entry)) if entry.published => Cell::Shown(entry.value),
@@ -632,9 +685,17 @@ impl System {
         hidden
     }
 
-    /// Primary, then secondary suppression. Returns which entries are hidden.
-    fn protect(&self) -> Vec<bool> {
+    /// Primary suppression plus the `forced` entries, then secondary suppression. Returns
+    /// which entries are hidden.
+    fn protect(&self, forced: &[usize]) -> Vec<bool> {
         let mut hidden = self.primary();
+        for &e in forced {
+            if let Some(h) = hidden.get_mut(e)
+                && self.entry(e).published
+            {
+                *h = true;
+            }
+        }
         // Every round hides one more published entry, so this bound is never the reason to stop.
         for _ in 0..=self.entries.len() {
             match self.first_violation(&hidden) {

@@ -5,7 +5,7 @@
 //! * `GET /api/v1/stats/releases/{id}` — one release as stored; `{id}.csv` and `{id}.xlsx`
 //!   name the same release as a file (the path segment is parsed, since the router cannot
 //!   match a suffix after a parameter);
-//! * `GET /api/v1/stats/progress` — live province-level figures of the current half-year.
+//! * `GET /api/v1/stats/progress` — the day's stored snapshot of province-level progress.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -60,8 +60,8 @@ fn json_bytes(status: StatusCode, body: String) -> Response {
         (status = 201, description = "The release as stored", body = Release),
         (status = 403, description = "Not a province-scope manager"),
         (status = 409, description = "Another publication of the same period happened at the same moment"),
-        (status = 422, description = "Malformed period, period not ended, or `reason` missing when the \
-            period was published before")))]
+        (status = 422, description = "Malformed period, not a half-year, a year or a range of whole months, \
+            period not ended, or `reason` missing (a range of months, or a period published before)")))]
 async fn publish(
     State(state): State<AppState>,
     user: AuthUser,
@@ -89,6 +89,10 @@ pub async fn publish_release(
     let reason = reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
     if reason.as_ref().is_some_and(|r| r.chars().count() > MAX_REASON) {
         return Err(ApiError::field("reason", "field-too_long"));
+    }
+    // Half-years and years are the calendar; a range of months is an exception to justify.
+    if period.is_ad_hoc() && reason.is_none() {
+        return Err(ApiError::field("reason", "field-stats_reason_required_ad_hoc"));
     }
     let internal = |e: &dyn std::fmt::Display| ApiError::internal(e);
     let rules = release::rules(&state.settings).map_err(|e| internal(&e))?;
@@ -119,22 +123,22 @@ pub async fn publish_release(
         reason: reason.clone(),
         audit_head,
     };
-    let release = release::protect(
+    let published = release::publish_linked(
+        &state.db,
         meta,
         &figures,
         &areas,
         &state.settings.programme.province_area,
         &categories,
         &rules,
-    );
-    let body = serde_json::to_string(&release).map_err(|e| internal(&e))?;
-    if let Err(e) = release::insert(&state.db, &release, &body, &rules, user.id()).await {
-        return Err(if crate::db::is_unique_violation(&e) {
-            ApiError::conflict()
-        } else {
-            internal(&e)
-        });
-    }
+        user.id(),
+    )
+    .await;
+    let (release, body) = match published {
+        Ok(published) => published,
+        Err(release::StatsError::Db(e)) if crate::db::is_unique_violation(&e) => return Err(ApiError::conflict()),
+        Err(e) => return Err(internal(&e)),
+    };
     let mut event = user.event("stats_publish", Outcome::Success).object(&id);
     if let Some(reason) = &reason {
         event = event.reason(reason);
@@ -204,17 +208,20 @@ async fn get_release(
     }
 }
 
-/// Live province-level figures of the current half-year, suppressed like a release.
+/// Province-level progress of the current half-year up to yesterday: today's snapshot, taken
+/// at the first request of the day and served as stored to everyone until the next day,
+/// suppressed like a release, protected against the releases it overlaps, and rounded.
 #[utoipa::path(get, path = "/api/v1/stats/progress", tag = "stats",
-    responses((status = 200, description = "Province totals and categories, no area rows", body = Progress),
+    responses((status = 200, description = "Province totals and categories, no area rows; shown counts \
+        rounded to a multiple of `rounded_to`", body = Progress),
         (status = 403, description = "Not a manager")))]
-async fn progress(State(state): State<AppState>, user: AuthUser) -> Result<axum::Json<Progress>, ApiError> {
+async fn progress(State(state): State<AppState>, user: AuthUser) -> Result<Response, ApiError> {
     state.authorize(&user, Action::StatsView).await?;
     let rules = release::rules(&state.settings).map_err(|e| ApiError::internal(&e))?;
-    let progress = release::progress(&state.db, state.clock.today(), &rules)
+    let (_, body) = release::progress(&state.db, &state.clock, &rules)
         .await
         .map_err(|e| ApiError::internal(&e))?;
-    Ok(axum::Json(progress))
+    Ok(json_bytes(StatusCode::OK, body))
 }
 
 #[cfg(test)]

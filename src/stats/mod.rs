@@ -3,6 +3,7 @@
 //! * [`compute`] — the true counts of a period, as grouped SQL counts (the definitions);
 //! * [`disclosure`] — suppression of small and derivable counts;
 //! * [`release`] — protecting, storing and listing releases; live progress;
+//! * [`linked`] — protecting a new release together with the published ones it overlaps;
 //! * [`view`] — what one manager may see of a stored release (district scope);
 //! * [`export`] — CSV and XLSX files of a release for the report to the department;
 //! * [`chart`] — bar charts against the 60 % line, drawn on the server as SVG;
@@ -13,6 +14,7 @@ pub mod compute;
 pub mod disclosure;
 pub mod export;
 mod handlers;
+pub mod linked;
 mod pages;
 pub mod period;
 pub mod release;

@@ -360,7 +360,7 @@ async fn show_index(
         )),
         None => None,
     };
-    let progress = release::progress(&state.db, state.clock.today(), &rules)
+    let (progress, _) = release::progress(&state.db, &state.clock, &rules)
         .await
         .map_err(|e| internal(&e))?;
     let releases = release::list(&state.db)

@@ -1,5 +1,7 @@
-//! Reporting periods: a half-year (`2024-H1`, `2024-H2`), a year (`2024`) or a custom range
-//! `{"from", "to"}` (both days included).
+//! Reporting periods: a half-year (`2024-H1`, `2024-H2`), a year (`2024`) or an ad-hoc range
+//! of whole months `{"from", "to"}` (both days included; `from` the first day of a month, `to`
+//! the last day of a month). Releases follow this calendar so that periods nest in each other
+//! (months in half-years in years) instead of differing by a day (see `docs/disclosure.md`).
 
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
@@ -21,6 +23,8 @@ pub enum PeriodError {
     Malformed,
     /// `from` after `to`.
     Reversed,
+    /// A range that does not start on the first day of a month or end on the last day of one.
+    NotWholeMonths,
 }
 
 impl PeriodError {
@@ -28,6 +32,7 @@ impl PeriodError {
         match self {
             Self::Malformed => "field-stats_period_invalid",
             Self::Reversed => "field-stats_period_reversed",
+            Self::NotWholeMonths => "field-stats_period_not_calendar",
         }
     }
 }
@@ -74,15 +79,42 @@ impl Period {
         })
     }
 
+    /// A range of whole months. A range that is exactly a half-year or a year *is* that
+    /// period (same label, same versions).
     pub fn custom(from: NaiveDate, to: NaiveDate) -> Result<Self, PeriodError> {
         if from > to {
             return Err(PeriodError::Reversed);
+        }
+        let last_of_month = to.succ_opt().is_none_or(|next| next.day() == 1);
+        if from.day() != 1 || !last_of_month {
+            return Err(PeriodError::NotWholeMonths);
+        }
+        for calendar in [Self::year(from.year()), Self::half_year_of(from)]
+            .into_iter()
+            .flatten()
+        {
+            if calendar.from == from && calendar.to == to {
+                return Ok(calendar);
+            }
         }
         Ok(Self {
             label: format!("{from}..{to}"),
             from,
             to,
         })
+    }
+
+    /// Not a half-year or a year: an ad-hoc range of months, published only with a reason.
+    pub fn is_ad_hoc(&self) -> bool {
+        [Self::year(self.from.year()), Self::half_year_of(self.from)]
+            .into_iter()
+            .flatten()
+            .all(|calendar| calendar != *self)
+    }
+
+    /// Whether the two periods share at least one day.
+    pub fn overlaps(&self, from: NaiveDate, to: NaiveDate) -> bool {
+        self.from <= to && from <= self.to
     }
 
     /// The half-year containing `day`.
@@ -188,6 +220,32 @@ mod tests {
             Period::parse(&json!({"from": "2024-03-01", "to": "2024-02-01"})),
             Err(PeriodError::Reversed)
         );
+    }
+
+    #[test]
+    fn ranges_are_whole_months_and_calendar_ranges_are_calendar_periods() {
+        let range = |from: &str, to: &str| Period::parse(&json!({"from": from, "to": to}));
+        assert_eq!(range("2024-01-01", "2024-06-29"), Err(PeriodError::NotWholeMonths));
+        assert_eq!(range("2024-01-02", "2024-01-31"), Err(PeriodError::NotWholeMonths));
+        assert_eq!(range("2024-02-01", "2024-02-28"), Err(PeriodError::NotWholeMonths));
+        assert_eq!(
+            range("2023-02-01", "2023-02-28").unwrap().label,
+            "2023-02-01..2023-02-28"
+        );
+        let h1 = range("2024-01-01", "2024-06-30").unwrap();
+        assert_eq!(h1, Period::half_year(2024, 1).unwrap());
+        assert!(!h1.is_ad_hoc());
+        assert_eq!(range("2024-07-01", "2024-12-31").unwrap().label, "2024-H2");
+        assert_eq!(range("2024-01-01", "2024-12-31").unwrap().label, "2024");
+        let months = range("2024-01-01", "2024-05-31").unwrap();
+        assert!(months.is_ad_hoc());
+        assert_eq!(
+            range("2024-11-01", "2025-01-31").unwrap().label,
+            "2024-11-01..2025-01-31"
+        );
+        assert!(months.overlaps(d("2024-05-31"), d("2024-06-30")));
+        assert!(!months.overlaps(d("2024-06-01"), d("2024-06-30")));
+        assert!(!Period::year(2024).unwrap().is_ad_hoc());
     }
 
     #[test]

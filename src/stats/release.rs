@@ -1,7 +1,7 @@
 //! Releases: the figures of a closed period, protected once, stored with the rules used and
 //! the audit-chain head, and served as the stored bytes ever after.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -9,10 +9,13 @@ use sqlx::Row;
 
 use super::compute::{self, Figures, Pair, Scope, Window};
 use super::disclosure::{
-    self, Cell, CountTable, DisclosureRules, ProtectedRate, RateRow, protect_count, protect_rates, protect_table,
+    self, Cell, CountTable, DisclosureRules, ProtectedRate, RatePos, RateRow, TablePos, protect_count,
+    protect_rates_hiding, protect_table_hiding,
 };
+use super::linked::{self, Key, Part};
 use super::period::Period;
 use crate::areas::Area;
+use crate::clock::Clock;
 use crate::db::Db;
 
 /// The provincial target: at least 60 % of clients with needs reach a service.
@@ -161,12 +164,18 @@ pub struct Progress {
     pub period: String,
     pub period_from: String,
     pub period_to: String,
-    /// The figures count events up to and including this day.
+    /// The figures count events up to and including this day (the day before the snapshot).
     pub as_of: String,
     pub min_cell: u32,
+    /// Shown counts are rounded to the nearest multiple of this (rates are computed from the
+    /// rounded counts), so consecutive daily snapshots differ only by multiples of it.
+    pub rounded_to: u64,
     pub indicator: Indicator,
     pub by_category: Vec<CategoryRow>,
 }
+
+/// The rounding base of live progress (see [`Progress::rounded_to`] and `docs/disclosure.md`).
+pub const PROGRESS_ROUNDING: u64 = 5;
 
 /// A service category as listed in `service_categories`.
 #[derive(Debug, Clone)]
@@ -244,7 +253,12 @@ fn indicator(total: ProtectedRate, min_cell: u32) -> Indicator {
 /// the province total and there is no additive relation between them or with any other
 /// published figure: each row is protected on its own (primary and complement rules; a
 /// single-row table whose total row is the row itself).
-fn category_rows(figures: &Figures, categories: &[Category], rules: &DisclosureRules) -> Vec<CategoryRow> {
+fn category_rows(
+    figures: &Figures,
+    categories: &[Category],
+    rules: &DisclosureRules,
+    hide: &BTreeSet<Key>,
+) -> Vec<CategoryRow> {
     let counts: BTreeMap<&str, Pair> = figures.by_category.iter().map(|(c, p)| (c.as_str(), *p)).collect();
     let mut listed: Vec<(String, String)> = categories
         .iter()
@@ -261,7 +275,15 @@ fn category_rows(figures: &Figures, categories: &[Category], rules: &DisclosureR
         .map(|(code, name)| {
             let pair = counts.get(code.as_str()).copied().unwrap_or_default();
             let row = rate_row(pair);
-            let (_, protected) = protect_rates(&[row], &row, rules);
+            // The row is its own total row (index 1): hide both copies of a count.
+            let mut forced = Vec::new();
+            if hide.contains(&Key::category_cohort(&code)) {
+                forced.extend([RatePos::Cohort(0), RatePos::Cohort(1)]);
+            }
+            if hide.contains(&Key::category_reached(&code)) {
+                forced.extend([RatePos::Reached(0), RatePos::Reached(1)]);
+            }
+            let (_, protected) = protect_rates_hiding(&[row], &row, rules, &forced);
             CategoryRow {
                 category: code,
                 category_name: name,
@@ -273,7 +295,12 @@ fn category_rows(figures: &Figures, categories: &[Category], rules: &DisclosureR
         .collect()
 }
 
-fn referral_table(figures: &Figures, categories: &[Category], rules: &DisclosureRules) -> ReferralTable {
+fn referral_table(
+    figures: &Figures,
+    categories: &[Category],
+    rules: &DisclosureRules,
+    hide: &BTreeSet<Key>,
+) -> ReferralTable {
     let mut cells: BTreeMap<(&str, &str), u64> = BTreeMap::new();
     for (category, status, n) in &figures.referrals {
         *cells.entry((category.as_str(), status.as_str())).or_default() += n;
@@ -298,7 +325,26 @@ fn referral_table(figures: &Figures, categories: &[Category], rules: &Disclosure
         })
         .collect();
     let table = CountTable::from_cells(matrix);
-    let protected = protect_table(&table, rules);
+    let mut forced = Vec::new();
+    for (r, (code, _)) in listed.iter().enumerate() {
+        for (c, status) in STATUSES.iter().enumerate() {
+            if hide.contains(&Key::referrals(code, status)) {
+                forced.push(TablePos::Cell(r, c));
+            }
+        }
+        if hide.contains(&Key::referrals_row_total(code)) {
+            forced.push(TablePos::RowTotal(r));
+        }
+    }
+    for (c, status) in STATUSES.iter().enumerate() {
+        if hide.contains(&Key::referrals_column_total(status)) {
+            forced.push(TablePos::ColTotal(c));
+        }
+    }
+    if hide.contains(&Key::ReferralsTotal) {
+        forced.push(TablePos::Total);
+    }
+    let protected = protect_table_hiding(&table, rules, &forced);
     let count = |c: &Cell| Count::from_cell(*c, rules.min_cell);
     ReferralTable {
         statuses: STATUSES.iter().map(|s| (*s).to_owned()).collect(),
@@ -318,6 +364,7 @@ fn referral_table(figures: &Figures, categories: &[Category], rules: &Disclosure
 }
 
 /// What a release needs besides the figures.
+#[derive(Debug, Clone)]
 pub struct Meta {
     pub id: String,
     pub period: Period,
@@ -327,7 +374,8 @@ pub struct Meta {
     pub audit_head: String,
 }
 
-/// Applies disclosure control to true figures and assembles the release.
+/// Applies disclosure control to true figures and assembles the release, on its own (without
+/// regard to other releases: publication uses [`linked::protect_linked`]).
 pub fn protect(
     meta: Meta,
     figures: &Figures,
@@ -335,6 +383,20 @@ pub fn protect(
     province: &str,
     categories: &[Category],
     rules: &DisclosureRules,
+) -> Release {
+    protect_hiding(meta, figures, areas, province, categories, rules, &BTreeSet::new())
+}
+
+/// [`protect`], with the counts named in `hide` hidden on top of the rules (and then
+/// protected by secondary suppression like any hidden count).
+pub(super) fn protect_hiding(
+    meta: Meta,
+    figures: &Figures,
+    areas: &[Area],
+    province: &str,
+    categories: &[Category],
+    rules: &DisclosureRules,
+    hide: &BTreeSet<Key>,
 ) -> Release {
     let rollup = AreaRollup::new(areas, province);
     let mut by_unit: BTreeMap<&str, Pair> = rollup
@@ -355,8 +417,30 @@ pub fn protect(
     let mut units: Vec<(&str, Pair)> = by_unit.into_iter().collect();
     units.sort_by_key(|(code, _)| (*code == OTHER_AREA, *code));
     let rows: Vec<RateRow> = units.iter().map(|(_, p)| rate_row(*p)).collect();
-    let (protected_rows, protected_total) = protect_rates(&rows, &rate_row(figures.total()), rules);
+    let mut forced = Vec::new();
+    for (i, (code, _)) in units.iter().enumerate() {
+        if hide.contains(&Key::area_cohort(code)) {
+            forced.push(RatePos::Cohort(i));
+        }
+        if hide.contains(&Key::area_reached(code)) {
+            forced.push(RatePos::Reached(i));
+        }
+    }
+    if hide.contains(&Key::Indicator(Part::Cohort)) {
+        forced.push(RatePos::Cohort(units.len()));
+    }
+    if hide.contains(&Key::Indicator(Part::Reached)) {
+        forced.push(RatePos::Reached(units.len()));
+    }
+    let (protected_rows, protected_total) = protect_rates_hiding(&rows, &rate_row(figures.total()), rules, &forced);
     let min_cell = rules.min_cell;
+    let single = |n: u64, key: &Key| {
+        if hide.contains(key) {
+            Count::from_cell(Cell::Suppressed, min_cell)
+        } else {
+            Count::from_cell(protect_count(n, rules), min_cell)
+        }
+    };
     let by_area = units
         .iter()
         .zip(protected_rows)
@@ -381,47 +465,156 @@ pub fn protect(
         require_reporting_consent: rules.require_reporting_consent,
         indicator: indicator(protected_total, min_cell),
         by_area,
-        by_category: category_rows(figures, categories, rules),
-        new_intakes: Count::from_cell(protect_count(figures.new_intakes, rules), min_cell),
-        active_caseload: Count::from_cell(protect_count(figures.active_caseload, rules), min_cell),
-        referrals: referral_table(figures, categories, rules),
+        by_category: category_rows(figures, categories, rules, hide),
+        new_intakes: single(figures.new_intakes, &Key::NewIntakes),
+        active_caseload: single(figures.active_caseload, &Key::ActiveCaseload),
+        referrals: referral_table(figures, categories, rules, hide),
         support: Support {
-            contacts: Count::from_cell(protect_count(figures.support_contacts, rules), min_cell),
-            clients: Count::from_cell(protect_count(figures.support_clients, rules), min_cell),
+            contacts: single(figures.support_contacts, &Key::SupportContacts),
+            clients: single(figures.support_clients, &Key::SupportClients),
         },
     }
 }
 
-/// Live progress of the half-year containing `today`, province level only.
-pub async fn progress(db: &Db, today: NaiveDate, rules: &DisclosureRules) -> Result<Progress, ProgressError> {
-    let period = Period::half_year_of(today).map_err(|_| ProgressError::Period)?;
+/// The half-year of live progress on `today` and the day its figures run to: the half-year
+/// containing yesterday, counted up to and including yesterday (a day that is over, so the
+/// snapshot does not depend on the hour it is taken).
+pub fn progress_window(today: NaiveDate) -> Result<(Period, Window), StatsError> {
+    let as_of = today.pred_opt().ok_or(StatsError::Period)?;
+    let period = Period::half_year_of(as_of).map_err(|_| StatsError::Period)?;
     let window = Window {
         from: period.from,
-        to: period.to,
-        as_of: today,
+        to: as_of,
+        as_of,
         today,
     };
-    let figures = compute::figures(db, window, rules.require_reporting_consent, Scope::Progress).await?;
-    let categories = categories(db).await?;
+    Ok((period, window))
+}
+
+/// Rounds a shown count to the nearest multiple of [`PROGRESS_ROUNDING`] (halves up).
+pub fn round_progress(n: u64) -> u64 {
+    let base = PROGRESS_ROUNDING;
+    n.saturating_add(base / 2) / base * base
+}
+
+fn round_count(count: &mut Count) {
+    if let Count::Shown(n) = count {
+        *n = round_progress(*n);
+    }
+}
+
+/// `reached / cohort` of two counts as published (rounded), when both are shown.
+fn shown_rate(cohort: &Count, reached: &Count) -> Option<f64> {
+    match (cohort.shown(), reached.shown()) {
+        #[allow(clippy::cast_precision_loss)] // a displayed percentage, not an exact count
+        (Some(c), Some(r)) if c > 0 => round_rate(Some(r as f64 / c as f64)),
+        _ => None,
+    }
+}
+
+/// Live province-level progress from the true figures: the rules of a release (with the counts
+/// of `hide` hidden on top), then every shown count rounded and the rates computed from the
+/// rounded counts.
+pub(super) fn protect_progress(
+    period: &Period,
+    window: &Window,
+    figures: &Figures,
+    categories: &[Category],
+    rules: &DisclosureRules,
+    hide: &BTreeSet<Key>,
+) -> Progress {
     let total = rate_row(figures.total());
-    let (_, protected) = protect_rates(&[total], &total, rules);
-    Ok(Progress {
+    let mut forced = Vec::new();
+    if hide.contains(&Key::Indicator(Part::Cohort)) {
+        forced.extend([RatePos::Cohort(0), RatePos::Cohort(1)]);
+    }
+    if hide.contains(&Key::Indicator(Part::Reached)) {
+        forced.extend([RatePos::Reached(0), RatePos::Reached(1)]);
+    }
+    let (_, protected) = protect_rates_hiding(&[total], &total, rules, &forced);
+    let mut indicator = indicator(protected, rules.min_cell);
+    round_count(&mut indicator.cohort);
+    round_count(&mut indicator.reached);
+    indicator.rate = shown_rate(&indicator.cohort, &indicator.reached);
+    let mut by_category = category_rows(figures, categories, rules, hide);
+    for row in &mut by_category {
+        round_count(&mut row.cohort);
+        round_count(&mut row.reached);
+        row.rate = shown_rate(&row.cohort, &row.reached);
+    }
+    Progress {
         period: period.label.clone(),
         period_from: period.from_text(),
         period_to: period.to_text(),
-        as_of: today.to_string(),
+        as_of: window.as_of.to_string(),
         min_cell: rules.min_cell,
-        indicator: indicator(protected, rules.min_cell),
-        by_category: category_rows(&figures, &categories, rules),
-    })
+        rounded_to: PROGRESS_ROUNDING,
+        indicator,
+        by_category,
+    }
+}
+
+/// Today's progress snapshot, as stored: the first call of a day computes it (protected
+/// against every release overlapping it), later calls that day get the same bytes.
+pub async fn progress(db: &Db, clock: &Clock, rules: &DisclosureRules) -> Result<(Progress, String), StatsError> {
+    let today = clock.today();
+    let day = today.to_string();
+    if let Some(body) = stored_progress(db, &day).await? {
+        return Ok((serde_json::from_str(&body)?, body));
+    }
+    let (period, window) = progress_window(today)?;
+    let figures = compute::figures(db, window, rules.require_reporting_consent, Scope::Progress).await?;
+    let categories = categories(db).await?;
+    let published = overlapping(&db.pool, window.from, window.to).await?;
+    let progress = linked::protect_progress_linked(&period, &window, &figures, &categories, rules, &published);
+    let body = serde_json::to_string(&progress)?;
+    // Two first calls at once: one snapshot wins and both serve it.
+    sqlx::query(
+        "INSERT INTO stats_progress (day, period, taken_at, body) VALUES ($1, $2, $3, $4) ON CONFLICT (day) DO NOTHING",
+    )
+    .bind(&day)
+    .bind(&progress.period)
+    .bind(crate::db::timestamp(clock.now()))
+    .bind(&body)
+    .execute(&db.pool)
+    .await?;
+    let body = stored_progress(db, &day).await?.ok_or(StatsError::Period)?;
+    Ok((serde_json::from_str(&body)?, body))
+}
+
+async fn stored_progress(db: &Db, day: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT body FROM stats_progress WHERE day = $1")
+        .bind(day)
+        .fetch_optional(&db.pool)
+        .await
+}
+
+/// The stored releases whose period shares a day with `from..=to` (ISO dates compare as text).
+async fn overlapping<'e, E>(executor: E, from: NaiveDate, to: NaiveDate) -> Result<Vec<Release>, StatsError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let bodies: Vec<String> = sqlx::query_scalar(
+        "SELECT body FROM stats_releases WHERE period_from <= $1 AND period_to >= $2 ORDER BY published_at, id",
+    )
+    .bind(to.to_string())
+    .bind(from.to_string())
+    .fetch_all(executor)
+    .await?;
+    bodies
+        .iter()
+        .map(|b| serde_json::from_str(b).map_err(StatsError::from))
+        .collect()
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum ProgressError {
-    #[error("no half-year for today")]
+pub enum StatsError {
+    #[error("no half-year for today's progress")]
     Period,
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+    #[error("stored statistics: {0}")]
+    Json(#[from] serde_json::Error),
 }
 
 /// The disclosure rules in force: `disclosure.toml` of the policy folder when one is
@@ -509,14 +702,44 @@ pub async fn next_version(db: &Db, period: &Period) -> Result<i64, sqlx::Error> 
     Ok(last.unwrap_or(0) + 1)
 }
 
-/// Stores a release; the body is the serialized release, kept as the bytes to serve.
-pub async fn insert(
+/// Protects the figures of a new release against every stored release overlapping its period
+/// ([`linked::protect_linked`]) and stores it, in one transaction that first takes the
+/// publication lock, so that two publications at once are each protected against the other.
+/// Returns the release and its stored JSON.
+#[allow(clippy::too_many_arguments)] // the inputs of `protect`, the rules' record and the publisher
+pub async fn publish_linked(
     db: &Db,
+    meta: Meta,
+    figures: &Figures,
+    areas: &[Area],
+    province: &str,
+    categories: &[Category],
+    rules: &DisclosureRules,
+    published_by: &str,
+) -> Result<(Release, String), StatsError> {
+    let mut tx = db.pool.begin().await?;
+    sqlx::query("UPDATE stats_publication_lock SET publications = publications + 1 WHERE id = 1")
+        .execute(&mut *tx)
+        .await?;
+    let published = overlapping(&mut *tx, meta.period.from, meta.period.to).await?;
+    let release = linked::protect_linked(meta, figures, areas, province, categories, rules, &published);
+    let body = serde_json::to_string(&release)?;
+    insert(&mut *tx, &release, &body, rules, published_by).await?;
+    tx.commit().await?;
+    Ok((release, body))
+}
+
+/// Stores a release; the body is the serialized release, kept as the bytes to serve.
+async fn insert<'e, E>(
+    executor: E,
     release: &Release,
     body: &str,
     rules: &DisclosureRules,
     published_by: &str,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     let rules_text = serde_json::to_string(rules).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     sqlx::query(
         "INSERT INTO stats_releases (id, period, period_from, period_to, version, published_at, published_by, \
@@ -533,7 +756,7 @@ pub async fn insert(
     .bind(&release.audit_head)
     .bind(rules_text)
     .bind(body)
-    .execute(&db.pool)
+    .execute(executor)
     .await?;
     Ok(())
 }
