@@ -349,3 +349,67 @@ async fn statistics_count_a_transferred_client_where_she_was() {
     let year = figures(db, window("2024-01-01", "2024-12-31"), true, Scope::Release).await.unwrap();
     assert_eq!(areas(&year), vec![("413".to_owned(), 1, 1)]);
 }
+
+async fn form(api: &common::Api, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    let mut body = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in fields {
+        body.append_pair(k, v);
+    }
+    body.append_pair("csrf_token", &api.csrf);
+    api.send(reqwest::Method::POST, path)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body.finish())
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The same flow in the pages: the case offers the transfer, the form names bad fields,
+/// the receiving supervisor's home page says a transfer waits, and she accepts it there.
+#[tokio::test]
+async fn a_transfer_through_the_pages() {
+    let w = world().await;
+    let sw = w.login("sw.vinh").await;
+    let client = open_case(&sw, intake()).await;
+    let id = client["id"].as_str().unwrap();
+    let (status, case) = raw(sw.get(&format!("/clients/{id}")).send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    assert!(case.contains(&format!("/clients/{id}/transfer\"")), "the case page offers it");
+    let (status, edit) = raw(sw.get(&format!("/clients/{id}/edit")).send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    assert!(!edit.contains("name=\"area\""), "the area is not an edit field");
+
+    let res = form(&sw, &format!("/clients/{id}/transfer"), &[("to_area", "413"), ("reason", "ngắn")]).await;
+    let (status, page) = raw(res).await;
+    assert_eq!(status, 422);
+    assert!(page.contains("aria-invalid=\"true\""), "{page}");
+    assert_eq!(w.count("client_transfers").await, 0);
+    // (The client follows the redirect to the list.)
+    let res = form(&sw, &format!("/clients/{id}/transfer"), &[("to_area", "413"), ("reason", REASON)]).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.url().path(), "/transfers");
+    assert_eq!(res.url().query(), Some("done=requested"));
+
+    let receiver = w.login("sup.cualo").await;
+    let (_, home) = raw(receiver.get("/").send().await.unwrap()).await;
+    const WAITING: &str = "Yêu cầu chuyển hồ sơ đang chờ quyết định: 1";
+    assert!(home.contains(WAITING), "{home}");
+    let (status, list) = raw(receiver.get("/transfers").send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    assert!(list.contains(REASON));
+    let transfer: String = sqlx::query_scalar("SELECT id FROM client_transfers")
+        .fetch_one(&w.state().db.pool)
+        .await
+        .unwrap();
+    assert!(list.contains(&format!("/transfers/{transfer}/accept")));
+    let res = form(
+        &receiver,
+        &format!("/transfers/{transfer}/accept"),
+        &[("assigned_worker", w.staff.sw_other.as_str()), ("note", "")],
+    )
+    .await;
+    assert_eq!(res.url().query(), Some("done=accepted"));
+    assert_eq!(area_of(&w, id).await, ("413".to_owned(), Some(w.staff.sw_other.clone())));
+    let (_, home) = raw(receiver.get("/").send().await.unwrap()).await;
+    assert!(!home.contains("Yêu cầu chuyển hồ sơ đang chờ quyết định"), "nothing waits any more");
+}

@@ -373,3 +373,4 @@ transfer-done-declined = The transfer was declined.
 transfer-done-cancelled = The request was withdrawn.
 list-previous = Previous page
 list-next = Next page
+home-transfers-waiting = Transfers waiting for a decision

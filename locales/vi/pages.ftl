@@ -373,3 +373,4 @@ transfer-done-declined = Đã từ chối yêu cầu chuyển.
 transfer-done-cancelled = Đã rút yêu cầu.
 list-previous = Trang trước
 list-next = Trang sau
+home-transfers-waiting = Yêu cầu chuyển hồ sơ đang chờ quyết định

@@ -72,6 +72,8 @@ struct HomePage {
     find_code: String,
     errs: FieldErrors,
     is_supervisor: bool,
+    /// Transfers of the caller's that wait for a decision.
+    waiting_transfers: i64,
 }
 
 impl HomePage {
@@ -90,6 +92,7 @@ impl HomePage {
             find_code: String::new(),
             errs: FieldErrors::new(),
             is_supervisor: false,
+            waiting_transfers: 0,
         }
     }
 }
@@ -119,6 +122,7 @@ async fn build(state: &AppState, page: PageUser, show_closed: bool) -> Result<Ho
             home.alerts = service::alerts(state, &user, false).await?;
             home.follow_ups = crate::volunteers::follow_ups(state, &user, false).await?;
             home.stale = crate::referrals::follow_ups(state, &user, None).await?;
+            home.waiting_transfers = crate::transfers::service::waiting(state, &user).await?;
             let mut grants = crate::breakglass::visible_grants(state, &user, false).await?;
             grants.truncate(GRANTS_SHOWN);
             home.grants = grants;

@@ -318,6 +318,33 @@ async fn close(
     get_row(state, &row.id).await.and_then(|row| view(state, row))
 }
 
+/// Which transfers are the caller's to see (`transfers_read`): a supervisor's into and
+/// out of her area, a social worker's asked by her or about her clients.
+async fn scope_of(state: &AppState, user: &AuthUser) -> Result<Vec<String>, ApiError> {
+    Ok(match user.account.role {
+        Role::Supervisor => state.areas().await?.within(&user.account.area),
+        _ => Vec::new(),
+    })
+}
+
+/// How many of the caller's transfers wait for a decision (a count for the home page;
+/// nothing about any client). Zero for roles without case work.
+pub async fn waiting(state: &AppState, user: &AuthUser) -> Result<i64, ApiError> {
+    let areas = state.areas().await?;
+    if !state
+        .policy
+        .is_allowed(&areas, &user.principal(), Action::TransfersRead, &Resource::system())
+    {
+        return Ok(0);
+    }
+    let within = scope_of(state, user).await?;
+    let scope = match user.account.role {
+        Role::Supervisor => Scope::Areas(&within),
+        _ => Scope::Worker(user.id()),
+    };
+    store::count_waiting(&state.db, &scope).await.map_err(internal)
+}
+
 /// The caller's transfers, newest first, a page of [`PAGE_SIZE`] (`page` from 1): a
 /// supervisor's into and out of her area, a social worker's asked by her or about her
 /// clients. Audited once.
@@ -328,12 +355,9 @@ pub async fn list(
     page: u32,
 ) -> Result<Vec<Transfer>, ApiError> {
     state.authorize(user, Action::TransfersRead).await?;
-    let within;
+    let within = scope_of(state, user).await?;
     let scope = match user.account.role {
-        Role::Supervisor => {
-            within = state.areas().await?.within(&user.account.area);
-            Scope::Areas(&within)
-        }
+        Role::Supervisor => Scope::Areas(&within),
         _ => Scope::Worker(user.id()),
     };
     let offset = i64::from(page.max(1) - 1) * PAGE_SIZE;

@@ -113,6 +113,42 @@ pub enum Scope<'a> {
     Worker(&'a str),
 }
 
+/// The SQL condition and its values for a scope, numbered from `$1`.
+fn scope_filter(scope: &Scope<'_>) -> Option<(String, Vec<String>)> {
+    match scope {
+        Scope::Areas(areas) if areas.is_empty() => None,
+        Scope::Areas(areas) => {
+            let n = areas.len();
+            let first = crate::clients::alerts::placeholders(1, n);
+            let second = crate::clients::alerts::placeholders(n + 1, n);
+            Some((
+                format!("(t.from_area IN ({first}) OR t.to_area IN ({second}))"),
+                areas.iter().chain(areas.iter()).cloned().collect(),
+            ))
+        }
+        Scope::Worker(user) => Some((
+            "(t.requested_by = $1 OR c.assigned_worker = $2)".to_owned(),
+            vec![(*user).to_owned(), (*user).to_owned()],
+        )),
+    }
+}
+
+/// How many transfers of a scope wait for a decision.
+pub async fn count_waiting(db: &Db, scope: &Scope<'_>) -> Result<i64, sqlx::Error> {
+    let Some((filter, binds)) = scope_filter(scope) else {
+        return Ok(0);
+    };
+    let sql = format!(
+        "SELECT COUNT(*) FROM client_transfers t JOIN clients c ON c.id = t.client_id \
+         WHERE {filter} AND t.status = 'requested'"
+    );
+    let mut query = sqlx::query_scalar(&sql);
+    for bind in &binds {
+        query = query.bind(bind.as_str());
+    }
+    query.fetch_one(&db.pool).await
+}
+
 /// One page of transfers, newest first: one query whatever the page holds.
 pub async fn list(
     db: &Db,
@@ -121,21 +157,8 @@ pub async fn list(
     limit: i64,
     offset: i64,
 ) -> Result<Vec<StoredTransfer>, sqlx::Error> {
-    let (filter, binds): (String, Vec<String>) = match scope {
-        Scope::Areas(areas) if areas.is_empty() => return Ok(Vec::new()),
-        Scope::Areas(areas) => {
-            let list = crate::clients::alerts::placeholders(1, areas.len());
-            let n = areas.len();
-            let second = crate::clients::alerts::placeholders(n + 1, n);
-            (
-                format!("(t.from_area IN ({list}) OR t.to_area IN ({second}))"),
-                areas.iter().chain(areas.iter()).cloned().collect(),
-            )
-        }
-        Scope::Worker(user) => (
-            "(t.requested_by = $1 OR c.assigned_worker = $2)".to_owned(),
-            vec![(*user).to_owned(), (*user).to_owned()],
-        ),
+    let Some((filter, binds)) = scope_filter(scope) else {
+        return Ok(Vec::new());
     };
     let next = binds.len() + 1;
     let status_filter = status.map_or(String::new(), |_| format!(" AND t.status = ${next}"));
