@@ -401,6 +401,30 @@ mod tests {
     }
 
     #[test]
+    fn account_secrets_open_redacted_and_checkpoints_have_their_own_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = files(dir.path());
+        init_keys(&f, &[]).unwrap();
+        let ring = Keyring::load(&f).unwrap();
+        let sealed = ring.seal_account_secret("u1", "totp", b"0123456789abcdefghij").unwrap();
+        let opened = ring.open_account_secret("u1", "totp", &sealed).unwrap();
+        assert_eq!(opened.expose().as_slice(), b"0123456789abcdefghij");
+        assert_eq!(format!("{opened:?}"), "[redacted]");
+        assert!(ring.open_account_secret("u2", "totp", &sealed).is_err());
+
+        let message = b"hoanhap-audit-checkpoint/1\n3\nab";
+        let signature = ring.sign_checkpoint(message);
+        assert!(ring.verify_checkpoint(message, &signature));
+        assert!(!ring.verify_checkpoint(b"hoanhap-audit-checkpoint/1\n4\nab", &signature));
+        // Not the chain key: a checkpoint signature is never a valid entry MAC.
+        assert_ne!(hmac::sign(ring.audit_key(), message).as_ref(), signature.as_slice());
+        let other = tempfile::tempdir().unwrap();
+        init_keys(&files(other.path()), &[]).unwrap();
+        let other = Keyring::load(&files(other.path())).unwrap();
+        assert!(!other.verify_checkpoint(message, &signature));
+    }
+
+    #[test]
     fn a_bad_recipient_is_named_by_position() {
         let dir = tempfile::tempdir().unwrap();
         let err = init_keys(&files(dir.path()), &["age1notakey".into()]).unwrap_err();
