@@ -578,3 +578,55 @@ async fn an_altered_checkpoint_is_refused() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["ok"], true, "{body}");
 }
+
+/// The auditor's page: download a checkpoint, paste it back, and the page says the trail
+/// holds it.
+#[tokio::test]
+async fn the_page_downloads_a_checkpoint_and_checks_it() {
+    let (_env, server) = server().await;
+    add_user(&server.state, "an.audit", Role::Auditor, "40").await;
+    append_some(&server.state, 2).await;
+    let auditor = Api::login(&server, "an.audit").await;
+    let post = |path: &str, fields: &[(&str, &str)]| {
+        auditor
+            .http
+            .post(server.url(path))
+            .header("accept-language", "en")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form(fields))
+            .send()
+    };
+    let res = post("/audit/checkpoint", &[("csrf_token", auditor.csrf.as_str())])
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let disposition = res.headers()["content-disposition"].to_str().unwrap().to_owned();
+    assert!(
+        disposition.starts_with("attachment; filename=\"hoanhap-audit-checkpoint-"),
+        "{disposition}"
+    );
+    let file = res.text().await.unwrap();
+    let kept: Value = serde_json::from_str(&file).unwrap();
+    let seq = kept["seq"].as_i64().unwrap();
+    // Without the CSRF token: refused.
+    assert_eq!(post("/audit/checkpoint", &[]).await.unwrap().status(), 403);
+    let res = post(
+        "/audit/verify",
+        &[("csrf_token", auditor.csrf.as_str()), ("checkpoint", file.as_str())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("The trail holds the checkpoint"), "{page}");
+    assert!(page.contains(&format!("seq {seq} ")), "{page}");
+    // An empty paste is a field error, in the user's language.
+    let res = post(
+        "/audit/verify",
+        &[("csrf_token", auditor.csrf.as_str()), ("checkpoint", " ")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("Required."));
+}
