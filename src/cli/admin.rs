@@ -361,6 +361,22 @@ async fn audit_verify(settings: Settings, checkpoint: Option<PathBuf>) -> Result
     Ok(ExitCode::FAILURE)
 }
 
+async fn take_checkpoint(settings: Settings) -> Result<Checkpoint, String> {
+    let state = open(settings).await?;
+    let taken = state
+        .audit_log
+        .checkpoint(
+            &state.keyring,
+            Event::new(CLI_ACTOR, "audit_checkpoint", Outcome::Success),
+            state.clock.now(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    taken.map_err(|first_bad_seq| {
+        format!("the audit trail is broken at entry seq {first_bad_seq}: no checkpoint is issued for it")
+    })
+}
+
 /// Writes the checkpoint (JSON) to `output` or standard output.
 async fn audit_checkpoint(settings: Settings, output: Option<PathBuf>) -> Result<ExitCode, String> {
     use std::os::unix::fs::OpenOptionsExt;
@@ -376,27 +392,11 @@ async fn audit_checkpoint(settings: Settings, output: Option<PathBuf>) -> Result
                 .map_err(|e| format!("cannot create {}: {e}", path.display()))
         })
         .transpose()?;
-    let state = open(settings).await?;
-    let taken = state
-        .audit_log
-        .checkpoint(
-            &state.keyring,
-            Event::new(CLI_ACTOR, "audit_checkpoint", Outcome::Success),
-            state.clock.now(),
-        )
-        .await
-        .map_err(|e| e.to_string());
+    let taken = take_checkpoint(settings).await;
     let taken = match taken {
-        Ok(Ok(c)) => c,
-        Ok(Err(first_bad_seq)) => {
-            if let Some(path) = &output {
-                let _ = std::fs::remove_file(path);
-            }
-            return Err(format!(
-                "the audit trail is broken at entry seq {first_bad_seq}: no checkpoint is issued for it"
-            ));
-        }
+        Ok(c) => c,
         Err(e) => {
+            // No empty file is left where the auditor expects a checkpoint.
             if let Some(path) = &output {
                 let _ = std::fs::remove_file(path);
             }
