@@ -1,4 +1,5 @@
-//! The command line: `serve` (default), `init`, `user`, `policy check`, `audit verify`.
+//! The command line: `serve` (default), `init`, `user`, `policy check`, `audit verify`,
+//! `audit checkpoint`.
 
 mod admin;
 
@@ -44,7 +45,7 @@ enum Command {
         #[command(subcommand)]
         command: admin::PolicyCommand,
     },
-    /// Check the audit trail.
+    /// Check the audit trail, or take a checkpoint of it.
     Audit {
         #[command(subcommand)]
         command: admin::AuditCommand,

@@ -29,6 +29,12 @@ fn hoanhap(env: &TestEnv, args: &[&str]) -> Output {
         .unwrap()
 }
 
+fn form(fields: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish()
+}
+
 async fn server() -> (TestEnv, TestServer) {
     let mut env = TestEnv::new().await;
     env.settings.auth.mfa_required_roles.clear();
@@ -115,7 +121,9 @@ async fn changing_one_entry_is_found_by_the_api_and_by_the_command() {
         .unwrap();
 
     let broken = verify().await;
-    assert_eq!(broken, json!({ "ok": false, "first_bad_seq": k }));
+    assert_eq!(broken["ok"], false, "{broken}");
+    assert_eq!(broken["first_bad_seq"], k, "{broken}");
+    assert!(broken.get("entries").is_none(), "{broken}");
     assert_eq!(
         server.state.audit_log.verify().await.unwrap(),
         Verification::Broken {
@@ -353,4 +361,272 @@ async fn no_audit_entry_no_data() {
         .await
         .unwrap();
     assert_eq!(grants, 1);
+}
+
+/// The truncation attack: delete the newest entries and set `audit_head` back. The chain
+/// that is left verifies on its own; a checkpoint the auditor kept, and the head stored
+/// in a statistics release, find it, by the command line, the API and the page.
+#[tokio::test]
+async fn truncating_the_trail_is_found_by_a_checkpoint_and_by_release_heads() {
+    let (env, server) = server().await;
+    add_user(&server.state, "an.audit", Role::Auditor, "40").await;
+    add_user(&server.state, "minh.mgr", Role::Manager, "40").await;
+    append_some(&server.state, 10).await;
+    let db = &server.state.db.pool;
+    // The entry the attacker will go back to.
+    let (keep, keep_mac): (i64, Vec<u8>) = sqlx::query_as("SELECT seq, mac FROM audit_log ORDER BY seq DESC LIMIT 1")
+        .fetch_one(db)
+        .await
+        .unwrap();
+    // A release stores the head after `keep`.
+    let manager = Api::login(&server, "minh.mgr").await;
+    let res = manager
+        .post("/api/v1/stats/releases", json!({ "period": "2024-H1" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let release: Value = res.json().await.unwrap();
+    let release_id = release["id"].as_str().unwrap().to_owned();
+    let head_seq: i64 = release["audit_head"]
+        .as_str()
+        .unwrap()
+        .split(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(head_seq > keep, "{release}");
+    append_some(&server.state, 5).await;
+
+    // The auditor takes a checkpoint with the command line, and one over the API.
+    let file = env.dir.path().join("checkpoint.json");
+    let out = hoanhap(&env, &["audit", "checkpoint", "--output", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let kept: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(kept["format"], "hoanhap-audit-checkpoint/1");
+    let kept_seq = kept["seq"].as_i64().unwrap();
+    assert!(kept_seq > head_seq, "{kept}");
+    // Never overwritten.
+    let again = hoanhap(&env, &["audit", "checkpoint", "--output", file.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(1));
+    let auditor = Api::login(&server, "an.audit").await;
+    let res = auditor
+        .post("/api/v1/audit/checkpoint", json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let api_kept: Value = res.json().await.unwrap();
+    assert!(api_kept["seq"].as_i64().unwrap() > kept_seq);
+
+    // Untouched: everything passes.
+    let out = hoanhap(&env, &["audit", "verify", "--checkpoint", file.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("is in the chain"), "{stdout}");
+    assert!(stdout.contains("1 statistics releases"), "{stdout}");
+    let verify_with = |checkpoint: Value| {
+        let auditor = &auditor;
+        async move {
+            let res = auditor
+                .post("/api/v1/audit/verify", json!({ "checkpoint": checkpoint }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200);
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    let body = verify_with(api_kept.clone()).await;
+    assert_eq!(body["ok"], true, "{body}");
+    assert_eq!(body["checkpoint"]["contained"], true, "{body}");
+    assert_eq!(body["releases"]["checked"], 1, "{body}");
+
+    // The attack, by SQL: the newest entries go, the head is set back to `keep`.
+    sqlx::query("DELETE FROM audit_log WHERE seq > $1")
+        .bind(keep)
+        .execute(db)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit_head SET seq = $1, mac = $2 WHERE id = 1")
+        .bind(keep)
+        .bind(&keep_mac)
+        .execute(db)
+        .await
+        .unwrap();
+    // The chain alone cannot see it.
+    assert!(matches!(
+        server.state.audit_log.verify().await.unwrap(),
+        Verification::Intact { .. }
+    ));
+    // The server goes on writing valid entries past the checkpoint's seq: that entry now
+    // exists again, with another MAC.
+    append_some(&server.state, (kept_seq - keep) as usize + 5).await;
+    assert!(matches!(
+        server.state.audit_log.verify().await.unwrap(),
+        Verification::Intact { .. }
+    ));
+
+    // The command line fails, naming the checkpoint and the release.
+    let out = hoanhap(&env, &["audit", "verify", "--checkpoint", file.to_str().unwrap()]);
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains(&format!("checkpoint seq {kept_seq}")), "{all}");
+    assert!(all.contains("NOT in the chain"), "{all}");
+    assert!(all.contains(&release_id), "{all}");
+    // Without the checkpoint, the release head alone finds it.
+    let out = hoanhap(&env, &["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    // The API.
+    let body = verify_with(api_kept.clone()).await;
+    assert_eq!(body["ok"], false, "{body}");
+    assert_eq!(body["checkpoint"]["contained"], false, "{body}");
+    assert_eq!(body["checkpoint"]["seq"], api_kept["seq"], "{body}");
+    assert_eq!(body["releases"]["not_in_chain"], json!([release_id]), "{body}");
+    let res = auditor.get("/api/v1/audit/verify").send().await.unwrap();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["ok"], false, "{body}");
+    assert_eq!(body["releases"]["not_in_chain"], json!([release_id]), "{body}");
+    // The page, with the checkpoint pasted.
+    let text = std::fs::read_to_string(&file).unwrap();
+    let res = auditor
+        .http
+        .post(server.url("/audit/verify"))
+        .header("accept-language", "en")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&[
+            ("csrf_token", auditor.csrf.as_str()),
+            ("checkpoint", text.as_str()),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("The trail no longer holds the checkpoint"), "{page}");
+    assert!(page.contains(&format!("seq {kept_seq} ")), "{page}");
+    assert!(page.contains(&release_id), "{page}");
+}
+
+/// A checkpoint edited to name an entry that is still there, or taken from another
+/// installation, is refused (422), not believed.
+#[tokio::test]
+async fn an_altered_checkpoint_is_refused() {
+    let (_env, server) = server().await;
+    add_user(&server.state, "an.audit", Role::Auditor, "40").await;
+    append_some(&server.state, 3).await;
+    let auditor = Api::login(&server, "an.audit").await;
+    let res = auditor
+        .post("/api/v1/audit/checkpoint", json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let kept: Value = res.json().await.unwrap();
+    let mut forged = kept.clone();
+    forged["seq"] = json!(2);
+    forged["mac"] = json!(hex::encode(
+        sqlx::query_scalar::<_, Vec<u8>>("SELECT mac FROM audit_log WHERE seq = 2")
+            .fetch_one(&server.state.db.pool)
+            .await
+            .unwrap()
+    ));
+    let mut other_key = kept.clone();
+    other_key["key_id"] = json!("0000000000000000");
+    for (bad, message) in [
+        (forged, "signature does not match"),
+        (other_key, "another master key"),
+        (json!({ "format": "x" }), "Required"),
+    ] {
+        let res = auditor
+            .post("/api/v1/audit/verify", json!({ "checkpoint": bad }))
+            .header("accept-language", "en")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 422);
+        let body: Value = res.json().await.unwrap();
+        assert!(body["error"]["fields"].to_string().contains(message), "{body}");
+    }
+    let res = auditor
+        .http
+        .post(server.url("/audit/verify"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&[
+            ("csrf_token", auditor.csrf.as_str()),
+            ("checkpoint", "{not json"),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    // The untouched checkpoint still passes.
+    let res = auditor
+        .post("/api/v1/audit/verify", json!({ "checkpoint": kept }))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["ok"], true, "{body}");
+}
+
+/// The auditor's page: download a checkpoint, paste it back, and the page says the trail
+/// holds it.
+#[tokio::test]
+async fn the_page_downloads_a_checkpoint_and_checks_it() {
+    let (_env, server) = server().await;
+    add_user(&server.state, "an.audit", Role::Auditor, "40").await;
+    append_some(&server.state, 2).await;
+    let auditor = Api::login(&server, "an.audit").await;
+    let post = |path: &str, fields: &[(&str, &str)]| {
+        auditor
+            .http
+            .post(server.url(path))
+            .header("accept-language", "en")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form(fields))
+            .send()
+    };
+    let res = post("/audit/checkpoint", &[("csrf_token", auditor.csrf.as_str())])
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let disposition = res.headers()["content-disposition"].to_str().unwrap().to_owned();
+    assert!(
+        disposition.starts_with("attachment; filename=\"hoanhap-audit-checkpoint-"),
+        "{disposition}"
+    );
+    let file = res.text().await.unwrap();
+    let kept: Value = serde_json::from_str(&file).unwrap();
+    let seq = kept["seq"].as_i64().unwrap();
+    // Without the CSRF token: refused.
+    assert_eq!(post("/audit/checkpoint", &[]).await.unwrap().status(), 403);
+    let res = post(
+        "/audit/verify",
+        &[("csrf_token", auditor.csrf.as_str()), ("checkpoint", file.as_str())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("The trail holds the checkpoint"), "{page}");
+    assert!(page.contains(&format!("seq {seq} ")), "{page}");
+    // An empty paste is a field error, in the user's language.
+    let res = post(
+        "/audit/verify",
+        &[("csrf_token", auditor.csrf.as_str()), ("checkpoint", " ")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("Required."));
 }

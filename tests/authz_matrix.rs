@@ -357,6 +357,15 @@ fn api(op: &'static str, on: On, body: Option<Value>, expect: [Outcome; 12]) -> 
 }
 
 const BREAK_GLASS_REASON: &str = "Client called the hotline at night; her worker is on leave.";
+
+/// A checkpoint in the right form, signed under some other master key.
+fn foreign_checkpoint() -> Value {
+    json!({
+        "format": "hoanhap-audit-checkpoint/1", "seq": 1, "mac": "00".repeat(32),
+        "at": "2024-07-01T00:00:00Z", "key_id": "0000000000000000", "signature": "00".repeat(32),
+    })
+}
+
 const ERASE_REASON: &str = "The client asked for her data to be erased.";
 const TRANSFER_REASON: &str = "Chị chuyển về Quỳnh Lưu sống cùng mẹ";
 
@@ -408,6 +417,11 @@ fn api_table() -> Vec<Row> {
         api("GET /api/v1/audit", Shared, None,
             [U, F, F, F, F, F, F, F, F, F, F, A]),
         api("GET /api/v1/audit/verify", Shared, None,
+            [U, F, F, F, F, F, F, F, F, F, F, A]),
+        // A well-formed checkpoint of another installation: 422 once authorised.
+        api("POST /api/v1/audit/verify", Shared, Some(json!({ "checkpoint": foreign_checkpoint() })),
+            [U, F, F, F, F, F, F, F, F, F, F, N]),
+        api("POST /api/v1/audit/checkpoint", Shared, None,
             [U, F, F, F, F, F, F, F, F, F, F, A]),
         // ---- areas, service categories and providers -----------------------------------
         //   an ad S+ S- W+ W= W- V+ V- MP MD au
@@ -594,6 +608,10 @@ fn page_table() -> Vec<Row> {
         page("GET /audit", Shared, None,
             [L, F, F, F, F, F, F, F, F, F, F, A]),
         page("GET /audit/verify", Shared, None,
+            [L, F, F, F, F, F, F, F, F, F, F, A]),
+        page("POST /audit/verify", Shared, Some(&[("checkpoint", "{}")]),
+            [L, F, F, F, F, F, F, F, F, F, F, N]),
+        page("POST /audit/checkpoint", Shared, None,
             [L, F, F, F, F, F, F, F, F, F, F, A]),
         page("GET /stats", Shared, None,
             [L, F, F, F, F, F, F, F, F, A, A, F]),

@@ -1,4 +1,4 @@
-//! The command line: `user …`, `policy check`, `audit verify`, and the first-admin setup
+//! The command line: `user …`, `policy check`, `audit verify|checkpoint`, and the first-admin setup
 //! link printed by `serve`. Runs the real binary.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -218,6 +218,58 @@ async fn audit_verify_prints_the_count() {
     // The verification is itself recorded, and the chain still holds.
     let out = assert_ok(&run(&env, &["audit", "verify"], ""));
     assert!(out.contains("6 entries"), "{out}");
+}
+
+#[tokio::test]
+async fn audit_checkpoint_prints_a_signed_head_and_refuses_a_broken_chain() {
+    let env = TestEnv::new().await;
+    let state = env.state().await;
+    for i in 0..3 {
+        state
+            .audit_log
+            .append(
+                hoanhap::audit::Event::new("system", "test_event", hoanhap::audit::Outcome::Success)
+                    .object(&i.to_string()),
+                state.clock.now(),
+            )
+            .await
+            .unwrap();
+    }
+    // To standard output; the checkpoint covers its own entry (seq 4).
+    let out = assert_ok(&run(&env, &["audit", "checkpoint"], ""));
+    let kept: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(kept["seq"], 4, "{out}");
+    assert_eq!(kept["key_id"], state.keyring.key_id());
+    let file = env.dir.path().join("kept.json");
+    std::fs::write(&file, &out).unwrap();
+    let out = assert_ok(&run(
+        &env,
+        &["audit", "verify", "--checkpoint", file.to_str().unwrap()],
+        "",
+    ));
+    assert!(out.contains("checkpoint seq 4 "), "{out}");
+    // Not a checkpoint, or no such file: a message, exit 1.
+    let junk = env.dir.path().join("junk.json");
+    std::fs::write(&junk, "{\"format\": 1}").unwrap();
+    assert_fails(
+        &run(&env, &["audit", "verify", "--checkpoint", junk.to_str().unwrap()], ""),
+        "not a hoanhap audit checkpoint",
+    );
+    assert_fails(
+        &run(&env, &["audit", "verify", "--checkpoint", "/no/such/file"], ""),
+        "cannot read /no/such/file",
+    );
+    // A broken chain gets no checkpoint, and no file is left behind.
+    sqlx::query("UPDATE audit_log SET actor = 'someone else' WHERE seq = 2")
+        .execute(&state.db.pool)
+        .await
+        .unwrap();
+    let target = env.dir.path().join("new.json");
+    assert_fails(
+        &run(&env, &["audit", "checkpoint", "--output", target.to_str().unwrap()], ""),
+        "broken at entry seq 2",
+    );
+    assert!(!target.exists());
 }
 
 /// Starts `serve`, waits for "hoanhap is serving" on stderr, stops it; returns stdout

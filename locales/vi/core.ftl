@@ -27,3 +27,19 @@ field-invalid_username = Tên đăng nhập gồm 3–64 ký tự: chữ thườ
 field-username_taken = Tên đăng nhập đã được dùng.
 error-totp_required = Cần mã xác thực hai bước.
 error-mfa_enrolment_required = Bạn cần đăng ký xác thực hai bước trước khi tiếp tục.
+
+# Audit checkpoints and the full verification (the auditor's page, the API)
+field-audit-checkpoint_invalid = Đây không phải là điểm kiểm tra nhật ký của hoanhap. Hãy dán toàn bộ tệp.
+field-audit-checkpoint_other_key = Điểm kiểm tra này được ký bằng một khóa chính khác.
+field-audit-checkpoint_signature = Chữ ký của điểm kiểm tra không khớp: nó đã bị sửa hoặc không do hệ thống này cấp.
+error-audit_chain_broken = Chuỗi nhật ký không hợp lệ; không cấp điểm kiểm tra cho nó.
+audit-verify-releases-ok = Mọi bản công bố thống kê đều trỏ tới một mục của chuỗi. Số bản công bố đã kiểm tra:
+audit-verify-releases-bad = Các bản công bố thống kê này trỏ tới đầu chuỗi nhật ký không còn trong nhật ký: đã có mục bị xóa.
+audit-verify-checkpoint-ok = Nhật ký vẫn chứa điểm kiểm tra
+audit-verify-checkpoint-missing = Đã có mục bị xóa hoặc thay thế! Nhật ký không còn chứa điểm kiểm tra
+audit-checkpoint-title = Điểm kiểm tra
+audit-checkpoint-help = Điểm kiểm tra là bản ghi có chữ ký của mục mới nhất. Hãy lưu nó ngoài máy chủ (trên máy tính của bạn hoặc trên giấy); kiểm tra lại sau này sẽ cho biết có mục nào bị xóa hay không.
+audit-checkpoint-button = Tải về điểm kiểm tra
+audit-checkpoint-paste = Điểm kiểm tra cần đối chiếu
+audit-checkpoint-paste-hint = Dán toàn bộ nội dung tệp điểm kiểm tra bạn đã lưu.
+audit-checkpoint-verify-button = Đối chiếu điểm kiểm tra

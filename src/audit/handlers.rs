@@ -1,4 +1,6 @@
-//! The auditor's API: `GET /api/v1/audit` and `GET /api/v1/audit/verify`.
+//! The auditor's API: `GET /api/v1/audit`, `GET /api/v1/audit/verify` (the chain and the
+//! release heads), `POST /api/v1/audit/verify` (the same and a checkpoint the auditor kept)
+//! and `POST /api/v1/audit/checkpoint` (a new signed checkpoint to keep off the server).
 
 use axum::Json;
 use axum::extract::{Query, State};
@@ -7,11 +9,12 @@ use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Filter, Outcome, Verification};
+use super::checkpoint::ReportBody;
+use super::{Checkpoint, Filter, Outcome};
 use crate::AppState;
 use crate::auth::AuthUser;
 use crate::policy::Action;
-use crate::web::ApiError;
+use crate::web::{ApiError, ApiJson};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -25,7 +28,10 @@ pub struct AuditQuery {
 }
 
 pub fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list)).routes(routes!(verify))
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(verify, verify_checkpoint))
+        .routes(routes!(checkpoint))
 }
 
 /// Lets a date (`YYYY-MM-DD`) bound the RFC 3339 timestamps inclusively.
@@ -67,13 +73,93 @@ async fn list(
     Ok(Json(json!({ "items": items })))
 }
 
-/// Checks the whole HMAC chain (auditor).
+/// Checks the whole HMAC chain and the audit head stored in every statistics release
+/// (auditor).
 #[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit",
-    responses((status = 200, description = "`{ok: true, entries}` or `{ok: false, first_bad_seq}`"),
+    responses((status = 200, description = "`{ok, entries | first_bad_seq, releases}`", body = ReportBody),
         (status = 403, description = "Not an auditor")))]
-async fn verify(State(state): State<AppState>, user: AuthUser) -> Result<Json<Verification>, ApiError> {
+async fn verify(State(state): State<AppState>, user: AuthUser) -> Result<Json<ReportBody>, ApiError> {
     state.authorize(&user, Action::AuditRead).await?;
-    let result = state.audit_log.verify().await.map_err(|e| ApiError::internal(&e))?;
-    state.audit(user.event("audit_verify", Outcome::Success)).await?;
-    Ok(Json(result))
+    let report = state.audit_log.report(None).await.map_err(|e| ApiError::internal(&e))?;
+    let outcome = if report.ok() {
+        Outcome::Success
+    } else {
+        Outcome::Failure
+    };
+    state.audit(user.event("audit_verify", outcome)).await?;
+    Ok(Json(ReportBody::from(&report)))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    /// A checkpoint from `POST /api/v1/audit/checkpoint` or `hoanhap audit checkpoint`.
+    checkpoint: Checkpoint,
+}
+
+/// As `GET`, and also that the trail still holds the entry of a checkpoint the auditor
+/// kept: `ok` is false when entries were removed since (auditor).
+#[utoipa::path(post, path = "/api/v1/audit/verify", tag = "audit", request_body = VerifyRequest,
+    responses((status = 200, description = "`{ok, entries | first_bad_seq, releases, checkpoint}`", body = ReportBody),
+        (status = 403, description = "Not an auditor"),
+        (status = 422, description = "Not a checkpoint, another installation's, or its signature does not match \
+            (`fields.checkpoint`)")))]
+async fn verify_checkpoint(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiJson(request): ApiJson<VerifyRequest>,
+) -> Result<Json<ReportBody>, ApiError> {
+    state.authorize(&user, Action::AuditRead).await?;
+    if let Err(e) = request.checkpoint.check(&state.keyring) {
+        state
+            .audit(
+                user.event("audit_verify", Outcome::Failure)
+                    .reason(&e.to_string())
+                    .flagged(),
+            )
+            .await?;
+        return Err(ApiError::field("checkpoint", e.message_id()));
+    }
+    let report = state
+        .audit_log
+        .report(Some(&request.checkpoint))
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    let mut event = user
+        .event(
+            "audit_verify",
+            if report.ok() {
+                Outcome::Success
+            } else {
+                Outcome::Failure
+            },
+        )
+        .object(&format!("checkpoint:{}", request.checkpoint.seq));
+    if !report.ok() {
+        event = event.flagged();
+    }
+    state.audit(event).await?;
+    Ok(Json(ReportBody::from(&report)))
+}
+
+/// Signs the current head of a verified chain, for the auditor to keep off the server;
+/// refused with 409 `audit_chain_broken` when the chain does not verify (auditor).
+#[utoipa::path(post, path = "/api/v1/audit/checkpoint", tag = "audit",
+    responses((status = 200, description = "The checkpoint", body = Checkpoint),
+        (status = 403, description = "Not an auditor"),
+        (status = 409, description = "`audit_chain_broken`: the chain does not verify")))]
+async fn checkpoint(State(state): State<AppState>, user: AuthUser) -> Result<Json<Checkpoint>, ApiError> {
+    state.authorize(&user, Action::AuditRead).await?;
+    let taken = state
+        .audit_log
+        .checkpoint(
+            &state.keyring,
+            user.event("audit_checkpoint", Outcome::Success),
+            state.clock.now(),
+        )
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    taken
+        .map(Json)
+        .map_err(|_| ApiError::new(axum::http::StatusCode::CONFLICT, "audit_chain_broken"))
 }

@@ -5,6 +5,7 @@
 //! writes them in one transaction, then answers each caller: requests do not queue
 //! behind a lock one by one, and each entry is committed before its response leaves.
 
+pub mod checkpoint;
 mod handlers;
 
 use chrono::{DateTime, Utc};
@@ -15,6 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::db::{Db, timestamp};
 
+pub use checkpoint::{Checkpoint, CheckpointError, Report};
 pub use handlers::api;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -189,6 +191,37 @@ impl AuditLog {
     /// Checks every entry's MAC in order, and that the head matches the last entry.
     pub async fn verify(&self) -> Result<Verification, AuditError> {
         verify(&self.db, &self.key).await
+    }
+
+    /// Verifies the chain, the head stored in every statistics release and, when given,
+    /// an auditor's checkpoint (its signature already checked).
+    pub async fn report(&self, checkpoint: Option<&Checkpoint>) -> Result<Report, AuditError> {
+        checkpoint::report(&self.db, &self.key, checkpoint).await
+    }
+
+    /// Takes a checkpoint: verifies the chain, records `event` (its outcome set here), then
+    /// signs the head, which then includes that entry. A broken chain gets no checkpoint:
+    /// the answer is the first bad seq, and the refusal is recorded, flagged.
+    pub async fn checkpoint(
+        &self,
+        keyring: &crate::crypto::Keyring,
+        mut event: Event,
+        now: DateTime<Utc>,
+    ) -> Result<Result<Checkpoint, i64>, AuditError> {
+        match self.verify().await? {
+            Verification::Broken { first_bad_seq, .. } => {
+                event.outcome = Outcome::Failure;
+                event.flagged = true;
+                event.object_id = Some(first_bad_seq.to_string());
+                self.append(event, now).await?;
+                Ok(Err(first_bad_seq))
+            }
+            Verification::Intact { .. } => {
+                event.outcome = Outcome::Success;
+                self.append(event, now).await?;
+                Ok(Ok(checkpoint::issue(&self.db, keyring, now).await?))
+            }
+        }
     }
 
     pub async fn list(&self, filter: &Filter) -> Result<Vec<Entry>, AuditError> {

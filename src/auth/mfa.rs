@@ -8,6 +8,10 @@
 //! recovery codes, once. A TOTP code is accepted only for a time step later than the
 //! last one accepted (`users.totp_last_step`), so an observed code cannot be replayed.
 //! An admin undoes enrolment with [`reset`] (lost phone).
+//!
+//! The secret in memory: opened into `Sensitive` (wiped on drop), handed to `totp-rs`
+//! built with its `zeroize` feature (its `Totp` wipes its copy on drop), and the
+//! enrolment answer wipes its base32, URL and QR forms once sent.
 
 use axum::Json;
 use axum::extract::State;
@@ -16,12 +20,13 @@ use chrono::{DateTime, Utc};
 use ring::digest;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
-use zeroize::Zeroizing;
+use zeroize::Zeroize;
 
 use super::accounts::Account;
 use super::extract::{AuthUser, ENROLMENT_PENDING_KEY, SessionUser};
 use crate::AppState;
 use crate::audit::{Event, Outcome};
+use crate::crypto::Sensitive;
 use crate::db::{Db, timestamp};
 use crate::web::{ApiError, ApiJson};
 
@@ -91,7 +96,7 @@ fn matching_step(state: &AppState, account: &Account, sealed: &[u8], code: &str)
         .keyring
         .open_account_secret(&account.id, TOTP_COLUMN, sealed)
         .map_err(|e| ApiError::internal(&e))?;
-    let totp = totp_for(secret.to_vec(), &account.username).map_err(|e| ApiError::internal(&e))?;
+    let totp = totp_for(secret.expose().clone(), &account.username).map_err(|e| ApiError::internal(&e))?;
     Ok(totp
         .check(code, unix_seconds(state.clock.now()))
         .and_then(|step| i64::try_from(step).ok()))
@@ -160,17 +165,26 @@ impl std::fmt::Debug for Enrolment {
     }
 }
 
+/// All three fields carry the TOTP secret: wiped when the answer has been sent.
+impl Drop for Enrolment {
+    fn drop(&mut self) {
+        self.secret.zeroize();
+        self.otpauth_url.zeroize();
+        self.qr_svg.zeroize();
+    }
+}
+
 /// Starts (or restarts) enrolment: a new secret, sealed and stored with the factor still
 /// disabled. Refused with 409 `mfa_already_enrolled` once the factor is enabled (an admin
 /// resets it first). Audited as `mfa_enrol`.
 pub async fn enrol(state: &AppState, user: &AuthUser) -> Result<Enrolment, ApiError> {
     let account = &user.account;
-    let secret = Zeroizing::new(crate::crypto::random_bytes::<SECRET_BYTES>().map_err(|e| ApiError::internal(&e))?);
+    let secret = Sensitive::new(crate::crypto::random_bytes::<SECRET_BYTES>().map_err(|e| ApiError::internal(&e))?);
     let sealed = state
         .keyring
-        .seal_account_secret(&account.id, TOTP_COLUMN, &secret[..])
+        .seal_account_secret(&account.id, TOTP_COLUMN, secret.expose())
         .map_err(|e| ApiError::internal(&e))?;
-    let totp = totp_for(secret.to_vec(), &account.username).map_err(|e| ApiError::internal(&e))?;
+    let totp = totp_for(secret.expose().to_vec(), &account.username).map_err(|e| ApiError::internal(&e))?;
     let otpauth_url = totp.to_url().map_err(|e| ApiError::internal(&e))?;
     let qr_svg = qrcode::QrCode::new(otpauth_url.as_bytes())
         .map_err(|e| ApiError::internal(&e))?

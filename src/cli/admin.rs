@@ -1,4 +1,4 @@
-//! The administration commands: `user …`, `policy check`, `audit verify`, and the
+//! The administration commands: `user …`, `policy check`, `audit verify|checkpoint`, and the
 //! first-admin setup link printed by `serve`. Changes are audited with actor `cli`.
 //! Bad input is a message on stderr and a non-zero exit, never a panic.
 
@@ -11,7 +11,7 @@ use secrecy::SecretString;
 use zeroize::Zeroizing;
 
 use crate::AppState;
-use crate::audit::{Event, Outcome, Verification};
+use crate::audit::{Checkpoint, CheckpointError, Event, Outcome, Verification, checkpoint};
 use crate::auth::accounts::{self, Account, AccountError, NewAccount};
 use crate::auth::{mfa, password, setup};
 use crate::config::Settings;
@@ -69,9 +69,21 @@ pub enum PolicyCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Check the HMAC chain of the audit trail: exit 0 when it holds, 1 naming the first
-    /// bad entry otherwise.
-    Verify,
+    /// Check the HMAC chain of the audit trail and the head stored in every statistics
+    /// release (and, with --checkpoint, that the trail still holds a kept checkpoint):
+    /// exit 0 when all hold, 1 naming what does not.
+    Verify {
+        /// A checkpoint file written by `audit checkpoint`, kept off the server.
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Option<PathBuf>,
+    },
+    /// Write a signed checkpoint of the verified chain's head, for the auditor to keep off
+    /// the server: a later `audit verify --checkpoint FILE` finds entries removed since.
+    Checkpoint {
+        /// Write it to FILE (never overwritten) instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
 }
 
 fn read_password(enabled: bool) -> Result<SecretString, String> {
@@ -261,30 +273,155 @@ pub fn policy(command: PolicyCommand, settings: &Settings) -> Result<ExitCode, S
     Ok(ExitCode::SUCCESS)
 }
 
-/// `audit verify`: exit 0 printing the number of entries, or 1 naming the first bad one.
+/// `audit verify [--checkpoint FILE]` and `audit checkpoint [--output FILE]`.
 pub async fn audit_command(command: AuditCommand, settings: Settings) -> Result<ExitCode, String> {
-    let AuditCommand::Verify = command;
+    match command {
+        AuditCommand::Verify { checkpoint } => audit_verify(settings, checkpoint).await,
+        AuditCommand::Checkpoint { output } => audit_checkpoint(settings, output).await,
+    }
+}
+
+fn read_checkpoint(path: &std::path::Path, state: &AppState) -> Result<Checkpoint, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut text = String::new();
+    file.take(checkpoint::MAX_LEN as u64 + 1)
+        .read_to_string(&mut text)
+        .map_err(|_| format!("{}: {}", path.display(), CheckpointError::Malformed))?;
+    Checkpoint::parse(&text, &state.keyring).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Exit 0 printing the number of entries, or 1 naming the first bad entry, each release
+/// whose head is not in the chain, and a checkpoint the trail no longer holds.
+async fn audit_verify(settings: Settings, checkpoint: Option<PathBuf>) -> Result<ExitCode, String> {
     let state = open(settings).await?;
-    let result = state.audit_log.verify().await.map_err(|e| e.to_string())?;
-    match result {
+    let checkpoint = checkpoint.map(|p| read_checkpoint(&p, &state)).transpose()?;
+    let report = state
+        .audit_log
+        .report(checkpoint.as_ref())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut out = std::io::stdout().lock();
+    let mut problems = Vec::new();
+    match report.chain {
         Verification::Intact { entries, .. } => {
-            println!("the audit trail holds: {entries} entries verified");
-            audit(&state, Event::new(CLI_ACTOR, "audit_verify", Outcome::Success)).await?;
-            Ok(ExitCode::SUCCESS)
+            let _ = writeln!(out, "the audit trail holds: {entries} entries verified");
         }
         Verification::Broken { first_bad_seq, .. } => {
-            println!("the audit trail is broken: the first bad entry is seq {first_bad_seq}");
-            eprintln!("hoanhap: the audit trail is broken at entry seq {first_bad_seq}");
-            audit(
-                &state,
-                Event::new(CLI_ACTOR, "audit_verify", Outcome::Failure)
-                    .object(&first_bad_seq.to_string())
-                    .flagged(),
-            )
-            .await?;
-            Ok(ExitCode::FAILURE)
+            let _ = writeln!(
+                out,
+                "the audit trail is broken: the first bad entry is seq {first_bad_seq}"
+            );
+            problems.push(format!("the audit trail is broken at entry seq {first_bad_seq}"));
         }
     }
+    if report.releases.not_in_chain.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} statistics releases: each stored audit head is an entry of the chain",
+            report.releases.checked
+        );
+    } else {
+        for id in &report.releases.not_in_chain {
+            let _ = writeln!(out, "statistics release {id}: its audit head is not in the chain");
+        }
+        problems.push(format!(
+            "{} statistics release(s) name an audit head the chain no longer holds (entries were removed)",
+            report.releases.not_in_chain.len()
+        ));
+    }
+    if let (Some(kept), Some(check)) = (&checkpoint, &report.checkpoint) {
+        if check.contained {
+            let _ = writeln!(out, "the checkpoint {} is in the chain", kept.name());
+        } else {
+            let _ = writeln!(out, "the checkpoint {} is NOT in the chain", kept.name());
+            problems.push(format!(
+                "the audit trail no longer holds the checkpoint {}: entries were removed or replaced",
+                kept.name()
+            ));
+        }
+    }
+    drop(out);
+    let mut event = Event::new(CLI_ACTOR, "audit_verify", Outcome::Success);
+    if let Some(kept) = &checkpoint {
+        event = event.object(&format!("checkpoint:{}", kept.seq));
+    }
+    if problems.is_empty() {
+        audit(&state, event).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for problem in &problems {
+        eprintln!("hoanhap: {problem}");
+    }
+    event.outcome = Outcome::Failure;
+    if let Verification::Broken { first_bad_seq, .. } = report.chain {
+        event = event.object(&first_bad_seq.to_string());
+    }
+    audit(&state, event.flagged()).await?;
+    Ok(ExitCode::FAILURE)
+}
+
+async fn take_checkpoint(settings: Settings) -> Result<Checkpoint, String> {
+    let state = open(settings).await?;
+    let taken = state
+        .audit_log
+        .checkpoint(
+            &state.keyring,
+            Event::new(CLI_ACTOR, "audit_checkpoint", Outcome::Success),
+            state.clock.now(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    taken.map_err(|first_bad_seq| {
+        format!("the audit trail is broken at entry seq {first_bad_seq}: no checkpoint is issued for it")
+    })
+}
+
+/// Writes the checkpoint (JSON) to `output` or standard output.
+async fn audit_checkpoint(settings: Settings, output: Option<PathBuf>) -> Result<ExitCode, String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    // Refuse an existing file before anything is recorded.
+    let file = output
+        .as_ref()
+        .map(|path| {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(|e| format!("cannot create {}: {e}", path.display()))
+        })
+        .transpose()?;
+    let taken = take_checkpoint(settings).await;
+    let taken = match taken {
+        Ok(c) => c,
+        Err(e) => {
+            // No empty file is left where the auditor expects a checkpoint.
+            if let Some(path) = &output {
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(e);
+        }
+    };
+    let json = serde_json::to_string_pretty(&taken).map_err(|e| e.to_string())? + "\n";
+    match (file, &output) {
+        (Some(mut file), Some(path)) => {
+            file.write_all(json.as_bytes())
+                .and_then(|_| file.sync_all())
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            eprintln!(
+                "checkpoint {} written to {}; keep a copy off the server",
+                taken.name(),
+                path.display()
+            );
+        }
+        _ => {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(json.as_bytes());
+            let _ = out.flush();
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Prints the one-time setup link to stdout (never to the log) when no active admin

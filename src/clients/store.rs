@@ -483,8 +483,11 @@ impl ClientStore {
     /// data key and every row of the client (support logs, volunteer assignments,
     /// referrals and their events, needs, consents, case periods, break-glass grants,
     /// alerts, the client row), in one transaction; tables added later cascade from
-    /// `clients`. With SQLite's `secure_delete` the freed pages are zeroed. The code is
-    /// not reused because the sequence never goes back. Returns the erased client's code.
+    /// `clients`. With SQLite's `secure_delete` the freed content is zeroed, and after the
+    /// commit the WAL (which still holds the pages as they were) is checkpointed and
+    /// truncated; see [`Db::truncate_wal`] for what PostgreSQL does and does not guarantee.
+    /// The code is not reused because the sequence never goes back. Returns the erased
+    /// client's code.
     pub async fn erase(&self, id: &str, by: Option<&str>, now: DateTime<Utc>) -> Result<String, StoreError> {
         let mut tx = self.db.pool.begin().await?;
         // The key first: from this statement on, nothing sealed for the client opens.
@@ -521,6 +524,13 @@ impl ClientStore {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        // The erasure stands once committed; a WAL still held by a reader is truncated by a
+        // later erasure or checkpoint, so this is logged, not answered as a failure.
+        match self.db.truncate_wal().await {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!(client_id = %id, "WAL not truncated after erasure: a reader held it"),
+            Err(e) => tracing::warn!(client_id = %id, error = %e, "WAL not truncated after erasure"),
+        }
         Ok(code)
     }
 

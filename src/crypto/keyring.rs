@@ -14,7 +14,7 @@ use zeroize::{Zeroize, Zeroizing};
 
 use super::blind::BlindIndexer;
 use super::seal::{DataKey, open_with, seal_with};
-use super::{CryptoError, random_bytes};
+use super::{CryptoError, Sensitive, random_bytes};
 
 /// Where the two key files live.
 #[derive(Debug, Clone)]
@@ -207,13 +207,24 @@ fn decrypt_master(path: &Path, identity: &age::x25519::Identity) -> Result<Maste
 
 /// Everything the server derives from the master key. The master key itself is dropped
 /// (and wiped) once the subkeys exist.
+///
+/// Key material in memory: `ring` key schedules (`aead::LessSafeKey`, `hmac::Key`) cannot
+/// be wiped by us, since ring offers no zeroising drop for them. So the AES keys (data-key
+/// wrapping, account secrets) and the checkpoint key are kept here only as raw subkey bytes
+/// in `Zeroizing`, wiped when the keyring drops (key rotation, the end of a command), and
+/// each operation builds its key schedule on the stack and drops it when it returns. The
+/// audit-chain HMAC key is held by the audit writer task for the life of the process and
+/// the blind-index key serves every intake and edit, so their ring keys are built once and
+/// are freed, not wiped, when the process ends. The HKDF `Prk` of the master key is a ring
+/// value too: it lives only inside [`Keyring::from_master`].
 pub struct Keyring {
     key_id: String,
     check_value: Vec<u8>,
-    wrap: aead::LessSafeKey,
+    wrap: Zeroizing<[u8; 32]>,
     blind: BlindIndexer,
     audit: hmac::Key,
-    accounts: aead::LessSafeKey,
+    accounts: Zeroizing<[u8; 32]>,
+    checkpoint: Zeroizing<[u8; 32]>,
 }
 
 impl std::fmt::Debug for Keyring {
@@ -229,6 +240,13 @@ impl hkdf::KeyType for Len {
     fn len(&self) -> usize {
         self.0
     }
+}
+
+/// An AES-256-GCM key schedule for one operation (see [`Keyring`] on why it is not kept).
+fn aes_key(bytes: &[u8; 32]) -> Result<aead::LessSafeKey, CryptoError> {
+    aead::UnboundKey::new(&aead::AES_256_GCM, bytes)
+        .map(aead::LessSafeKey::new)
+        .map_err(|_| CryptoError::Random)
 }
 
 fn derive(prk: &hkdf::Prk, purpose: &'static str) -> Result<Zeroizing<[u8; 32]>, CryptoError> {
@@ -256,16 +274,11 @@ impl Keyring {
         );
         let check_value = check.as_ref().to_vec();
         let key_id = hex::encode(&check_value[..8]);
-        let wrap_bytes = derive(&prk, "data-key-wrapping")?;
-        let wrap = aead::LessSafeKey::new(
-            aead::UnboundKey::new(&aead::AES_256_GCM, wrap_bytes.as_ref()).map_err(|_| CryptoError::Random)?,
-        );
+        let wrap = derive(&prk, "data-key-wrapping")?;
         let blind = BlindIndexer::new(derive(&prk, "blind-index")?.as_ref());
         let audit = hmac::Key::new(hmac::HMAC_SHA256, derive(&prk, "audit-mac")?.as_ref());
-        let accounts = aead::LessSafeKey::new(
-            aead::UnboundKey::new(&aead::AES_256_GCM, derive(&prk, "account-secrets")?.as_ref())
-                .map_err(|_| CryptoError::Random)?,
-        );
+        let accounts = derive(&prk, "account-secrets")?;
+        let checkpoint = derive(&prk, "audit-checkpoint")?;
         Ok(Self {
             key_id,
             check_value,
@@ -273,6 +286,7 @@ impl Keyring {
             blind,
             audit,
             accounts,
+            checkpoint,
         })
     }
 
@@ -296,17 +310,21 @@ impl Keyring {
 
     /// Wraps a client's data key; the client id and key id are bound as associated data.
     pub fn wrap(&self, key: &DataKey, client_id: &str) -> Result<Vec<u8>, CryptoError> {
-        seal_with(&self.wrap, &self.wrap_ad(client_id), key.expose())
+        seal_with(&aes_key(&self.wrap)?, &self.wrap_ad(client_id), key.expose())
     }
 
     pub fn unwrap(&self, wrapped: &[u8], client_id: &str) -> Result<DataKey, CryptoError> {
-        let plain = open_with(&self.wrap, &self.wrap_ad(client_id), wrapped)?;
+        let plain = open_with(&aes_key(&self.wrap)?, &self.wrap_ad(client_id), wrapped)?;
         DataKey::from_slice(&plain)
     }
 
     /// Seals a staff account's secret (a TOTP seed), bound to the account and the column.
     pub fn seal_account_secret(&self, user_id: &str, column: &str, secret: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        seal_with(&self.accounts, format!("users|{column}|{user_id}").as_bytes(), secret)
+        seal_with(
+            &aes_key(&self.accounts)?,
+            format!("users|{column}|{user_id}").as_bytes(),
+            secret,
+        )
     }
 
     pub fn open_account_secret(
@@ -314,8 +332,27 @@ impl Keyring {
         user_id: &str,
         column: &str,
         sealed: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-        open_with(&self.accounts, format!("users|{column}|{user_id}").as_bytes(), sealed)
+    ) -> Result<Sensitive<Vec<u8>>, CryptoError> {
+        let mut plain = open_with(
+            &aes_key(&self.accounts)?,
+            format!("users|{column}|{user_id}").as_bytes(),
+            sealed,
+        )?;
+        Ok(Sensitive::new(std::mem::take(&mut *plain)))
+    }
+
+    /// Signs an audit checkpoint. Its own subkey, not the chain's: see
+    /// [`crate::audit::checkpoint`] for why.
+    pub fn sign_checkpoint(&self, message: &[u8]) -> Vec<u8> {
+        let key = hmac::Key::new(hmac::HMAC_SHA256, self.checkpoint.as_ref());
+        hmac::sign(&key, message).as_ref().to_vec()
+    }
+
+    /// Whether `signature` is this installation's checkpoint signature of `message`
+    /// (compared in constant time).
+    pub fn verify_checkpoint(&self, message: &[u8], signature: &[u8]) -> bool {
+        let key = hmac::Key::new(hmac::HMAC_SHA256, self.checkpoint.as_ref());
+        hmac::verify(&key, message, signature).is_ok()
     }
 
     fn wrap_ad(&self, client_id: &str) -> Vec<u8> {
@@ -361,6 +398,30 @@ mod tests {
         let wrapped = ring.wrap(&key, "client-a").unwrap();
         assert_eq!(ring.unwrap(&wrapped, "client-a").unwrap().expose(), key.expose());
         assert!(matches!(ring.unwrap(&wrapped, "client-b"), Err(CryptoError::Integrity)));
+    }
+
+    #[test]
+    fn account_secrets_open_redacted_and_checkpoints_have_their_own_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = files(dir.path());
+        init_keys(&f, &[]).unwrap();
+        let ring = Keyring::load(&f).unwrap();
+        let sealed = ring.seal_account_secret("u1", "totp", b"0123456789abcdefghij").unwrap();
+        let opened = ring.open_account_secret("u1", "totp", &sealed).unwrap();
+        assert_eq!(opened.expose().as_slice(), b"0123456789abcdefghij");
+        assert_eq!(format!("{opened:?}"), "[redacted]");
+        assert!(ring.open_account_secret("u2", "totp", &sealed).is_err());
+
+        let message = b"hoanhap-audit-checkpoint/1\n3\nab";
+        let signature = ring.sign_checkpoint(message);
+        assert!(ring.verify_checkpoint(message, &signature));
+        assert!(!ring.verify_checkpoint(b"hoanhap-audit-checkpoint/1\n4\nab", &signature));
+        // Not the chain key: a checkpoint signature is never a valid entry MAC.
+        assert_ne!(hmac::sign(ring.audit_key(), message).as_ref(), signature.as_slice());
+        let other = tempfile::tempdir().unwrap();
+        init_keys(&files(other.path()), &[]).unwrap();
+        let other = Keyring::load(&files(other.path())).unwrap();
+        assert!(!other.verify_checkpoint(message, &signature));
     }
 
     #[test]

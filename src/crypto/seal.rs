@@ -45,6 +45,8 @@ impl DataKey {
         &self.0
     }
 
+    /// The key schedule lives only for the one seal or open that needs it: ring cannot
+    /// wipe it, so it is never stored beside the (wiped-on-drop) key bytes.
     fn aead_key(&self) -> Result<aead::LessSafeKey, CryptoError> {
         aead::UnboundKey::new(&aead::AES_256_GCM, &self.0)
             .map(aead::LessSafeKey::new)

@@ -44,8 +44,11 @@ pub struct Db {
 }
 
 /// Per-connection SQLite settings: the journal mode is set once for the file.
+/// `secure_delete` zeroes deleted content in the database file; `journal_size_limit` makes
+/// SQLite cut the WAL back to 1 MiB whenever a checkpoint resets it, so old page images
+/// (of rows since deleted) do not linger in a WAL grown large by a burst of writes.
 const SQLITE_PRAGMAS: &str = "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
-     PRAGMA secure_delete = ON; PRAGMA busy_timeout = 10000;";
+     PRAGMA secure_delete = ON; PRAGMA busy_timeout = 10000; PRAGMA journal_size_limit = 1048576;";
 
 impl Db {
     /// Connects and applies the migrations of the engine the URL names.
@@ -94,6 +97,29 @@ impl Db {
             Engine::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
         }
         Ok(())
+    }
+
+    /// After an erasure, on SQLite: copies every page in the WAL into the database file
+    /// (where `secure_delete` has zeroed the erased rows) and truncates the WAL to zero
+    /// bytes, so no copy of an erased client's pages stays in `-wal`. Waits (up to the busy
+    /// timeout) for readers of older snapshots; returns false if one still held the WAL.
+    ///
+    /// PostgreSQL gives no such guarantee at this level: a deleted row stays in its heap
+    /// page (and in the WAL segments and any base backup or replica) until VACUUM reuses
+    /// the space and the segments are recycled; autovacuum does this eventually, not at
+    /// once, and even then nothing overwrites the bytes on disk. There, erasure rests on
+    /// crypto-shredding: the wrapped data key is deleted, and without it the sealed fields
+    /// left in dead tuples cannot be opened. Put the cluster on an encrypted volume.
+    pub async fn truncate_wal(&self) -> Result<bool, sqlx::Error> {
+        if self.engine != Engine::Sqlite {
+            return Ok(true);
+        }
+        use sqlx::Row;
+        let row = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .fetch_one(&self.pool)
+            .await?;
+        let busy: i64 = row.try_get(0)?;
+        Ok(busy == 0)
     }
 
     /// For `/readyz`.

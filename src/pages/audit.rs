@@ -1,5 +1,7 @@
-//! The auditor's view of the trail: filters (dates, actor, client code, flagged only)
-//! and a button that verifies the whole HMAC chain.
+//! The auditor's view of the trail: filters (dates, actor, client code, flagged only),
+//! a button that verifies the whole HMAC chain and the audit head of every statistics
+//! release, a form where the auditor pastes a checkpoint she kept to check that the trail
+//! still holds it, and a button that downloads a new checkpoint.
 
 use std::collections::HashMap;
 
@@ -7,22 +9,24 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::ctx::{PageCtx, PageUser};
 use super::error::{PageError, render};
-use super::form::FieldErrors;
+use super::form::{FieldErrors, FormData};
 use crate::AppState;
-use crate::audit::{Entry, Filter, Outcome, Verification};
+use crate::audit::{Checkpoint, Entry, Filter, Outcome, Report, Verification};
 use crate::auth::accounts;
 use crate::policy::Action;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/audit", get(audit_page))
-        .route("/audit/verify", get(verify_page))
+        .route("/audit/verify", get(verify_page).post(verify_checkpoint_page))
+        .route("/audit/checkpoint", post(checkpoint_download))
 }
 
 const LIMIT: i64 = 200;
@@ -55,7 +59,39 @@ struct AuditPage {
     errs: FieldErrors,
     rows: Vec<Row>,
     limit: i64,
-    verification: Option<Verification>,
+    verification: Option<Verified>,
+    /// Problems of the pasted checkpoint.
+    cp_errs: FieldErrors,
+    /// The pasted checkpoint, put back in the form.
+    checkpoint_text: String,
+}
+
+/// A verification as the page shows it.
+struct Verified {
+    entries: Option<i64>,
+    first_bad_seq: Option<i64>,
+    releases_checked: i64,
+    releases_not_in_chain: Vec<String>,
+    /// The checkpoint's name and whether the trail holds it.
+    checkpoint: Option<(String, bool)>,
+}
+
+impl Verified {
+    fn new(report: &Report, checkpoint: Option<&Checkpoint>) -> Self {
+        let (entries, first_bad_seq) = match report.chain {
+            Verification::Intact { entries, .. } => (Some(entries), None),
+            Verification::Broken { first_bad_seq, .. } => (None, Some(first_bad_seq)),
+        };
+        Self {
+            entries,
+            first_bad_seq,
+            releases_checked: report.releases.checked,
+            releases_not_in_chain: report.releases.not_in_chain.clone(),
+            checkpoint: checkpoint
+                .zip(report.checkpoint.as_ref())
+                .map(|(c, check)| (c.name(), check.contained)),
+        }
+    }
 }
 
 impl AuditPage {
@@ -71,21 +107,127 @@ async fn audit_page(
 ) -> Result<Response, PageError> {
     state.authorize(&page.user, Action::AuditRead).await?;
     let q = query.map(|Query(q)| q).unwrap_or_default();
-    show(&state, page, q, None).await
+    show(&state, page, q, None, FieldErrors::new(), String::new()).await
 }
 
 async fn verify_page(State(state): State<AppState>, page: PageUser) -> Result<Response, PageError> {
     state.authorize(&page.user, Action::AuditRead).await?;
-    let result = state.audit_log.verify().await.map_err(|e| PageError::internal(&e))?;
-    state.audit(page.user.event("audit_verify", Outcome::Success)).await?;
-    show(&state, page, AuditQuery::default(), Some(result)).await
+    let report = state
+        .audit_log
+        .report(None)
+        .await
+        .map_err(|e| PageError::internal(&e))?;
+    let outcome = if report.ok() {
+        Outcome::Success
+    } else {
+        Outcome::Failure
+    };
+    state.audit(page.user.event("audit_verify", outcome)).await?;
+    let verified = Verified::new(&report, None);
+    show(
+        &state,
+        page,
+        AuditQuery::default(),
+        Some(verified),
+        FieldErrors::new(),
+        String::new(),
+    )
+    .await
+}
+
+/// The same check, and that the trail still holds the pasted checkpoint.
+async fn verify_checkpoint_page(
+    State(state): State<AppState>,
+    page: PageUser,
+    form: FormData,
+) -> Result<Response, PageError> {
+    state.authorize(&page.user, Action::AuditRead).await?;
+    let text = form.text("checkpoint");
+    let mut errs = FieldErrors::new();
+    let checkpoint = if text.is_empty() {
+        errs.add("checkpoint", "field-required");
+        None
+    } else {
+        match Checkpoint::parse(&text, &state.keyring) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                state
+                    .audit(
+                        page.user
+                            .event("audit_verify", Outcome::Failure)
+                            .reason(&e.to_string())
+                            .flagged(),
+                    )
+                    .await?;
+                errs.add("checkpoint", e.message_id());
+                None
+            }
+        }
+    };
+    let Some(checkpoint) = checkpoint else {
+        return show(&state, page, AuditQuery::default(), None, errs, text).await;
+    };
+    let report = state
+        .audit_log
+        .report(Some(&checkpoint))
+        .await
+        .map_err(|e| PageError::internal(&e))?;
+    let mut event = page
+        .user
+        .event(
+            "audit_verify",
+            if report.ok() {
+                Outcome::Success
+            } else {
+                Outcome::Failure
+            },
+        )
+        .object(&format!("checkpoint:{}", checkpoint.seq));
+    if !report.ok() {
+        event = event.flagged();
+    }
+    state.audit(event).await?;
+    let verified = Verified::new(&report, Some(&checkpoint));
+    show(&state, page, AuditQuery::default(), Some(verified), errs, text).await
+}
+
+/// A new checkpoint as a file to keep off the server (409 page when the chain is broken).
+async fn checkpoint_download(State(state): State<AppState>, page: PageUser) -> Result<Response, PageError> {
+    state.authorize(&page.user, Action::AuditRead).await?;
+    let taken = state
+        .audit_log
+        .checkpoint(
+            &state.keyring,
+            page.user.event("audit_checkpoint", Outcome::Success),
+            state.clock.now(),
+        )
+        .await
+        .map_err(|e| PageError::internal(&e))?;
+    let Ok(checkpoint) = taken else {
+        return Err(crate::web::ApiError::new(StatusCode::CONFLICT, "audit_chain_broken").into());
+    };
+    let json = serde_json::to_string_pretty(&checkpoint).map_err(|e| PageError::internal(&e))?;
+    let disposition = format!(
+        "attachment; filename=\"hoanhap-audit-checkpoint-{}.json\"",
+        checkpoint.seq
+    );
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "application/json".to_owned()),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+        ],
+        json,
+    )
+        .into_response())
 }
 
 async fn show(
     state: &AppState,
     page: PageUser,
     q: AuditQuery,
-    verification: Option<Verification>,
+    verification: Option<Verified>,
+    cp_errs: FieldErrors,
+    checkpoint_text: String,
 ) -> Result<Response, PageError> {
     let mut errs = FieldErrors::new();
     let mut bound = |field: &str, value: &str, end: bool| -> Option<String> {
@@ -140,7 +282,7 @@ async fn show(
             .collect();
         state.audit(page.user.event("audit_read", Outcome::Success)).await?;
     }
-    let status = if errs.is_empty() {
+    let status = if errs.is_empty() && cp_errs.is_empty() {
         StatusCode::OK
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
@@ -153,6 +295,8 @@ async fn show(
             rows,
             limit: LIMIT,
             verification,
+            cp_errs,
+            checkpoint_text,
         },
         status,
     )
