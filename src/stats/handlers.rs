@@ -11,7 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -153,15 +153,20 @@ pub async fn publish_release(
     Ok((release, body))
 }
 
+/// `GET /stats/releases`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ReleaseList {
+    pub items: Vec<Summary>,
+}
+
 /// The published releases, newest period first.
 #[utoipa::path(get, path = "/api/v1/stats/releases", tag = "stats",
-    responses((status = 200, description = "`{items: [{id, period, period_from, period_to, version, \
-        published_at, reason?, audit_head}]}`", body = Vec<Summary>),
+    responses((status = 200, description = "The releases", body = ReleaseList),
         (status = 403, description = "Not a manager")))]
-async fn list(State(state): State<AppState>, user: AuthUser) -> Result<axum::Json<Value>, ApiError> {
+async fn list(State(state): State<AppState>, user: AuthUser) -> Result<axum::Json<ReleaseList>, ApiError> {
     state.authorize(&user, Action::StatsView).await?;
     let items = release::list(&state.db).await.map_err(|e| ApiError::internal(&e))?;
-    Ok(axum::Json(json!({ "items": items })))
+    Ok(axum::Json(ReleaseList { items }))
 }
 
 /// What `{id}`, `{id}.csv` or `{id}.xlsx` asks for.
