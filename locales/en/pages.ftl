@@ -45,7 +45,7 @@ login-submit = Log in
 # Audit trail (data-protection officer)
 audit-title = Audit trail
 audit-verify-title = Integrity check
-audit-verify-help = Checks the whole chain: any change or removal of entries is detected.
+audit-verify-help = Checks the whole chain and the audit heads stored with every release: any change of an entry, or removal inside the chain, is detected. Removing the newest entries is detected only against a checkpoint kept off the server: paste the latest one below.
 audit-verify-button = Verify the chain
 audit-verify-ok = The chain is intact. Entries checked:
 audit-verify-broken = The chain has been altered! First bad entry:

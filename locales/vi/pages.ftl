@@ -45,7 +45,7 @@ login-submit = Đăng nhập
 # Nhật ký truy cập (cán bộ bảo vệ dữ liệu)
 audit-title = Nhật ký truy cập
 audit-verify-title = Kiểm tra tính toàn vẹn
-audit-verify-help = Kiểm tra toàn bộ chuỗi nhật ký: mọi sửa đổi hay xóa bớt đều bị phát hiện.
+audit-verify-help = Kiểm tra toàn bộ chuỗi nhật ký và các điểm đầu chuỗi lưu cùng mỗi bản công bố: mọi sửa đổi một mục, hay xóa bớt ở giữa chuỗi, đều bị phát hiện. Việc xóa các mục mới nhất chỉ phát hiện được khi đối chiếu với một điểm kiểm tra lưu ngoài máy chủ: hãy dán điểm kiểm tra mới nhất bên dưới.
 audit-verify-button = Kiểm tra chuỗi nhật ký
 audit-verify-ok = Chuỗi nhật ký nguyên vẹn. Số mục đã kiểm tra:
 audit-verify-broken = Chuỗi nhật ký đã bị thay đổi! Mục sai đầu tiên:
