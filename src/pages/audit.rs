@@ -24,7 +24,7 @@ use crate::policy::Action;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/audit", get(audit_page))
+        .route("/audit", get(audit_page).post(audit_search))
         .route("/audit/verify", get(verify_page).post(verify_checkpoint_page))
         .route("/audit/checkpoint", post(checkpoint_download))
 }
@@ -100,13 +100,32 @@ impl AuditPage {
     }
 }
 
+/// The trail with the filters of a query string: dates, actor, flagged. A client code
+/// is taken from a form POST only ([`audit_search`]), so that no proxy or browser history
+/// keeps which client an auditor looked into.
 async fn audit_page(
     State(state): State<AppState>,
     page: PageUser,
     query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
     state.authorize(&page.user, Action::AuditRead).await?;
-    let q = query.map(|Query(q)| q).unwrap_or_default();
+    let q = AuditQuery {
+        client_code: String::new(),
+        ..query.map(|Query(q)| q).unwrap_or_default()
+    };
+    show(&state, page, q, None, FieldErrors::new(), String::new()).await
+}
+
+/// The filter form, a POST so that a client code never sits in a URL.
+async fn audit_search(State(state): State<AppState>, page: PageUser, form: FormData) -> Result<Response, PageError> {
+    state.authorize(&page.user, Action::AuditRead).await?;
+    let q = AuditQuery {
+        from: form.text("from"),
+        to: form.text("to"),
+        actor: form.text("actor"),
+        client_code: form.text("client_code"),
+        flagged: form.text("flagged"),
+    };
     show(&state, page, q, None, FieldErrors::new(), String::new()).await
 }
 
