@@ -3,9 +3,12 @@
 //! 19 MiB while it runs, so a storm of logins cannot take the server's memory nor its
 //! cores. A login that cannot get a permit after a short, bounded wait is shed
 //! ([`Busy`]); the permit moves into the blocking task, so the work never outlives it.
+//! Checks reuse one of at most `permits` Argon2 work areas (zeroed after each use): left
+//! to the allocator, each blocking thread's arena kept its own 19 MiB and a storm of 60
+//! logins grew the process to 450 MiB (see `bench/login_storm.rs`).
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString, rand_core::OsRng};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -134,13 +137,63 @@ async fn check_in_blocking(permit: OwnedSemaphorePermit, stored: Option<String>,
         let Ok(parsed) = PasswordHash::new(&stored) else {
             return false;
         };
-        let matches = hasher()
-            .verify_password(password.expose_secret().as_bytes(), &parsed)
-            .is_ok();
+        let matches = with_work_area(|blocks| matches_in(blocks, &parsed, password.expose_secret().as_bytes()));
         matches && known_user
     })
     .await
     .unwrap_or(false)
+}
+
+/// Work areas of earlier checks, at most one per permit (only permit holders take one).
+fn work_areas() -> &'static std::sync::Mutex<Vec<Vec<Block>>> {
+    static AREAS: std::sync::OnceLock<std::sync::Mutex<Vec<Vec<Block>>>> = std::sync::OnceLock::new();
+    AREAS.get_or_init(|| std::sync::Mutex::new(Vec::new()))
+}
+
+/// Runs `f` with a reused work area, zeroed afterwards.
+fn with_work_area<R>(f: impl FnOnce(&mut Vec<Block>) -> R) -> R {
+    let mut blocks = work_areas().lock().ok().and_then(|mut a| a.pop()).unwrap_or_default();
+    let result = f(&mut blocks);
+    blocks.fill(Block::default());
+    if let Ok(mut areas) = work_areas().lock() {
+        areas.push(blocks);
+    }
+    result
+}
+
+/// Whether `password` matches the PHC string `stored`, computed in `blocks` (grown to the
+/// hash's memory cost); the comparison is constant-time.
+fn matches_in(blocks: &mut Vec<Block>, stored: &PasswordHash<'_>, password: &[u8]) -> bool {
+    let (Some(expected), Some(salt)) = (stored.hash, stored.salt) else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(stored.algorithm) else {
+        return false;
+    };
+    let Ok(version) = stored.version.map_or(Ok(Version::default()), Version::try_from) else {
+        return false;
+    };
+    let Ok(params) = Params::try_from(stored) else {
+        return false;
+    };
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    let needed = params.block_count();
+    if blocks.len() < needed {
+        blocks.resize(needed, Block::default());
+    }
+    let mut out = vec![0u8; expected.len()];
+    let computed = Argon2::new(algorithm, version, params).hash_password_into_with_memory(
+        password,
+        salt,
+        &mut out,
+        &mut blocks[..needed],
+    );
+    let matches = computed.is_ok() && argon2::password_hash::Output::new(&out).is_ok_and(|o| o == expected);
+    out.fill(0);
+    matches
 }
 
 fn dummy_hash() -> String {
