@@ -1,5 +1,6 @@
 //! Benchmark of a login storm: the app on 127.0.0.1:0 (SQLite in a temporary folder),
-//! 500 concurrent wrong logins on made-up usernames, and meanwhile a logged-in social
+//! 500 concurrent wrong logins on made-up usernames (one burst, then the 500 attackers keep
+//! sending for a few seconds, each in a bounded loop), and meanwhile a logged-in social
 //! worker reading one case over and over. Prints the answers to the storm (401 / 503
 //! shed), the peak resident memory during the burst and the memory after it (from
 //! `/proc/self/status`: `VmRSS` sampled every 10 ms, and `VmHWM`), and the case-read
@@ -178,19 +179,31 @@ async fn main() {
     let attacker = reqwest::Client::new();
     let started = Instant::now();
     let mut storm = tokio::task::JoinSet::new();
+    let storm_for = Duration::from_secs(quiet_secs);
     for i in 0..logins {
         let (http, url) = (attacker.clone(), format!("{base}/api/v1/session"));
         storm.spawn(async move {
-            http.post(url)
-                .json(&json!({ "username": format!("made.up.{i}"), "password": "wrong password!!" }))
-                .send()
-                .await
-                .map_or(0, |r| r.status().as_u16())
+            let mut answers = Vec::new();
+            for round in 0..10_000 {
+                let status = http
+                    .post(&url)
+                    .json(&json!({ "username": format!("made.up.{i}.{round}"), "password": "wrong password!!" }))
+                    .send()
+                    .await
+                    .map_or(0, |r| r.status().as_u16());
+                answers.push(status);
+                if started.elapsed() >= storm_for {
+                    break;
+                }
+            }
+            answers
         });
     }
     let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
-    while let Some(status) = storm.join_next().await {
-        *statuses.entry(status.unwrap()).or_default() += 1;
+    while let Some(answers) = storm.join_next().await {
+        for status in answers.unwrap() {
+            *statuses.entry(status).or_default() += 1;
+        }
     }
     let storm_secs = started.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
@@ -199,7 +212,10 @@ async fn main() {
     let storm_rate = storm_reads as f64 / storm_secs;
     let (rss_after, hwm) = memory_mib();
 
-    println!("storm: {logins} concurrent wrong logins in {storm_secs:.2} s; answers {statuses:?} (0 = no answer)");
+    let sent: usize = statuses.values().sum();
+    println!(
+        "storm: {logins} concurrent attackers, {sent} wrong logins in {storm_secs:.2} s; answers {statuses:?} (0 = no answer)"
+    );
     println!(
         "resident memory: peak during the storm {:.1} MiB (VmHWM {hwm:.1} MiB), after {rss_after:.1} MiB",
         peak.load(Ordering::Relaxed) as f64 / 1024.0

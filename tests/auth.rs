@@ -292,7 +292,11 @@ async fn forty_parallel_wrong_passwords_cost_forty_attempts() {
             .filter(|r| r.status() == 429)
             .all(|r| r.headers().contains_key("retry-after"))
     );
-    assert_eq!(login_status(&server, "lan.sw", PASSWORD).await, 429, "locked, even for the right password");
+    assert_eq!(
+        login_status(&server, "lan.sw", PASSWORD).await,
+        429,
+        "locked, even for the right password"
+    );
 }
 
 #[tokio::test]
@@ -328,7 +332,10 @@ async fn behind_a_trusted_proxy_the_client_is_the_rightmost_untrusted_hop() {
     assert_eq!(res.status(), 401);
     let keys = throttle_keys(&server).await;
     assert!(keys.contains(&"addr:198.51.100.20".to_owned()), "{keys:?}");
-    assert!(!keys.iter().any(|k| k.contains("6.6.6.6") || k == "addr:127.0.0.1"), "{keys:?}");
+    assert!(
+        !keys.iter().any(|k| k.contains("6.6.6.6") || k == "addr:127.0.0.1"),
+        "{keys:?}"
+    );
 }
 
 #[tokio::test]
@@ -374,7 +381,11 @@ async fn failures_from_a_shared_proxy_address_never_lock_out_staff_who_did_not_f
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 200, "the address is slowed down, the account is not locked");
+    assert_eq!(
+        res.status(),
+        200,
+        "the address is slowed down, the account is not locked"
+    );
 }
 
 #[tokio::test]

@@ -39,10 +39,7 @@ async fn a_login_storm_is_shed_with_503_and_retry_after_never_500() {
     let shed = answers.iter().filter(|(s, _)| *s == 503).count();
     assert!(shed > 0, "a burst of {burst} is larger than the queue");
     assert!(answers.iter().filter(|(s, _)| *s == 503).all(|(_, retry)| *retry));
-    assert!(
-        answers.iter().all(|(s, _)| *s == 401 || *s == 503),
-        "{answers:?}"
-    );
+    assert!(answers.iter().all(|(s, _)| *s == 401 || *s == 503), "{answers:?}");
     // Shed attempts were not counted against anyone; the storm over, logins work.
     let res = reqwest::Client::new()
         .post(server.url("/api/v1/session"))

@@ -373,7 +373,10 @@ async fn a_password_an_admin_chose_only_lets_its_owner_choose_their_own() {
     let res = create("hoa.sw", "social_worker").await.unwrap();
     assert_eq!(res.status(), 201);
     let id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
-    assert!(flagged(&server, "user_create", &id).await, "a role that reads client content");
+    assert!(
+        flagged(&server, "user_create", &id).await,
+        "a role that reads client content"
+    );
     let res = create("minh.mgr", "manager").await.unwrap();
     let manager = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
     assert!(!flagged(&server, "user_create", &manager).await, "statistics only");
@@ -438,8 +441,19 @@ async fn a_password_an_admin_chose_only_lets_its_owner_choose_their_own() {
     assert_eq!(res.status(), 422);
     assert_eq!(change(given, "my very own password").await.unwrap().status(), 204);
     // This session goes on; the other one (the page client's) has ended.
-    assert_eq!(http.get(server.url("/api/v1/areas")).send().await.unwrap().status(), 200);
-    assert_eq!(no_redirects.get(server.url("/api/v1/me")).send().await.unwrap().status(), 401);
+    assert_eq!(
+        http.get(server.url("/api/v1/areas")).send().await.unwrap().status(),
+        200
+    );
+    assert_eq!(
+        no_redirects
+            .get(server.url("/api/v1/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
     assert_eq!(try_login(&server, "hoa.sw", given).await, 401);
     let (_, _, body) = login_with(&server, "hoa.sw", "my very own password").await;
     assert_eq!(body["password_change_required"], false);
@@ -457,7 +471,10 @@ async fn a_password_an_admin_chose_only_lets_its_owner_choose_their_own() {
     assert!(flagged(&server, "user_reset_password", &id).await);
     let (http, _, body) = login_with(&server, "hoa.sw", "a reset password 2").await;
     assert_eq!(body["password_change_required"], true);
-    assert_eq!(http.get(server.url("/api/v1/areas")).send().await.unwrap().status(), 403);
+    assert_eq!(
+        http.get(server.url("/api/v1/areas")).send().await.unwrap().status(),
+        403
+    );
     let logs = common::captured_logs();
     assert!(!logs.contains(given) && !logs.contains("my very own password"));
 }

@@ -90,15 +90,20 @@ pub async fn check_login(
     let account_key = throttle::account_key(username);
     let address_key = throttle::address_key(address);
     let internal = |e: sqlx::Error| ApiError::internal(&e);
+    if password::saturated() {
+        // Shed before any database work: nothing was checked or counted, so nothing is
+        // audited either (a storm must not turn into a storm of writes).
+        tracing::debug!("login shed: every password check is busy");
+        return Ok(LoginOutcome::Rejected(busy()));
+    }
     if throttle::address_is_hot(&state.db, &address_key, now)
         .await
         .map_err(internal)?
     {
         tokio::time::sleep(throttle::ADDRESS_SLOWDOWN).await;
     }
-    if let throttle::Claim::Refused { retry_after } = throttle::claim(&state.db, &account_key, now)
-        .await
-        .map_err(internal)?
+    if let throttle::Claim::Refused { retry_after } =
+        throttle::claim(&state.db, &account_key, now).await.map_err(internal)?
     {
         state
             .audit(Event::new("anonymous", "login", Outcome::Denied).reason("throttled"))

@@ -42,9 +42,8 @@ pub async fn change(
     }
     let now = state.clock.now();
     let key = throttle::account_key(&user.account.username);
-    if let throttle::Claim::Refused { retry_after } = throttle::claim(&state.db, &key, now)
-        .await
-        .map_err(|e| internal(&e))?
+    if let throttle::Claim::Refused { retry_after } =
+        throttle::claim(&state.db, &key, now).await.map_err(|e| internal(&e))?
     {
         let mut error = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts");
         error.details = Some(serde_json::json!({ "retry_after": retry_after }));

@@ -67,6 +67,13 @@ pub fn max_concurrent() -> usize {
     2 * cores
 }
 
+/// Whether every permit is taken and the queue is full: a login then is shed before it
+/// costs the database anything.
+pub fn saturated() -> bool {
+    let gate = gate();
+    gate.permits.available_permits() == 0 && gate.waiting.load(std::sync::atomic::Ordering::Acquire) >= gate.max_waiting
+}
+
 /// Counts a waiting login for as long as it waits.
 struct Waiting<'a>(&'a Gate);
 

@@ -106,15 +106,27 @@ mod tests {
         let proxies = TrustedProxies::parse(&["10.0.0.0/8".into(), "192.168.1.5".into()]).unwrap();
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
         // Untrusted peer: the header is ignored.
-        assert_eq!(proxies.client_address(ip("203.0.113.9"), &headers("1.1.1.1")), ip("203.0.113.9"));
+        assert_eq!(
+            proxies.client_address(ip("203.0.113.9"), &headers("1.1.1.1")),
+            ip("203.0.113.9")
+        );
         // Trusted peer: the rightmost untrusted hop, not what the client wrote on the left.
         assert_eq!(
             proxies.client_address(ip("10.1.2.3"), &headers("6.6.6.6, 198.51.100.7, 192.168.1.5")),
             ip("198.51.100.7")
         );
-        assert_eq!(proxies.client_address(ip("10.1.2.3"), &headers("garbage, 10.0.0.9")), ip("10.0.0.9"));
-        assert_eq!(proxies.client_address(ip("10.1.2.3"), &HeaderMap::new()), ip("10.1.2.3"));
-        assert_eq!(proxies.client_address(ip("::ffff:10.1.2.3"), &headers("[2001:db8::1]:443")), ip("2001:db8::1"));
+        assert_eq!(
+            proxies.client_address(ip("10.1.2.3"), &headers("garbage, 10.0.0.9")),
+            ip("10.0.0.9")
+        );
+        assert_eq!(
+            proxies.client_address(ip("10.1.2.3"), &HeaderMap::new()),
+            ip("10.1.2.3")
+        );
+        assert_eq!(
+            proxies.client_address(ip("::ffff:10.1.2.3"), &headers("[2001:db8::1]:443")),
+            ip("2001:db8::1")
+        );
         assert!(TrustedProxies::parse(&["not an address".into()]).is_err());
         assert!(!TrustedProxies::default().contains(ip("127.0.0.1")));
     }

@@ -90,12 +90,10 @@ pub async fn claim(db: &Db, key: &str, now: DateTime<Utc>) -> Result<Claim, sqlx
 /// Gives back a claim whose password was right but whose login needs one more step (the
 /// second-factor code): it was not a guess. Lifts the lock the claim may have set.
 pub async fn release(db: &Db, key: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE login_throttle SET failures = failures - 1, locked_until = 0 WHERE key = $1 AND failures > 0",
-    )
-    .bind(key)
-    .execute(&db.pool)
-    .await?;
+    sqlx::query("UPDATE login_throttle SET failures = failures - 1, locked_until = 0 WHERE key = $1 AND failures > 0")
+        .bind(key)
+        .execute(&db.pool)
+        .await?;
     Ok(())
 }
 

@@ -260,7 +260,11 @@ async fn reset_password(
         .await
         .map_err(account_error)?;
     state
-        .audit(user.event("user_reset_password", Outcome::Success).object(&id).flagged())
+        .audit(
+            user.event("user_reset_password", Outcome::Success)
+                .object(&id)
+                .flagged(),
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -227,11 +227,12 @@ async fn password_ctx(lang: crate::web::Lang, user: &crate::auth::AuthUser) -> R
     ))
 }
 
-fn login_or(user: Result<LoginUser, ApiError>) -> Result<crate::auth::AuthUser, Response> {
-    match user {
-        Ok(LoginUser(user)) => Ok(user),
-        Err(e) if e.status == StatusCode::UNAUTHORIZED => Err(Redirect::to("/login").into_response()),
-        Err(e) => Err(PageError::from(e).into_response()),
+/// The answer to a request without a usable session: the login form, or the error.
+fn not_logged_in(e: ApiError) -> Response {
+    if e.status == StatusCode::UNAUTHORIZED {
+        Redirect::to("/login").into_response()
+    } else {
+        PageError::from(e).into_response()
     }
 }
 
@@ -239,9 +240,9 @@ async fn password_page(
     axum::Extension(PageLang(lang)): axum::Extension<PageLang>,
     user: Result<LoginUser, ApiError>,
 ) -> Result<Response, PageError> {
-    let user = match login_or(user) {
-        Ok(user) => user,
-        Err(response) => return Ok(response),
+    let user = match user {
+        Ok(LoginUser(user)) => user,
+        Err(e) => return Ok(not_logged_in(e)),
     };
     render(
         &PasswordPage {
@@ -260,9 +261,9 @@ async fn password_submit(
     user: Result<LoginUser, ApiError>,
     form: FormData,
 ) -> Result<Response, PageError> {
-    let user = match login_or(user) {
-        Ok(user) => user,
-        Err(response) => return Ok(response),
+    let user = match user {
+        Ok(LoginUser(user)) => user,
+        Err(e) => return Ok(not_logged_in(e)),
     };
     let field = |name: &str| {
         form.0
