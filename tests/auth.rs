@@ -392,9 +392,10 @@ async fn failures_from_a_shared_proxy_address_never_lock_out_staff_who_did_not_f
 async fn throttle_rows_of_a_storm_of_made_up_names_are_purged() {
     let (_env, server) = server_without_mfa().await;
     let state = &server.state;
-    // Through the API, as an attacker would…
-    let answers = parallel_logins(&server, 40, |i| (format!("storm.api.{i}"), "wrong password!!".into())).await;
-    assert!(answers.iter().all(|r| r.status() == 401 || r.status() == 503));
+    // Through the API, as an attacker would (few at once: the password-check queue is
+    // shared by the tests of this binary)…
+    let answers = parallel_logins(&server, 8, |i| (format!("storm.api.{i}"), "wrong password!!".into())).await;
+    assert!(answers.iter().all(|r| r.status() == 401));
     // …and thousands more through the same calls the login makes (the API's Argon2
     // check would make the test take minutes).
     let now = state.clock.now();
