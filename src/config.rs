@@ -333,4 +333,15 @@ mod tests {
             Ok(())
         });
     }
+
+    #[test]
+    fn trusted_proxies_default_to_none_and_bad_entries_are_named() {
+        assert!(from_toml("").unwrap().auth.trusted_proxies.is_empty());
+        let s = from_toml("[auth]\ntrusted_proxies = [\"10.0.0.0/8\", \"::1\"]").unwrap();
+        assert_eq!(s.auth.trusted_proxies.len(), 2);
+        let e = from_toml("[auth]\ntrusted_proxies = [\"10.0.0.0/33\"]")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("auth.trusted_proxies") && e.contains("10.0.0.0/33"), "{e}");
+    }
 }
