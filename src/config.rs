@@ -59,6 +59,10 @@ pub struct AuthSettings {
     pub absolute_timeout_hours: u64,
     /// Plain-HTTP local use: cookies without `Secure` and the `__Host-` prefix.
     pub insecure_cookies: bool,
+    /// Reverse proxies (IP addresses or CIDR blocks) whose `X-Forwarded-For` and
+    /// `X-Forwarded-Proto` are believed; from any other peer those headers are ignored.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -136,6 +140,7 @@ impl Default for Settings {
                 idle_timeout_minutes: 30,
                 absolute_timeout_hours: 12,
                 insecure_cookies: false,
+                trusted_proxies: Vec::new(),
             },
             programme: ProgrammeSettings {
                 code_prefix: "NA".into(),
@@ -188,6 +193,11 @@ impl Settings {
         }
         if self.auth.idle_timeout_minutes == 0 || self.auth.absolute_timeout_hours == 0 {
             return bad("auth.idle_timeout_minutes and auth.absolute_timeout_hours must be at least 1".into());
+        }
+        if let Err(bad_entry) = crate::auth::proxy::TrustedProxies::parse(&self.auth.trusted_proxies) {
+            return bad(format!(
+                "auth.trusted_proxies: `{bad_entry}` is not an IP address or CIDR block"
+            ));
         }
         let prefix = &self.programme.code_prefix;
         if prefix.is_empty() || prefix.len() > 8 || !prefix.chars().all(|c| c.is_ascii_uppercase()) {
@@ -322,5 +332,16 @@ mod tests {
             assert!(s.auth.mfa_required_roles.is_empty());
             Ok(())
         });
+    }
+
+    #[test]
+    fn trusted_proxies_default_to_none_and_bad_entries_are_named() {
+        assert!(from_toml("").unwrap().auth.trusted_proxies.is_empty());
+        let s = from_toml("[auth]\ntrusted_proxies = [\"10.0.0.0/8\", \"::1\"]").unwrap();
+        assert_eq!(s.auth.trusted_proxies.len(), 2);
+        let e = from_toml("[auth]\ntrusted_proxies = [\"10.0.0.0/33\"]")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("auth.trusted_proxies") && e.contains("10.0.0.0/33"), "{e}");
     }
 }

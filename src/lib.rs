@@ -263,6 +263,7 @@ async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
 pub fn app(state: AppState) -> Router {
     let (api_router, _) = api();
     let sessions = auth::session_layer(&state.settings, state.db.clone());
+    let settings = state.settings.clone();
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
@@ -274,7 +275,7 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(auth::csrf::protect))
         .layer(sessions)
         .layer(axum::middleware::from_fn(web::error::localise_errors))
-        .layer(axum::middleware::from_fn(web::security_headers))
+        .layer(axum::middleware::from_fn_with_state(settings, web::security_headers))
         .layer(web::trace_layer())
 }
 

@@ -396,6 +396,9 @@ fn api_table() -> Vec<Row> {
             [U, A, A, A, A, A, A, A, A, A, A, A]),
         api("POST /api/v1/me/mfa/confirm", Twin, Some(json!({ "code": "{totp}" })),
             [U, A, A, A, A, A, A, A, A, A, A, A]),
+        api("POST /api/v1/me/password", Twin, Some(json!({
+                "current_password": PASSWORD, "new_password": "a matrix password of my own" })),
+            [U, A, A, A, A, A, A, A, A, A, A, A]),
         // ---- accounts (admin) -------------------------------------------------------------
         //   an ad S+ S- W+ W= W- V+ V- MP MD au
         api("GET /api/v1/users", Shared, None,
@@ -651,6 +654,8 @@ const PAGES_OUTSIDE_THE_MATRIX: &[(&str, &str)] = &[
     ("POST /setup/{token}", "first-admin setup by one-time token"),
     ("GET /account", "own account"),
     ("GET /account/mfa", "own second factor"),
+    ("GET /account/password", "own password"),
+    ("POST /account/password", "own password (API: POST /api/v1/me/password)"),
     (
         "POST /account/mfa/start",
         "own second factor (API: POST /api/v1/me/mfa/enrol)",

@@ -325,3 +325,176 @@ async fn a_setup_token_creates_the_first_admin_once_and_expires_after_30_minutes
     let api = Api::login(&server, "root.admin").await;
     assert_eq!(api.user["role"], "admin");
 }
+
+// ---- An admin never learns a working password (issue 8) ----
+
+async fn flagged(server: &TestServer, action: &str, object: &str) -> bool {
+    let flags: Vec<Value> = sqlx::query("SELECT flagged FROM audit_log WHERE action = $1 AND object_id = $2")
+        .bind(action)
+        .bind(object)
+        .fetch_all(&server.state.db.pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| json!(hoanhap::db::flag(row, "flagged").unwrap()))
+        .collect();
+    assert_eq!(flags.len(), 1, "{action} {object}");
+    flags[0] == json!(true)
+}
+
+/// Logs in with a cookie jar and answers the client, the CSRF token and the login body.
+async fn login_with(server: &TestServer, username: &str, password: &str) -> (reqwest::Client, String, Value) {
+    let http = http_client();
+    let res = http
+        .post(server.url("/api/v1/session"))
+        .json(&json!({ "username": username, "password": password }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "login of {username}");
+    let body: Value = res.json().await.unwrap();
+    (http, body["csrf_token"].as_str().unwrap().to_owned(), body)
+}
+
+#[tokio::test]
+async fn a_password_an_admin_chose_only_lets_its_owner_choose_their_own() {
+    let (_env, server) = server().await;
+    add_user(&server.state, "root.admin", Role::Admin, "40").await;
+    let admin = Api::login(&server, "root.admin").await;
+    let given = "given by the admin 1";
+    let create = |name: &str, role: &str| {
+        admin
+            .post(
+                "/api/v1/users",
+                json!({ "username": name, "display_name": name, "role": role, "area": "412", "password": given }),
+            )
+            .send()
+    };
+    let res = create("hoa.sw", "social_worker").await.unwrap();
+    assert_eq!(res.status(), 201);
+    let id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    assert!(
+        flagged(&server, "user_create", &id).await,
+        "a role that reads client content"
+    );
+    let res = create("minh.mgr", "manager").await.unwrap();
+    let manager = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    assert!(!flagged(&server, "user_create", &manager).await, "statistics only");
+
+    // The admin (or anyone who read the password) logs in: nothing opens but the change.
+    let (http, csrf, body) = login_with(&server, "hoa.sw", given).await;
+    assert_eq!(body["password_change_required"], true);
+    for path in ["/api/v1/areas", "/api/v1/clients", "/api/v1/break-glass"] {
+        let res = http.get(server.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), 403, "{path}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "password_change_required", "{path}");
+    }
+    let res = http
+        .post(server.url("/api/v1/me/mfa/enrol"))
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403, "not even the second factor first");
+    assert_eq!(http.get(server.url("/api/v1/me")).send().await.unwrap().status(), 200);
+    // Pages send the user to the change form.
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let res = no_redirects
+        .post(server.url("/api/v1/session"))
+        .json(&json!({ "username": "hoa.sw", "password": given }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = no_redirects.get(server.url("/")).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/account/password");
+    assert_eq!(
+        no_redirects
+            .get(server.url("/account/password"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    // The change needs the current password and a new one.
+    let change = |current: &str, new: &str| {
+        http.post(server.url("/api/v1/me/password"))
+            .header("x-csrf-token", &csrf)
+            .json(&json!({ "current_password": current, "new_password": new }))
+            .send()
+    };
+    let res = change("not the password", "my very own password").await.unwrap();
+    assert_eq!(res.status(), 422);
+    assert!(res.json::<Value>().await.unwrap()["error"]["fields"]["current_password"].is_string());
+    let res = change(given, given).await.unwrap();
+    assert_eq!(res.status(), 422);
+    assert!(res.json::<Value>().await.unwrap()["error"]["fields"]["new_password"].is_string());
+    let res = change(given, "short").await.unwrap();
+    assert_eq!(res.status(), 422);
+    assert_eq!(change(given, "my very own password").await.unwrap().status(), 204);
+    // This session goes on; the other one (the page client's) has ended.
+    assert_eq!(
+        http.get(server.url("/api/v1/areas")).send().await.unwrap().status(),
+        200
+    );
+    assert_eq!(
+        no_redirects
+            .get(server.url("/api/v1/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(try_login(&server, "hoa.sw", given).await, 401);
+    let (_, _, body) = login_with(&server, "hoa.sw", "my very own password").await;
+    assert_eq!(body["password_change_required"], false);
+
+    // A reset is flagged and asks for a change again.
+    let res = admin
+        .post(
+            &format!("/api/v1/users/{id}/reset-password"),
+            json!({ "password": "a reset password 2" }),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    assert!(flagged(&server, "user_reset_password", &id).await);
+    let (http, _, body) = login_with(&server, "hoa.sw", "a reset password 2").await;
+    assert_eq!(body["password_change_required"], true);
+    assert_eq!(
+        http.get(server.url("/api/v1/areas")).send().await.unwrap().status(),
+        403
+    );
+    let logs = common::captured_logs();
+    assert!(!logs.contains(given) && !logs.contains("my very own password"));
+}
+
+#[tokio::test]
+async fn wrong_current_passwords_count_like_failed_logins() {
+    let (_env, server) = server().await;
+    add_user(&server.state, "lan.sw", Role::SocialWorker, "412").await;
+    let api = Api::login(&server, "lan.sw").await;
+    let mut statuses = Vec::new();
+    for i in 0..7 {
+        let res = api
+            .post(
+                "/api/v1/me/password",
+                json!({ "current_password": format!("guess number {i}"), "new_password": "a new long password" }),
+            )
+            .send()
+            .await
+            .unwrap();
+        statuses.push(res.status().as_u16());
+    }
+    assert_eq!(statuses, [422, 422, 422, 422, 422, 429, 429]);
+}

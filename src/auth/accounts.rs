@@ -19,6 +19,9 @@ pub struct Account {
     pub area: String,
     pub status: String,
     pub totp_enabled: bool,
+    /// Someone else (an admin, the command line) chose the password: the owner must
+    /// change it before anything else.
+    pub password_change_required: bool,
 }
 
 impl Account {
@@ -51,7 +54,7 @@ pub enum AccountError {
     Db(#[from] sqlx::Error),
 }
 
-const COLUMNS: &str = "id, username, display_name, role, area, status, totp_enabled";
+const COLUMNS: &str = "id, username, display_name, role, area, status, totp_enabled, password_change_required";
 
 fn decode(row: &AnyRow) -> Result<Account, sqlx::Error> {
     let role: String = row.try_get("role")?;
@@ -63,6 +66,7 @@ fn decode(row: &AnyRow) -> Result<Account, sqlx::Error> {
         area: row.try_get("area")?,
         status: row.try_get("status")?,
         totp_enabled: crate::db::flag(row, "totp_enabled")?,
+        password_change_required: crate::db::flag(row, "password_change_required")?,
     })
 }
 
@@ -80,7 +84,18 @@ pub fn normalise_username(raw: &str) -> Result<String, AccountError> {
     }
 }
 
+/// Creates an account whose password its owner chose (demo data, tests).
 pub async fn create(db: &Db, new: NewAccount, now: DateTime<Utc>) -> Result<Account, AccountError> {
+    insert(db, new, false, now).await
+}
+
+/// Creates an account for someone else (an admin, the command line): the password only
+/// opens the door to choosing their own, at the first login.
+pub async fn create_issued(db: &Db, new: NewAccount, now: DateTime<Utc>) -> Result<Account, AccountError> {
+    insert(db, new, true, now).await
+}
+
+async fn insert(db: &Db, new: NewAccount, change_required: bool, now: DateTime<Utc>) -> Result<Account, AccountError> {
     let username = normalise_username(&new.username)?;
     let display_name = new.display_name.trim().to_owned();
     if display_name.is_empty() || display_name.chars().count() > 100 {
@@ -94,8 +109,8 @@ pub async fn create(db: &Db, new: NewAccount, now: DateTime<Utc>) -> Result<Acco
     let id = uuid::Uuid::new_v4().to_string();
     let ts = timestamp(now);
     let inserted = sqlx::query(
-        "INSERT INTO users (id, username, display_name, role, area, status, password_hash, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, 'active', $6, $7, $7)",
+        "INSERT INTO users (id, username, display_name, role, area, status, password_hash, created_at, updated_at, \
+         password_change_required) VALUES ($1, $2, $3, $4, $5, 'active', $6, $7, $7, $8)",
     )
     .bind(&id)
     .bind(&username)
@@ -104,6 +119,7 @@ pub async fn create(db: &Db, new: NewAccount, now: DateTime<Utc>) -> Result<Acco
     .bind(&new.area)
     .bind(hash)
     .bind(ts)
+    .bind(change_required)
     .execute(&db.pool)
     .await;
     match inserted {
@@ -182,23 +198,48 @@ pub async fn set_active(db: &Db, user_id: &str, active: bool, now: DateTime<Utc>
     Ok(())
 }
 
-/// Sets a new password and ends the account's sessions.
+/// Sets a new password chosen by someone else (an admin, the command line) and ends the
+/// account's sessions; the owner must change it at the next login.
 pub async fn set_password(
     db: &Db,
     user_id: &str,
     password: SecretString,
     now: DateTime<Utc>,
 ) -> Result<(), AccountError> {
+    store_password(db, user_id, password, true, now).await
+}
+
+/// The owner's own new password: clears the change requirement and ends the account's
+/// sessions (the caller gives its own session a new id, saved afterwards).
+pub async fn change_own_password(
+    db: &Db,
+    user_id: &str,
+    password: SecretString,
+    now: DateTime<Utc>,
+) -> Result<(), AccountError> {
+    store_password(db, user_id, password, false, now).await
+}
+
+async fn store_password(
+    db: &Db,
+    user_id: &str,
+    password: SecretString,
+    change_required: bool,
+    now: DateTime<Utc>,
+) -> Result<(), AccountError> {
     password::check_strength(&password).map_err(|m| AccountError::Invalid("password", m))?;
     let hash = password::hash(password).await?;
     let mut tx = db.pool.begin().await?;
-    let n = sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
-        .bind(hash)
-        .bind(timestamp(now))
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let n = sqlx::query(
+        "UPDATE users SET password_hash = $1, password_change_required = $2, updated_at = $3 WHERE id = $4",
+    )
+    .bind(hash)
+    .bind(change_required)
+    .bind(timestamp(now))
+    .bind(user_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
     if n == 0 {
         return Err(AccountError::NotFound);
     }

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tower_sessions::Session;
 
 use super::accounts::{self, Account};
-use super::extract::{AUTHENTICATED_AT_KEY, CSRF_KEY, ENROLMENT_PENDING_KEY, SessionUser};
+use super::extract::{ACTIVE_AT_KEY, AUTHENTICATED_AT_KEY, CSRF_KEY, ENROLMENT_PENDING_KEY, LoginUser};
 use super::session_store::USER_ID_KEY;
 use super::{password, throttle};
 use crate::AppState;
@@ -37,15 +37,36 @@ pub fn user_json(account: &Account) -> Value {
         "role": account.role,
         "area": account.area,
         "totp_enabled": account.totp_enabled,
+        "password_change_required": account.password_change_required,
     })
 }
 
-fn too_many(retry_after: i64) -> Response {
-    let mut response = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").into_response();
-    if let Ok(v) = HeaderValue::from_str(&retry_after.max(1).to_string()) {
+fn with_retry_after(mut response: Response, seconds: i64) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&seconds.max(1).to_string()) {
         response.headers_mut().insert(header::RETRY_AFTER, v);
     }
     response
+}
+
+fn too_many(retry_after: i64) -> Response {
+    with_retry_after(
+        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").into_response(),
+        retry_after,
+    )
+}
+
+/// Every password check is busy and the short queue is full or its wait ran out.
+fn busy() -> Response {
+    with_retry_after(
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy").into_response(),
+        1,
+    )
+}
+
+/// The address a login is counted against: the TCP peer, or the client named by a
+/// trusted proxy (`auth.trusted_proxies`).
+pub fn client_address(state: &AppState, peer: std::net::IpAddr, headers: &axum::http::HeaderMap) -> std::net::IpAddr {
+    super::proxy::TrustedProxies::of(&state.settings).client_address(peer, headers)
 }
 
 /// The outcome of checking a username, password and optional second-factor code, shared
@@ -55,6 +76,9 @@ pub enum LoginOutcome {
     Rejected(Response),
 }
 
+/// Checks a login. The account's attempt is claimed (counted) before the slow password
+/// check, so parallel guesses cannot outrun the lockout; an address over its limit is
+/// only slowed down. `address` comes from [`client_address`].
 pub async fn check_login(
     state: &AppState,
     address: std::net::IpAddr,
@@ -66,27 +90,42 @@ pub async fn check_login(
     let account_key = throttle::account_key(username);
     let address_key = throttle::address_key(address);
     let internal = |e: sqlx::Error| ApiError::internal(&e);
-    if let Some(wait) = throttle::locked_for(&state.db, &[&account_key, &address_key], now)
+    if password::saturated() {
+        // Shed before any database work: nothing was checked or counted, so nothing is
+        // audited either (a storm must not turn into a storm of writes).
+        tracing::debug!("login shed: every password check is busy");
+        return Ok(LoginOutcome::Rejected(busy()));
+    }
+    if throttle::address_is_hot(&state.db, &address_key, now)
         .await
         .map_err(internal)?
+    {
+        tokio::time::sleep(throttle::ADDRESS_SLOWDOWN).await;
+    }
+    if let throttle::Claim::Refused { retry_after } =
+        throttle::claim(&state.db, &account_key, now).await.map_err(internal)?
     {
         state
             .audit(Event::new("anonymous", "login", Outcome::Denied).reason("throttled"))
             .await?;
-        return Ok(LoginOutcome::Rejected(too_many(wait)));
+        return Ok(LoginOutcome::Rejected(too_many(retry_after)));
     }
     let found = accounts::for_login(&state.db, username).await.map_err(internal)?;
     let (account, hash) = match found {
         Some((a, h)) => (Some(a), Some(h)),
         None => (None, None),
     };
-    let password_ok = password::verify(hash, password_given).await;
+    let Ok(password_ok) = password::verify_or_shed(hash, password_given).await else {
+        // Not checked, so not counted.
+        throttle::release(&state.db, &account_key).await.map_err(internal)?;
+        state
+            .audit(Event::new("anonymous", "login", Outcome::Denied).reason("busy"))
+            .await?;
+        return Ok(LoginOutcome::Rejected(busy()));
+    };
     let account = account.filter(|a| password_ok && a.is_active());
     let Some(account) = account else {
-        throttle::record_failure(&state.db, &account_key, now)
-            .await
-            .map_err(internal)?;
-        throttle::record_failure(&state.db, &address_key, now)
+        throttle::record_address_failure(&state.db, &address_key, now)
             .await
             .map_err(internal)?;
         state
@@ -99,16 +138,16 @@ pub async fn check_login(
     if account.totp_enabled {
         match totp {
             None => {
+                // The password was right: this was not a guess.
+                throttle::release(&state.db, &account_key).await.map_err(internal)?;
                 return Ok(LoginOutcome::Rejected(
                     ApiError::new(StatusCode::UNAUTHORIZED, "totp_required").into_response(),
                 ));
             }
             Some(code) => {
                 if !super::mfa::verify_login_code(state, &account, code).await? {
-                    throttle::record_failure(&state.db, &account_key, now)
-                        .await
-                        .map_err(internal)?;
-                    throttle::record_failure(&state.db, &address_key, now)
+                    // The claim stays counted.
+                    throttle::record_address_failure(&state.db, &address_key, now)
                         .await
                         .map_err(internal)?;
                     state
@@ -153,6 +192,10 @@ pub async fn start_session(
         .insert(AUTHENTICATED_AT_KEY, state.clock.now())
         .await
         .map_err(internal)?;
+    session
+        .insert(ACTIVE_AT_KEY, state.clock.now())
+        .await
+        .map_err(internal)?;
     session.insert(CSRF_KEY, &csrf).await.map_err(internal)?;
     session
         .insert(ENROLMENT_PENDING_KEY, enrolment_pending)
@@ -169,14 +212,17 @@ pub async fn start_session(
 #[utoipa::path(post, path = "/api/v1/session", tag = "session", request_body = LoginRequest,
     responses((status = 200, description = "Logged in: `{user, csrf_token, mfa_enrolment_required}`"),
         (status = 401, description = "`invalid_credentials` or `totp_required`"),
-        (status = 429, description = "`too_many_attempts`, with `Retry-After`")))]
+        (status = 429, description = "`too_many_attempts`, with `Retry-After`"),
+        (status = 503, description = "`busy`: too many logins at once, with `Retry-After`")))]
 pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
     session: Session,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
-    let outcome = check_login(&state, peer.ip(), &body.username, body.password, body.totp.as_deref()).await?;
+    let address = client_address(&state, peer.ip(), &headers);
+    let outcome = check_login(&state, address, &body.username, body.password, body.totp.as_deref()).await?;
     match outcome {
         LoginOutcome::Rejected(response) => Ok(response),
         LoginOutcome::Success {
@@ -188,6 +234,7 @@ pub async fn login(
                 "user": user_json(&account),
                 "csrf_token": csrf,
                 "mfa_enrolment_required": enrolment_pending,
+                "password_change_required": account.password_change_required,
             }))
             .into_response())
         }
@@ -197,7 +244,7 @@ pub async fn login(
 /// Logs out.
 #[utoipa::path(delete, path = "/api/v1/session", tag = "session",
     responses((status = 204, description = "Logged out"), (status = 401, description = "Not logged in")))]
-pub async fn logout(State(state): State<AppState>, SessionUser(user): SessionUser) -> Result<StatusCode, ApiError> {
+pub async fn logout(State(state): State<AppState>, LoginUser(user): LoginUser) -> Result<StatusCode, ApiError> {
     state.audit(user.event("logout", Outcome::Success)).await?;
     user.session.flush().await.map_err(|e| ApiError::internal(&e))?;
     Ok(StatusCode::NO_CONTENT)
@@ -205,8 +252,9 @@ pub async fn logout(State(state): State<AppState>, SessionUser(user): SessionUse
 
 /// The logged-in user and the session's CSRF token.
 #[utoipa::path(get, path = "/api/v1/me", tag = "session",
-    responses((status = 200, description = "`{user, csrf_token, mfa_enrolment_required}`"), (status = 401, description = "Not logged in")))]
-pub async fn me(SessionUser(user): SessionUser) -> Result<Json<Value>, ApiError> {
+    responses((status = 200, description = "`{user, csrf_token, mfa_enrolment_required, password_change_required}`"),
+        (status = 401, description = "Not logged in")))]
+pub async fn me(LoginUser(user): LoginUser) -> Result<Json<Value>, ApiError> {
     let csrf: Option<String> = user.session.get(CSRF_KEY).await.map_err(|e| ApiError::internal(&e))?;
     let pending: bool = user
         .session
@@ -218,5 +266,6 @@ pub async fn me(SessionUser(user): SessionUser) -> Result<Json<Value>, ApiError>
         "user": user_json(&user.account),
         "csrf_token": csrf,
         "mfa_enrolment_required": pending,
+        "password_change_required": user.account.password_change_required,
     })))
 }

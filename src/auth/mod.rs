@@ -5,7 +5,9 @@ pub mod csrf;
 pub mod extract;
 pub mod handlers;
 pub mod mfa;
+pub mod own_password;
 pub mod password;
+pub mod proxy;
 pub mod session_store;
 pub mod setup;
 pub mod throttle;
@@ -16,7 +18,7 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use extract::{AuthUser, SessionUser};
+pub use extract::{AuthUser, LoginUser, SessionUser};
 pub use session_store::DbSessionStore;
 
 use crate::AppState;
@@ -41,6 +43,7 @@ pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(handlers::login, handlers::logout))
         .routes(routes!(handlers::me))
+        .routes(routes!(own_password::change_api))
         .routes(routes!(mfa::enrol_api))
         .routes(routes!(mfa::confirm_api))
         .merge(users::api())

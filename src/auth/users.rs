@@ -1,6 +1,11 @@
 //! The accounts API (admin, `users_manage`): list, create, disable, enable, reset a
 //! password or a second factor. Every change is audited with the account id as object;
 //! disabling and resets end the account's sessions at once.
+//!
+//! An admin never learns a working password: the password given when creating an account
+//! or resetting one only lets its owner in to choose their own (every other route answers
+//! `403 password_change_required` until then). Creating an account that may read client
+//! content, and every reset, is flagged for the auditor.
 
 use std::collections::BTreeMap;
 
@@ -17,7 +22,7 @@ use super::accounts::{self, Account, AccountError, NewAccount};
 use super::{AuthUser, mfa, password};
 use crate::AppState;
 use crate::audit::Outcome;
-use crate::policy::{Action, Role};
+use crate::policy::{Action, ClientFacts, Principal, Resource, Role};
 use crate::web::{ApiError, ApiJson};
 
 pub fn api() -> OpenApiRouter<AppState> {
@@ -133,7 +138,7 @@ async fn create_user(
 ) -> Result<(StatusCode, Json<Account>), ApiError> {
     state.authorize(&user, Action::UsersManage).await?;
     let role = check_new(&state, &body).await?;
-    let account = accounts::create(
+    let account = accounts::create_issued(
         &state.db,
         NewAccount {
             username: body.username,
@@ -146,10 +151,51 @@ async fn create_user(
     )
     .await
     .map_err(account_error)?;
-    state
-        .audit(user.event("user_create", Outcome::Success).object(&account.id))
-        .await?;
+    let mut event = user.event("user_create", Outcome::Success).object(&account.id);
+    if reads_client_content(&state, &account).await? {
+        event = event.flagged();
+    }
+    state.audit(event).await?;
     Ok((StatusCode::CREATED, Json(account)))
+}
+
+/// Refuses disabling one's own account (`own_account`) or the last active admin
+/// (`last_admin`), both 409; shared by the API and the admin pages.
+pub async fn check_may_disable(state: &AppState, user: &AuthUser, account: &Account) -> Result<(), ApiError> {
+    if account.id == user.account.id {
+        return Err(ApiError::new(StatusCode::CONFLICT, "own_account"));
+    }
+    if account.role == Role::Admin && account.is_active() {
+        let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND status = 'active'")
+            .fetch_one(&state.db.pool)
+            .await
+            .map_err(|e| internal(&e))?;
+        if admins <= 1 {
+            return Err(ApiError::new(StatusCode::CONFLICT, "last_admin"));
+        }
+    }
+    Ok(())
+}
+
+/// Whether the policies let `account` read a client's content: asked about a client of
+/// its own area that it is assigned to, the most it could ever see.
+pub async fn reads_client_content(state: &AppState, account: &Account) -> Result<bool, ApiError> {
+    let areas = state.areas().await?;
+    let principal = Principal {
+        user_id: account.id.clone(),
+        role: account.role,
+        area: account.area.clone(),
+        active: true,
+    };
+    let own = Resource::Client(ClientFacts {
+        client_id: "probe".to_owned(),
+        area: account.area.clone(),
+        assigned_worker: Some(account.id.clone()),
+        volunteers: vec![account.id.clone()],
+        break_glass: Vec::new(),
+        contact_consent: true,
+    });
+    Ok(state.policy.is_allowed(&areas, &principal, Action::ClientRead, &own))
 }
 
 /// Disables an account and ends its sessions at once (admin). An admin cannot disable
@@ -166,18 +212,7 @@ async fn disable_user(
 ) -> Result<Json<Account>, ApiError> {
     state.authorize(&user, Action::UsersManage).await?;
     let account = target(&state, &id).await?;
-    if account.id == user.account.id {
-        return Err(ApiError::new(StatusCode::CONFLICT, "own_account"));
-    }
-    if account.role == Role::Admin && account.is_active() {
-        let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND status = 'active'")
-            .fetch_one(&state.db.pool)
-            .await
-            .map_err(|e| internal(&e))?;
-        if admins <= 1 {
-            return Err(ApiError::new(StatusCode::CONFLICT, "last_admin"));
-        }
-    }
+    check_may_disable(&state, &user, &account).await?;
     accounts::set_active(&state.db, &id, false, state.clock.now())
         .await
         .map_err(account_error)?;
@@ -207,7 +242,8 @@ async fn enable_user(
     Ok(Json(target(&state, &id).await?))
 }
 
-/// Sets a new password and ends the account's sessions (admin).
+/// Sets a new password and ends the account's sessions (admin); the owner must change it
+/// at the next login. Flagged for the auditor.
 #[utoipa::path(post, path = "/api/v1/users/{id}/reset-password", tag = "users", request_body = ResetPassword,
     params(("id" = String, Path, description = "Account id")),
     responses((status = 204, description = "Done"), (status = 403, description = "Not an admin"),
@@ -224,7 +260,11 @@ async fn reset_password(
         .await
         .map_err(account_error)?;
     state
-        .audit(user.event("user_reset_password", Outcome::Success).object(&id))
+        .audit(
+            user.event("user_reset_password", Outcome::Success)
+                .object(&id)
+                .flagged(),
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -150,7 +150,7 @@ pub async fn user(command: UserCommand, settings: Settings) -> Result<ExitCode, 
             let username = accounts::normalise_username(&username).map_err(account_message)?;
             let password = read_password(password_stdin)?;
             let state = open(settings).await?;
-            let account = accounts::create(
+            let account = accounts::create_issued(
                 &state.db,
                 NewAccount {
                     display_name: display_name.unwrap_or_else(|| username.clone()),
@@ -163,13 +163,16 @@ pub async fn user(command: UserCommand, settings: Settings) -> Result<ExitCode, 
             )
             .await
             .map_err(account_message)?;
-            audit(
-                &state,
-                Event::new(CLI_ACTOR, "user_create", Outcome::Success).object(&account.id),
-            )
-            .await?;
+            let mut event = Event::new(CLI_ACTOR, "user_create", Outcome::Success).object(&account.id);
+            if crate::auth::users::reads_client_content(&state, &account)
+                .await
+                .map_err(|e| e.code.to_owned())?
+            {
+                event = event.flagged();
+            }
+            audit(&state, event).await?;
             println!(
-                "created {} ({}, area {}), id {}",
+                "created {} ({}, area {}), id {}; they choose their own password at the first login",
                 account.username, account.role, account.area, account.id
             );
         }
@@ -187,10 +190,15 @@ pub async fn user(command: UserCommand, settings: Settings) -> Result<ExitCode, 
                 .map_err(account_message)?;
             audit(
                 &state,
-                Event::new(CLI_ACTOR, "user_reset_password", Outcome::Success).object(&account.id),
+                Event::new(CLI_ACTOR, "user_reset_password", Outcome::Success)
+                    .object(&account.id)
+                    .flagged(),
             )
             .await?;
-            println!("new password set for {}; their sessions have ended", account.username);
+            println!(
+                "new password set for {}; their sessions have ended and they must change it at the next login",
+                account.username
+            );
         }
         UserCommand::ResetMfa { username } => {
             let state = open(settings).await?;

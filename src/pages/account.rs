@@ -2,6 +2,8 @@
 //! second-factor enrolment: `GET /account/mfa`, `POST /account/mfa/start` (a QR code and
 //! the secret, once), `POST /account/mfa/confirm` (a first code; the recovery codes,
 //! once). Enrolment pages take a session whose enrolment is still pending.
+//! `GET/POST /account/password`: change one's own password (the current one required);
+//! the only page a session whose password must be changed may open.
 
 use askama::Template;
 use axum::Router;
@@ -13,8 +15,11 @@ use axum::routing::{get, post};
 use super::ctx::{PageCtx, PageSessionUser, PageUser};
 use super::error::{PageError, render};
 use super::form::{FieldErrors, FormData};
+use super::lang::PageLang;
 use crate::AppState;
-use crate::auth::mfa;
+use crate::auth::extract::CSRF_KEY;
+use crate::auth::{LoginUser, mfa, own_password};
+use crate::web::ApiError;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -22,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .route("/account/mfa", get(mfa_page))
         .route("/account/mfa/start", post(mfa_start))
         .route("/account/mfa/confirm", post(mfa_confirm))
+        .route("/account/password", get(password_page).post(password_submit))
 }
 
 #[derive(Template)]
@@ -195,5 +201,127 @@ async fn mfa_confirm(
             errs,
         },
         StatusCode::UNPROCESSABLE_ENTITY,
+    )
+}
+
+#[derive(Template)]
+#[template(path = "account_password.html")]
+struct PasswordPage {
+    ctx: PageCtx,
+    /// The password was set by someone else and must be changed before anything else.
+    required: bool,
+    form_error: String,
+    errs: FieldErrors,
+}
+
+/// The page context of a session that may still have to change its password (then
+/// without navigation: nothing else opens until it is changed).
+async fn password_ctx(lang: crate::web::Lang, user: &crate::auth::AuthUser) -> Result<PageCtx, PageError> {
+    let csrf: Option<String> = user.session.get(CSRF_KEY).await.map_err(|e| PageError::internal(&e))?;
+    Ok(PageCtx::for_user(
+        lang,
+        "/account/password",
+        user,
+        csrf.unwrap_or_default(),
+        !user.account.password_change_required,
+    ))
+}
+
+/// The answer to a request without a usable session: the login form, or the error.
+fn not_logged_in(e: ApiError) -> Response {
+    if e.status == StatusCode::UNAUTHORIZED {
+        Redirect::to("/login").into_response()
+    } else {
+        PageError::from(e).into_response()
+    }
+}
+
+async fn password_page(
+    axum::Extension(PageLang(lang)): axum::Extension<PageLang>,
+    user: Result<LoginUser, ApiError>,
+) -> Result<Response, PageError> {
+    let user = match user {
+        Ok(LoginUser(user)) => user,
+        Err(e) => return Ok(not_logged_in(e)),
+    };
+    render(
+        &PasswordPage {
+            ctx: password_ctx(lang, &user).await?,
+            required: user.account.password_change_required,
+            form_error: String::new(),
+            errs: FieldErrors::new(),
+        },
+        StatusCode::OK,
+    )
+}
+
+async fn password_submit(
+    State(state): State<AppState>,
+    axum::Extension(PageLang(lang)): axum::Extension<PageLang>,
+    user: Result<LoginUser, ApiError>,
+    form: FormData,
+) -> Result<Response, PageError> {
+    let user = match user {
+        Ok(LoginUser(user)) => user,
+        Err(e) => return Ok(not_logged_in(e)),
+    };
+    let field = |name: &str| {
+        form.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let (current, new, again) = (
+        field("current_password"),
+        field("new_password"),
+        field("new_password_again"),
+    );
+    let mut errs = FieldErrors::new();
+    if current.is_empty() {
+        errs.add("current_password", "field-required");
+    }
+    if new.is_empty() {
+        errs.add("new_password", "field-required");
+    } else if new != again {
+        errs.add("new_password_again", "setup-password-mismatch");
+    }
+    let mut form_error = String::new();
+    let mut status = StatusCode::UNPROCESSABLE_ENTITY;
+    if errs.is_empty() {
+        let changed = own_password::change(
+            &state,
+            &user,
+            secrecy::SecretString::from(current),
+            secrecy::SecretString::from(new),
+        )
+        .await;
+        match changed {
+            Ok(()) => {
+                let target = if user.account.password_change_required {
+                    "/"
+                } else {
+                    "/account"
+                };
+                return Ok(Redirect::to(target).into_response());
+            }
+            Err(e) => match FieldErrors::from_api(&e) {
+                Some(fields) => errs = fields,
+                None if e.code == "too_many_attempts" || e.code == "busy" => {
+                    form_error = format!("error-{}", e.code);
+                    status = e.status;
+                }
+                None => return Err(e.into()),
+            },
+        }
+    }
+    render(
+        &PasswordPage {
+            ctx: password_ctx(lang, &user).await?,
+            required: user.account.password_change_required,
+            form_error,
+            errs,
+        },
+        status,
     )
 }

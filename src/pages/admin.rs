@@ -20,7 +20,6 @@ use crate::audit::Outcome;
 use crate::auth::accounts::{self, Account, AccountError, NewAccount};
 use crate::auth::{mfa, password};
 use crate::policy::{Action, Role};
-use crate::web::ApiError;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -162,7 +161,7 @@ async fn create(State(state): State<AppState>, page: PageUser, form: FormData) -
         errs.add("password", message);
     }
     if let (Some(role), true) = (role, errs.is_empty()) {
-        let created = accounts::create(
+        let created = accounts::create_issued(
             &state.db,
             NewAccount {
                 username: input.username.clone(),
@@ -176,9 +175,11 @@ async fn create(State(state): State<AppState>, page: PageUser, form: FormData) -
         .await;
         match created {
             Ok(account) => {
-                state
-                    .audit(page.user.event("user_create", Outcome::Success).object(&account.id))
-                    .await?;
+                let mut event = page.user.event("user_create", Outcome::Success).object(&account.id);
+                if crate::auth::users::reads_client_content(&state, &account).await? {
+                    event = event.flagged();
+                }
+                state.audit(event).await?;
                 return Ok(Redirect::to("/admin/users?done=created").into_response());
             }
             Err(AccountError::Invalid(field, message)) => errs.add(field, message),
@@ -257,18 +258,7 @@ fn back(id: &str, done: &str) -> Response {
 async fn disable(State(state): State<AppState>, page: PageUser, Path(id): Path<String>) -> Result<Response, PageError> {
     state.authorize(&page.user, Action::UsersManage).await?;
     let account = target(&state, &id).await?;
-    if account.id == page.user.account.id {
-        return Err(ApiError::new(StatusCode::CONFLICT, "own_account").into());
-    }
-    if account.role == Role::Admin && account.is_active() {
-        let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND status = 'active'")
-            .fetch_one(&state.db.pool)
-            .await
-            .map_err(|e| PageError::internal(&e))?;
-        if admins <= 1 {
-            return Err(ApiError::new(StatusCode::CONFLICT, "last_admin").into());
-        }
-    }
+    crate::auth::users::check_may_disable(&state, &page.user, &account).await?;
     accounts::set_active(&state.db, &id, false, state.clock.now())
         .await
         .map_err(|e| PageError::internal(&e))?;
@@ -308,7 +298,12 @@ async fn reset_password(
         .await
         .map_err(|e| PageError::internal(&e))?;
     state
-        .audit(page.user.event("user_reset_password", Outcome::Success).object(&id))
+        .audit(
+            page.user
+                .event("user_reset_password", Outcome::Success)
+                .object(&id)
+                .flagged(),
+        )
         .await?;
     Ok(back(&id, "password"))
 }

@@ -236,6 +236,7 @@ impl FromRequestParts<AppState> for PageUser {
             }
             Err(e) if e.code == "unauthenticated" => Err(login_redirect(parts)),
             Err(e) if e.code == "mfa_enrolment_required" => Err(Redirect::to("/account/mfa").into_response()),
+            Err(e) if e.code == "password_change_required" => Err(Redirect::to("/account/password").into_response()),
             Err(e) => Err(PageError::from(e).into_response()),
         }
     }
@@ -275,6 +276,7 @@ impl FromRequestParts<AppState> for PageSessionUser {
                 })
             }
             Err(e) if e.status == StatusCode::UNAUTHORIZED => Err(login_redirect(parts)),
+            Err(e) if e.code == "password_change_required" => Err(Redirect::to("/account/password").into_response()),
             Err(e) => Err(PageError::from(e).into_response()),
         }
     }

@@ -14,13 +14,14 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::ctx::{PageCtx, PageSessionUser, safe_next};
+use super::ctx::{PageCtx, safe_next};
 use super::error::{PageError, render};
 use super::form::{FieldErrors, FormData};
 use super::lang::PageLang;
 use crate::AppState;
 use crate::audit::Outcome;
-use crate::auth::handlers::{LoginOutcome, check_login, start_session};
+use crate::auth::LoginUser;
+use crate::auth::handlers::{LoginOutcome, check_login, client_address, start_session};
 use crate::web::ApiError;
 
 pub fn routes() -> Router<AppState> {
@@ -72,6 +73,7 @@ async fn login_submit(
     State(state): State<AppState>,
     axum::Extension(PageLang(lang)): axum::Extension<PageLang>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
     session: Session,
     form: FormData,
 ) -> Result<Response, PageError> {
@@ -105,7 +107,7 @@ async fn login_submit(
     };
     let outcome = check_login(
         &state,
-        peer.ip(),
+        client_address(&state, peer.ip(), &headers),
         &username,
         SecretString::from(password),
         totp.as_deref(),
@@ -117,7 +119,9 @@ async fn login_submit(
             enrolment_pending,
         } => {
             start_session(&state, &session, &account, enrolment_pending).await?;
-            let target = if enrolment_pending {
+            let target = if account.password_change_required {
+                "/account/password"
+            } else if enrolment_pending {
                 "/account/mfa"
             } else if next.is_empty() {
                 "/"
@@ -135,6 +139,7 @@ async fn login_submit(
                     page.form_error = "login-totp-needed".to_owned();
                 }
                 "too_many_attempts" => page.form_error = "error-too_many_attempts".to_owned(),
+                "busy" => page.form_error = "error-busy".to_owned(),
                 "invalid_credentials" => page.form_error = "error-invalid_credentials".to_owned(),
                 _ => return Err(PageError(ApiError::new(status, code))),
             }
@@ -147,10 +152,11 @@ async fn login_submit(
     }
 }
 
-async fn logout(State(state): State<AppState>, page: Result<PageSessionUser, Response>) -> Result<Response, PageError> {
-    if let Ok(page) = page {
-        state.audit(page.user.event("logout", Outcome::Success)).await?;
-        page.user.session.flush().await.map_err(|e| PageError::internal(&e))?;
+/// Logs out any session, also one that must still change its password or enrol.
+async fn logout(State(state): State<AppState>, user: Result<LoginUser, ApiError>) -> Result<Response, PageError> {
+    if let Ok(LoginUser(user)) = user {
+        state.audit(user.event("logout", Outcome::Success)).await?;
+        user.session.flush().await.map_err(|e| PageError::internal(&e))?;
     }
     Ok(Redirect::to("/login").into_response())
 }

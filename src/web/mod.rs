@@ -4,7 +4,10 @@ pub mod error;
 pub mod extract;
 pub mod i18n;
 
-use axum::extract::{MatchedPath, Request};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -19,10 +22,35 @@ pub use i18n::Lang;
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/// HSTS for a year, sent only on responses that travelled over HTTPS.
+const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000";
+
+/// Whether the request came over HTTPS: the server itself speaks plain HTTP, so only a
+/// trusted proxy (`auth.trusted_proxies`) saying `X-Forwarded-Proto: https` counts.
+fn came_over_https(settings: &crate::config::Settings, request: &Request) -> bool {
+    if request.uri().scheme_str() == Some("https") {
+        return true;
+    }
+    if settings.auth.trusted_proxies.is_empty() {
+        return false;
+    }
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .is_some_and(|ConnectInfo(peer)| {
+            crate::auth::proxy::TrustedProxies::of(settings).forwarded_https(peer.ip(), request.headers())
+        })
+}
+
 /// Headers on every response; `no-store` everywhere but static assets, so no client
-/// data lingers in a browser or proxy cache.
-pub async fn security_headers(request: Request, next: Next) -> Response {
+/// data lingers in a browser or proxy cache; `Strict-Transport-Security` over HTTPS.
+pub async fn security_headers(
+    State(settings): State<Arc<crate::config::Settings>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let is_static = request.uri().path().starts_with("/static/");
+    let https = came_over_https(&settings, &request);
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     headers.insert(
@@ -36,6 +64,12 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
         header::CACHE_CONTROL,
         HeaderValue::from_static(if is_static { "public, max-age=3600" } else { "no-store" }),
     );
+    if https {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(STRICT_TRANSPORT_SECURITY),
+        );
+    }
     response
 }
 
