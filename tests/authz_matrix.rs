@@ -1103,7 +1103,12 @@ impl World {
                 if row.op == "POST /api/v1/transfers/{id}/accept" && actual == Outcome::Allowed {
                     let erase = json!({ "reason": ERASE_REASON });
                     session
-                        .ok(&self.server, "POST", &format!("/api/v1/clients/{}/erase", case.id), erase)
+                        .ok(
+                            &self.server,
+                            "POST",
+                            &format!("/api/v1/clients/{}/erase", case.id),
+                            erase,
+                        )
                         .await;
                 }
             }

@@ -308,8 +308,16 @@ async fn existence_checks_answer_alike_and_codes_never_travel_in_urls() {
 
     // With a good reason: a made-up code, and a real code asked by someone who may not
     // break glass, get the same 404.
-    let unknown = outsider.post(&path("NA-2024-99999"), json!({ "reason": REASON })).send().await.unwrap();
-    let hidden = manager.post(&path(&w.code), json!({ "reason": REASON })).send().await.unwrap();
+    let unknown = outsider
+        .post(&path("NA-2024-99999"), json!({ "reason": REASON }))
+        .send()
+        .await
+        .unwrap();
+    let hidden = manager
+        .post(&path(&w.code), json!({ "reason": REASON }))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(unknown.status(), 404);
     assert_eq!(hidden.status(), 404);
     let unknown: Value = unknown.json().await.unwrap();
@@ -324,7 +332,11 @@ async fn existence_checks_answer_alike_and_codes_never_travel_in_urls() {
     .await
     .unwrap();
     assert_eq!(denied.len(), 2, "{denied:?}");
-    assert!(denied.iter().all(|(_, _, object)| object.as_deref() != Some("NA-2024-99999")));
+    assert!(
+        denied
+            .iter()
+            .all(|(_, _, object)| object.as_deref() != Some("NA-2024-99999"))
+    );
 
     // Finding a case by code is a form POST: a GET with the code in the query string is
     // not served, so no proxy log holds it.

@@ -600,14 +600,22 @@ async fn a_volunteer_loses_access_when_the_assignment_or_the_case_ends() {
     let log = format!("/api/v1/clients/{id}/support-logs");
     let contact = || json!({ "kind": "phone_call", "on": OPENED, "duration_minutes": 5 });
 
-    let (status, _) = post(&sup, &format!("/api/v1/clients/{id}/volunteers"), json!({"user_id": w.staff.vol})).await;
+    let (status, _) = post(
+        &sup,
+        &format!("/api/v1/clients/{id}/volunteers"),
+        json!({"user_id": w.staff.vol}),
+    )
+    .await;
     assert_eq!(status, 201);
     assert_eq!(get(&vol, &read).await.0, 200);
     assert_eq!(post(&vol, &log, contact()).await.0, 201);
 
     // The assignment ends.
     let res = sup
-        .send(reqwest::Method::DELETE, &format!("/api/v1/clients/{id}/volunteers/{}", w.staff.vol))
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/clients/{id}/volunteers/{}", w.staff.vol),
+        )
         .send()
         .await
         .unwrap();
@@ -616,9 +624,19 @@ async fn a_volunteer_loses_access_when_the_assignment_or_the_case_ends() {
     assert_eq!(post(&vol, &log, contact()).await.0, 404);
 
     // Assigned again, then the case closes.
-    let (status, _) = post(&sup, &format!("/api/v1/clients/{id}/volunteers"), json!({"user_id": w.staff.vol})).await;
+    let (status, _) = post(
+        &sup,
+        &format!("/api/v1/clients/{id}/volunteers"),
+        json!({"user_id": w.staff.vol}),
+    )
+    .await;
     assert_eq!(status, 201);
-    let (status, _) = post(&sup, &format!("/api/v1/clients/{id}/close"), json!({ "reason": "reintegrated" })).await;
+    let (status, _) = post(
+        &sup,
+        &format!("/api/v1/clients/{id}/close"),
+        json!({ "reason": "reintegrated" }),
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(get(&vol, &read).await.0, 404);
     assert_eq!(post(&vol, &log, contact()).await.0, 404);
@@ -626,5 +644,9 @@ async fn a_volunteer_loses_access_when_the_assignment_or_the_case_ends() {
     assert_eq!(list["items"], json!([]));
     let (status, _) = post(&sup, &format!("/api/v1/clients/{id}/reopen"), json!({})).await;
     assert_eq!(status, 200);
-    assert_eq!(get(&vol, &read).await.0, 404, "reopening does not bring the assignment back");
+    assert_eq!(
+        get(&vol, &read).await.0,
+        404,
+        "reopening does not bring the assignment back"
+    );
 }

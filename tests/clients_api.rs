@@ -526,19 +526,18 @@ async fn intake_never_tells_a_worker_that_a_person_is_a_client_elsewhere() {
     let sup_other = w.login("sup.cualo").await;
     let (_, theirs) = get(&sup_other, "/api/v1/alerts").await;
     assert!(!theirs.to_string().contains(&neighbour_code), "{theirs}");
-    let flagged: Vec<(String, bool)> = sqlx::query(
-        "SELECT actor, flagged FROM audit_log WHERE action = 'duplicate_alert' AND client_code = $1",
-    )
-    .bind(&neighbour_code)
-    .fetch_all(&w.state().db.pool)
-    .await
-    .unwrap()
-    .iter()
-    .map(|row| {
-        use sqlx::Row;
-        (row.get("actor"), hoanhap::db::flag(row, "flagged").unwrap())
-    })
-    .collect();
+    let flagged: Vec<(String, bool)> =
+        sqlx::query("SELECT actor, flagged FROM audit_log WHERE action = 'duplicate_alert' AND client_code = $1")
+            .bind(&neighbour_code)
+            .fetch_all(&w.state().db.pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| {
+                use sqlx::Row;
+                (row.get("actor"), hoanhap::db::flag(row, "flagged").unwrap())
+            })
+            .collect();
     assert_eq!(flagged.len(), 2, "{flagged:?}");
     assert!(flagged.iter().all(|(actor, f)| *actor == w.staff.sw_other && *f));
 

@@ -297,13 +297,21 @@ async fn the_auditor_filters_and_verifies_the_trail() {
     let (status, _) = b.get("/audit?flagged=1&actor=dpo&from=01%2F01%2F2020").await;
     assert_eq!(status, 200);
     // A client code is a filter of the form POST only: never in a URL a proxy keeps.
-    let res = b.post("/audit", &[("client_code", "NA-2024-00001"), ("flagged", "")]).await;
+    let res = b
+        .post("/audit", &[("client_code", "NA-2024-00001"), ("flagged", "")])
+        .await;
     assert_eq!(res.status(), 200);
     let html = res.text().await.unwrap();
-    assert!(html.contains("value=\"NA-2024-00001\""), "the filter is kept in the form");
+    assert!(
+        html.contains("value=\"NA-2024-00001\""),
+        "the filter is kept in the form"
+    );
     assert!(!html.contains("?client_code="), "{html}");
     let (_, html) = b.get("/audit?client_code=NA-2024-00001").await;
-    assert!(!html.contains("value=\"NA-2024-00001\""), "a code in the query string is ignored");
+    assert!(
+        !html.contains("value=\"NA-2024-00001\""),
+        "a code in the query string is ignored"
+    );
 }
 
 #[tokio::test]

@@ -83,7 +83,12 @@ async fn break_glass_cannot_take_a_client_into_another_district() {
     let (status, body) = post(&thief, &transfers(id), json!({"to_area": "413", "reason": REASON})).await;
     assert_eq!(status, 403, "{body}");
     // Nor by the district's own worker editing the field.
-    let (status, _) = patch(&sw, &format!("/api/v1/clients/{id}"), json!({"version": version, "area": "413"})).await;
+    let (status, _) = patch(
+        &sw,
+        &format!("/api/v1/clients/{id}"),
+        json!({"version": version, "area": "413"}),
+    )
+    .await;
     assert_eq!(status, 422);
     // The same area is no change and is accepted with the rest of an edit.
     let (status, body) = patch(
@@ -117,7 +122,12 @@ async fn an_accepted_transfer_moves_the_client_and_keeps_her_history() {
     let id = client["id"].as_str().unwrap();
     let code = client["code"].as_str().unwrap();
     let sup = w.login("sup.vinh").await;
-    let (status, _) = post(&sup, &format!("/api/v1/clients/{id}/volunteers"), json!({"user_id": w.staff.vol})).await;
+    let (status, _) = post(
+        &sup,
+        &format!("/api/v1/clients/{id}/volunteers"),
+        json!({"user_id": w.staff.vol}),
+    )
+    .await;
     assert_eq!(status, 201);
 
     // Bad requests are named field by field, and nothing is stored.
@@ -190,12 +200,19 @@ async fn an_accepted_transfer_moves_the_client_and_keeps_her_history() {
     assert_eq!(accepted["decided_by"], w.staff.sup_other.as_str());
     let today = w.state().clock.today().to_string();
     assert_eq!(accepted["effective_on"], today.as_str());
-    assert_eq!(area_of(&w, id).await, ("413".to_owned(), Some(w.staff.sw_other.clone())));
+    assert_eq!(
+        area_of(&w, id).await,
+        ("413".to_owned(), Some(w.staff.sw_other.clone()))
+    );
     assert_eq!(
         history(&w, id).await,
         vec![("412".to_owned(), OPENED.to_owned()), ("413".to_owned(), today)]
     );
-    assert_eq!(w.rows("client_volunteers", id).await, 0, "the Vinh volunteer's access ended");
+    assert_eq!(
+        w.rows("client_volunteers", id).await,
+        0,
+        "the Vinh volunteer's access ended"
+    );
     // Decided once.
     let (status, _) = post(&receiver, &format!("/api/v1/transfers/{transfer}/decline"), json!({})).await;
     assert_eq!(status, 409);
@@ -223,7 +240,9 @@ async fn an_accepted_transfer_moves_the_client_and_keeps_her_history() {
     for action in ["transfer_request", "transfer_accept"] {
         let entries = audited(&w, action).await;
         assert!(
-            entries.iter().any(|(_, c, o)| c.as_deref() == Some(code) && o == "success"),
+            entries
+                .iter()
+                .any(|(_, c, o)| c.as_deref() == Some(code) && o == "success"),
             "{action}: {entries:?}"
         );
     }
@@ -338,7 +357,9 @@ async fn statistics_count_a_transferred_client_where_she_was() {
         today,
     };
     let db = &w.state().db;
-    let h1 = figures(db, window("2024-01-01", "2024-06-30"), true, Scope::Release).await.unwrap();
+    let h1 = figures(db, window("2024-01-01", "2024-06-30"), true, Scope::Release)
+        .await
+        .unwrap();
     let areas = |f: &hoanhap::stats::compute::Figures| {
         f.by_area
             .iter()
@@ -346,7 +367,9 @@ async fn statistics_count_a_transferred_client_where_she_was() {
             .collect::<Vec<_>>()
     };
     assert_eq!(areas(&h1), vec![("412".to_owned(), 1, 1)]);
-    let year = figures(db, window("2024-01-01", "2024-12-31"), true, Scope::Release).await.unwrap();
+    let year = figures(db, window("2024-01-01", "2024-12-31"), true, Scope::Release)
+        .await
+        .unwrap();
     assert_eq!(areas(&year), vec![("413".to_owned(), 1, 1)]);
 }
 
@@ -374,18 +397,31 @@ async fn a_transfer_through_the_pages() {
     let id = client["id"].as_str().unwrap();
     let (status, case) = raw(sw.get(&format!("/clients/{id}")).send().await.unwrap()).await;
     assert_eq!(status, 200);
-    assert!(case.contains(&format!("/clients/{id}/transfer\"")), "the case page offers it");
+    assert!(
+        case.contains(&format!("/clients/{id}/transfer\"")),
+        "the case page offers it"
+    );
     let (status, edit) = raw(sw.get(&format!("/clients/{id}/edit")).send().await.unwrap()).await;
     assert_eq!(status, 200);
     assert!(!edit.contains("name=\"area\""), "the area is not an edit field");
 
-    let res = form(&sw, &format!("/clients/{id}/transfer"), &[("to_area", "413"), ("reason", "ngắn")]).await;
+    let res = form(
+        &sw,
+        &format!("/clients/{id}/transfer"),
+        &[("to_area", "413"), ("reason", "ngắn")],
+    )
+    .await;
     let (status, page) = raw(res).await;
     assert_eq!(status, 422);
     assert!(page.contains("aria-invalid=\"true\""), "{page}");
     assert_eq!(w.count("client_transfers").await, 0);
     // (The client follows the redirect to the list.)
-    let res = form(&sw, &format!("/clients/{id}/transfer"), &[("to_area", "413"), ("reason", REASON)]).await;
+    let res = form(
+        &sw,
+        &format!("/clients/{id}/transfer"),
+        &[("to_area", "413"), ("reason", REASON)],
+    )
+    .await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.url().path(), "/transfers");
     assert_eq!(res.url().query(), Some("done=requested"));
@@ -409,7 +445,13 @@ async fn a_transfer_through_the_pages() {
     )
     .await;
     assert_eq!(res.url().query(), Some("done=accepted"));
-    assert_eq!(area_of(&w, id).await, ("413".to_owned(), Some(w.staff.sw_other.clone())));
+    assert_eq!(
+        area_of(&w, id).await,
+        ("413".to_owned(), Some(w.staff.sw_other.clone()))
+    );
     let (_, home) = raw(receiver.get("/").send().await.unwrap()).await;
-    assert!(!home.contains("Yêu cầu chuyển hồ sơ đang chờ quyết định"), "nothing waits any more");
+    assert!(
+        !home.contains("Yêu cầu chuyển hồ sơ đang chờ quyết định"),
+        "nothing waits any more"
+    );
 }

@@ -13,7 +13,9 @@ use serde::{Deserialize, Deserializer, Serialize};
 use validator::Validate;
 
 use super::alerts::{self, Alert, AlertScope};
-use super::model::{CasePeriod, ClientPatch, DuplicateMatch, FieldClasses, ListFilter, ListScope, NewClient, Pii, StatusFilter};
+use super::model::{
+    CasePeriod, ClientPatch, DuplicateMatch, FieldClasses, ListFilter, ListScope, NewClient, Pii, StatusFilter,
+};
 use super::validation::{self as v};
 use super::{CLOSURE_REASONS, StoreError};
 use crate::AppState;
@@ -466,7 +468,11 @@ async fn partition_duplicates(
         let Some((code, facts)) = state.client_facts(&m.id).await? else {
             continue;
         };
-        let client = ClientRef { id: m.id.clone(), code, facts };
+        let client = ClientRef {
+            id: m.id.clone(),
+            code,
+            facts,
+        };
         if state.may(user, Action::ClientListCodes, &client).await? {
             shown.push(m);
         } else {

@@ -7,8 +7,8 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use super::model::{
-    CasePeriod, Client, ClientPatch, Created, DuplicateMatch, FieldClasses, ListFilter, ListScope, NewClient, Pii, StatusFilter,
-    age_band,
+    CasePeriod, Client, ClientPatch, Created, DuplicateMatch, FieldClasses, ListFilter, ListScope, NewClient, Pii,
+    StatusFilter, age_band,
 };
 use crate::consents::NewConsent;
 use crate::crypto::{CryptoError, DataKey, FieldRef, Keyring};

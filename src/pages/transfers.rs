@@ -277,11 +277,7 @@ async fn decline(
     finish(&state, page, &id, "declined", result).await
 }
 
-async fn cancel(
-    State(state): State<AppState>,
-    page: PageUser,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
+async fn cancel(State(state): State<AppState>, page: PageUser, Path(id): Path<String>) -> Result<Response, PageError> {
     let result = service::cancel(&state, &page.user, &id, &DecisionInput::default()).await;
     finish(&state, page, &id, "cancelled", result).await
 }

@@ -261,7 +261,10 @@ impl Resource {
 impl Action {
     /// The system actions whose policies read `context.area`.
     pub fn takes_area(&self) -> bool {
-        matches!(self, Action::ClientCreate | Action::TransferDecide | Action::ProvidersManage)
+        matches!(
+            self,
+            Action::ClientCreate | Action::TransferDecide | Action::ProvidersManage
+        )
     }
 }
 

@@ -170,7 +170,9 @@ fn trimmed(value: Option<&String>) -> Option<String> {
 /// field. Audited.
 pub async fn create(state: &AppState, user: &AuthUser, input: &ProviderInput) -> Result<Provider, ApiError> {
     // A role that manages no providers at all is refused whatever the body.
-    state.authorize_in(user, Action::ProvidersManage, &user.account.area).await?;
+    state
+        .authorize_in(user, Action::ProvidersManage, &user.account.area)
+        .await?;
     let name = input.name.trim().to_owned();
     let category = input.category.trim().to_owned();
     let area = input.area.trim().to_owned();
@@ -212,7 +214,9 @@ pub async fn create(state: &AppState, user: &AuthUser, input: &ProviderInput) ->
 /// the admin). 404 for
 /// an unknown id; 422 names every bad field. Audited.
 pub async fn update(state: &AppState, user: &AuthUser, id: &str, patch: &ProviderPatch) -> Result<Provider, ApiError> {
-    state.authorize_in(user, Action::ProvidersManage, &user.account.area).await?;
+    state
+        .authorize_in(user, Action::ProvidersManage, &user.account.area)
+        .await?;
     let Some(current) = get(&state.db, id).await.map_err(internal)? else {
         return Err(ApiError::not_found());
     };

@@ -142,9 +142,12 @@ async fn on_a_side(state: &AppState, user: &AuthUser, row: &StoredTransfer) -> R
     let areas = state.areas().await?;
     let principal = user.principal();
     Ok([&row.from_area, &row.to_area].into_iter().any(|area| {
-        state
-            .policy
-            .is_allowed(&areas, &principal, Action::TransferDecide, &Resource::in_area(area.as_str()))
+        state.policy.is_allowed(
+            &areas,
+            &principal,
+            Action::TransferDecide,
+            &Resource::in_area(area.as_str()),
+        )
     }))
 }
 
