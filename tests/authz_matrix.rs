@@ -468,8 +468,9 @@ fn api_table() -> Vec<Row> {
             [U, F, A, A, A, A, A, F, F, F, F, F]),
         // A closure review is the supervisor's: the worker whose closure it reviews must
         // not be able to clear it from the supervisors' list.
+        // (The closure also ended the volunteer's assignment: she no longer knows of it.)
         api("POST /api/v1/alerts/{id}/acknowledge", Fresh(ClosureReview), None,
-            [U, H, A, H, F, F, H, F, H, H, H, H]),
+            [U, H, A, H, F, F, H, H, H, H, H, H]),
         // ---- consents and needs -----------------------------------------------------------
         //   an ad S+ S- W+ W= W- V+ V- MP MD au
         api("POST /api/v1/clients/{id}/consents", Shared, Some(json!({
@@ -609,6 +610,9 @@ fn page_table() -> Vec<Row> {
         page("GET /referrals/{id}/slip", Shared, None,
             [L, H, A, H, A, F, H, F, H, H, H, H]),
         page("GET /audit", Shared, None,
+            [L, F, F, F, F, F, F, F, F, F, F, A]),
+        // The auditor's filter by client code: a form POST, the code never in a URL.
+        page("POST /audit", Shared, Some(&[("client_code", "{code}")]),
             [L, F, F, F, F, F, F, F, F, F, F, A]),
         page("GET /audit/verify", Shared, None,
             [L, F, F, F, F, F, F, F, F, F, F, A]),

@@ -296,10 +296,44 @@ async fn a_transfer_can_be_declined_or_withdrawn_and_the_client_stays() {
     let (status, cancelled) = json_of(res).await;
     assert_eq!(status, 200, "{cancelled}");
     assert_eq!(cancelled["status"], "cancelled");
+    // Withdrawn, it is the sending side's business only: the receiver finds nothing.
     let (status, _) = post(&receiver, &format!("/api/v1/transfers/{transfer}/accept"), json!({})).await;
-    assert_eq!(status, 409);
+    assert_eq!(status, 404);
     assert_eq!(area_of(&w, id).await.0, "412");
     assert_eq!(history(&w, id).await.len(), 1);
+    // The receiving side no longer sees what was declined or withdrawn.
+    let (_, theirs) = get(&receiver, "/api/v1/transfers").await;
+    assert_eq!(theirs["items"], json!([]), "{theirs}");
+
+    // A supervisor whose area covers both sides cannot approve her own request.
+    common::add_user(w.state(), "sup.tinh", hoanhap::policy::Role::Supervisor, "40").await;
+    let province = w.login("sup.tinh").await;
+    let (status, own) = post(&province, &transfers(id), json!({"to_area": "413", "reason": REASON})).await;
+    assert_eq!(status, 201, "{own}");
+    let own = own["id"].as_str().unwrap().to_owned();
+    let (status, _) = post(&province, &format!("/api/v1/transfers/{own}/accept"), json!({})).await;
+    assert_eq!(status, 403);
+
+    // Closing the case withdraws the waiting request: a closed case is moved nowhere.
+    let sup = w.login("sup.vinh").await;
+    let (status, _) = post(
+        &sup,
+        &format!("/api/v1/clients/{id}/close"),
+        json!({"reason": "moved_away"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = post(&receiver, &format!("/api/v1/transfers/{own}/accept"), json!({})).await;
+    assert_eq!(status, 404, "withdrawn, so no longer the receiver's to see");
+    let status: String = sqlx::query_scalar("SELECT status FROM client_transfers WHERE id = $1")
+        .bind(&own)
+        .fetch_one(&w.state().db.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "cancelled");
+    let (status, _) = post(&sw, &transfers(id), json!({"to_area": "413", "reason": REASON})).await;
+    assert_eq!(status, 409, "a closed case cannot be asked to move");
+    assert_eq!(area_of(&w, id).await.0, "412");
 }
 
 /// Statistics count a client in the area she belonged to during the period: a client of

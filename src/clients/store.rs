@@ -534,8 +534,8 @@ impl ClientStore {
         Ok(code)
     }
 
-    /// Closes an open case at `version`: the client row and its open case period, and the
-    /// end of its volunteer assignments, in one transaction. With `review_by` (a worker closed it), a
+    /// Closes an open case at `version`: the client row and its open case period, the end
+    /// of its volunteer assignments and of a waiting transfer request, in one transaction. With `review_by` (a worker closed it), a
     /// [`super::alerts::CLOSURE_REVIEW`] alert raised by that user asks the district's
     /// supervisors to review the closure, in the same transaction.
     pub async fn close(
@@ -571,11 +571,20 @@ impl ClientStore {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        // A volunteer's access ends with the case: her assignment goes with it.
+        // A volunteer's access ends with the case: her assignment goes with it; so does a
+        // transfer request still waiting (a closed case moves nowhere).
         sqlx::query("DELETE FROM client_volunteers WHERE client_id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        sqlx::query(
+            "UPDATE client_transfers SET status = 'cancelled', decided_at = $1 \
+             WHERE client_id = $2 AND status = 'requested'",
+        )
+        .bind(timestamp(now))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
         if let Some(by) = review_by {
             super::alerts::raise(&mut tx, id, super::alerts::CLOSURE_REVIEW, Some(by), now).await?;
         }

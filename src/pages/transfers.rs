@@ -117,6 +117,8 @@ struct Row {
     t: Transfer,
     may_decide: bool,
     may_cancel: bool,
+    /// Social workers of the receiving area, for an acceptance.
+    workers: Vec<(String, String)>,
 }
 
 #[derive(Template)]
@@ -130,8 +132,6 @@ struct ListPage {
     done: String,
     /// The transfer whose decision failed, with its errors.
     failed: Option<(String, FieldErrors)>,
-    /// Social workers of the caller's area, for an acceptance.
-    workers: Vec<(String, String)>,
 }
 
 impl ListPage {
@@ -173,25 +173,30 @@ async fn show_list(
             .policy
             .is_allowed(&areas, &principal, Action::TransferDecide, &Resource::in_area(area))
     };
-    let workers = crate::auth::accounts::list(&state.db)
+    let workers: Vec<crate::auth::accounts::Account> = crate::auth::accounts::list(&state.db)
         .await
         .map_err(|e| PageError::internal(&e))?
         .into_iter()
-        .filter(|a| {
-            a.is_active()
-                && a.role == crate::policy::Role::SocialWorker
-                && areas.covers(&page.user.account.area, &a.area)
-        })
-        .map(|a| (a.id, a.display_name))
+        .filter(|a| a.is_active() && a.role == crate::policy::Role::SocialWorker)
         .collect();
+    // For each row, the social workers who may take the case in the receiving area.
+    let workers_for = |to_area: &str| {
+        workers
+            .iter()
+            .filter(|a| areas.covers(&a.area, to_area))
+            .map(|a| (a.id.clone(), a.display_name.clone()))
+            .collect::<Vec<_>>()
+    };
     let more = transfers.len() as i64 == service::PAGE_SIZE;
     let rows = transfers
         .into_iter()
         .map(|t| {
             let open = t.status == TransferStatus::Requested;
+            let decides = open && t.requested_by != page.user.id() && may_decide(&t.to_area);
             Row {
-                may_decide: open && may_decide(&t.to_area),
-                may_cancel: open && !may_decide(&t.to_area),
+                may_decide: decides,
+                may_cancel: open && !decides,
+                workers: if decides { workers_for(&t.to_area) } else { Vec::new() },
                 t,
             }
         })
@@ -210,7 +215,6 @@ async fn show_list(
             more,
             done,
             failed,
-            workers,
         },
         status,
     )

@@ -141,14 +141,14 @@ async fn on_a_side(state: &AppState, user: &AuthUser, row: &StoredTransfer) -> R
     }
     let areas = state.areas().await?;
     let principal = user.principal();
-    Ok([&row.from_area, &row.to_area].into_iter().any(|area| {
-        state.policy.is_allowed(
-            &areas,
-            &principal,
-            Action::TransferDecide,
-            &Resource::in_area(area.as_str()),
-        )
-    }))
+    let supervises = |area: &str| {
+        state
+            .policy
+            .is_allowed(&areas, &principal, Action::TransferDecide, &Resource::in_area(area))
+    };
+    // The receiving side only while the request waits and once accepted (as in the list).
+    let receiving_sees = matches!(row.status, TransferStatus::Requested | TransferStatus::Accepted);
+    Ok(supervises(&row.from_area) || (receiving_sees && supervises(&row.to_area)))
 }
 
 /// The transfer `id` if the caller is on one of its sides; otherwise 404, audited.
@@ -170,12 +170,15 @@ async fn visible(state: &AppState, user: &AuthUser, id: &str, action: Action) ->
 }
 
 /// Authorises a decision on a transfer into `row.to_area` (`transfer_decide`).
+/// Who asked never decides, even a supervisor whose area covers both sides: a transfer
+/// takes two people.
 async fn authorize_decision(state: &AppState, user: &AuthUser, row: &StoredTransfer) -> Result<(), ApiError> {
     let areas = state.areas().await?;
     let resource = Resource::in_area(row.to_area.as_str());
-    if state
-        .policy
-        .is_allowed(&areas, &user.principal(), Action::TransferDecide, &resource)
+    if row.requested_by != user.id()
+        && state
+            .policy
+            .is_allowed(&areas, &user.principal(), Action::TransferDecide, &resource)
     {
         return Ok(());
     }

@@ -122,7 +122,12 @@ fn scope_filter(scope: &Scope<'_>) -> Option<(String, Vec<String>)> {
             let first = crate::clients::alerts::placeholders(1, n);
             let second = crate::clients::alerts::placeholders(n + 1, n);
             Some((
-                format!("(t.from_area IN ({first}) OR t.to_area IN ({second}))"),
+                // The receiving side sees a request while it waits and once accepted;
+                // a declined or withdrawn one is the sending side's business only.
+                format!(
+                    "(t.from_area IN ({first}) OR (t.to_area IN ({second}) \
+                     AND t.status IN ('requested', 'accepted')))"
+                ),
                 areas.iter().chain(areas.iter()).cloned().collect(),
             ))
         }
@@ -226,7 +231,7 @@ pub async fn accept(
     let to_area: String = row.try_get("to_area")?;
     let moved = sqlx::query(
         "UPDATE clients SET area = $1, assigned_worker = $2, version = version + 1, updated_at = $3 \
-         WHERE id = $4 AND area = $5",
+         WHERE id = $4 AND area = $5 AND status = 'open'",
     )
     .bind(&to_area)
     .bind(worker)
