@@ -116,7 +116,7 @@ pub enum Scope<'a> {
 /// The SQL condition and its values for a scope, numbered from `$1`.
 fn scope_filter(scope: &Scope<'_>) -> Option<(String, Vec<String>)> {
     match scope {
-        Scope::Areas(areas) if areas.is_empty() => None,
+        Scope::Areas([]) => None,
         Scope::Areas(areas) => {
             let n = areas.len();
             let first = crate::clients::alerts::placeholders(1, n);
