@@ -40,31 +40,6 @@ fn holding<'a>(files: &'a [(String, Vec<u8>)], needle: &[u8]) -> Vec<&'a str> {
         .collect()
 }
 
-/// Every text and bytea value of every table (PostgreSQL).
-async fn every_value(pool: &sqlx::AnyPool) -> Vec<u8> {
-    let columns = sqlx::query(
-        "SELECT table_name::text AS t, column_name::text AS c FROM information_schema.columns \
-         WHERE table_schema = 'public' AND data_type IN ('text', 'bytea', 'character varying')",
-    )
-    .fetch_all(pool)
-    .await
-    .unwrap();
-    let mut out = Vec::new();
-    for col in columns {
-        let (t, c): (String, String) = (col.get("t"), col.get("c"));
-        let rows = sqlx::query(&format!(
-            "SELECT CAST({c} AS BYTEA) AS v FROM {t} WHERE {c} IS NOT NULL"
-        ))
-        .fetch_all(pool)
-        .await
-        .unwrap();
-        for r in rows {
-            out.extend_from_slice(&r.get::<Vec<u8>, _>("v"));
-        }
-    }
-    out
-}
-
 #[tokio::test]
 async fn an_erased_client_leaves_no_sealed_bytes_or_wrapped_key_in_any_file() {
     let w = world().await;
@@ -151,7 +126,7 @@ async fn an_erased_client_leaves_no_sealed_bytes_or_wrapped_key_in_any_file() {
         assert!(found.is_empty(), "the erased client's {what} survives in {found:?}");
     }
     if w.env.db.is_postgres() {
-        let values = every_value(pool).await;
+        let values = every_stored_value(pool).await;
         for (what, bytes) in &needles {
             assert!(
                 !values.windows(bytes.len()).any(|v| v == bytes.as_slice()),

@@ -168,30 +168,9 @@ pub fn assert_free_of(text: &str, secrets: &[&str], who: &str) {
 /// Every stored byte a thief of the database would get: the SQLite file and its WAL
 /// (after a checkpoint), or every text and bytea value of every table in PostgreSQL.
 pub async fn raw_database(world: &World) -> Vec<u8> {
-    use sqlx::Row;
     let pool = &world.state().db.pool;
     if world.env.db.is_postgres() {
-        let columns = sqlx::query(
-            "SELECT table_name::text AS t, column_name::text AS c FROM information_schema.columns \
-             WHERE table_schema = 'public' AND data_type IN ('text', 'bytea', 'character varying')",
-        )
-        .fetch_all(pool)
-        .await
-        .unwrap();
-        let mut out = Vec::new();
-        for col in columns {
-            let (t, c): (String, String) = (col.get("t"), col.get("c"));
-            let rows = sqlx::query(&format!(
-                "SELECT CAST({c} AS BYTEA) AS v FROM {t} WHERE {c} IS NOT NULL"
-            ))
-            .fetch_all(pool)
-            .await
-            .unwrap();
-            for r in rows {
-                out.extend_from_slice(&r.get::<Vec<u8>, _>("v"));
-            }
-        }
-        out
+        every_stored_value(pool).await
     } else {
         sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
             .execute(pool)
@@ -204,6 +183,32 @@ pub async fn raw_database(world: &World) -> Vec<u8> {
             })
             .collect()
     }
+}
+
+/// Every text and bytea value of every table (PostgreSQL).
+pub async fn every_stored_value(pool: &sqlx::AnyPool) -> Vec<u8> {
+    use sqlx::Row;
+    let columns = sqlx::query(
+        "SELECT table_name::text AS t, column_name::text AS c FROM information_schema.columns \
+         WHERE table_schema = 'public' AND data_type IN ('text', 'bytea', 'character varying')",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let mut out = Vec::new();
+    for col in columns {
+        let (t, c): (String, String) = (col.get("t"), col.get("c"));
+        let rows = sqlx::query(&format!(
+            "SELECT CAST({c} AS BYTEA) AS v FROM {t} WHERE {c} IS NOT NULL"
+        ))
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        for r in rows {
+            out.extend_from_slice(&r.get::<Vec<u8>, _>("v"));
+        }
+    }
+    out
 }
 
 pub fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
