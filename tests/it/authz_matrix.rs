@@ -19,15 +19,12 @@
 //! * The pages that show client data have a second, smaller table ([`page_table`]), whose
 //!   completeness is checked against the page routes found in `src/` (every other page
 //!   route must be listed, with its reason, in [`PAGES_OUTSIDE_THE_MATRIX`]).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::path::Path;
 
-use common::{PASSWORD, TestEnv, TestServer, add_user};
+use crate::kit::{PASSWORD, TestEnv, TestServer, add_user};
 use hoanhap::policy::Role;
 use serde_json::{Value, json};
 

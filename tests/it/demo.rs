@@ -1,15 +1,12 @@
 //! `hoanhap demo`: the real binary fills a fresh installation (SQLite in a temporary
 //! folder, or a PostgreSQL database of its own with `HOANHAP_TEST_DATABASE_URL`); then
 //! every role logs in with the printed password and finds its day's work.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{TestDb, TestEnv, TestServer, http_client};
+use crate::kit::{TestDb, TestEnv, TestServer, http_client};
 use hoanhap::clients::FieldClasses;
 use hoanhap::config::Settings;
 use secrecy::SecretString;
@@ -311,7 +308,7 @@ async fn demo_fills_a_fresh_installation_every_role_can_use() {
 async fn demo_refuses_an_installation_that_has_an_account() {
     let env = TestEnv::new().await;
     let state = env.state().await;
-    common::add_user(&state, "real.admin", hoanhap::policy::Role::Admin, "40").await;
+    crate::kit::add_user(&state, "real.admin", hoanhap::policy::Role::Admin, "40").await;
     let out = demo(env.dir.path(), &env.db.url);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");

@@ -1,11 +1,11 @@
 //! Shared set-up of the case tests (clients_api, casework, retention): a district with
 //! its staff, and intake bodies with clearly fake names.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code)]
 
 use hoanhap::policy::Role;
 use serde_json::{Value, json};
 
-use crate::common::{Api, TestEnv, TestServer, add_user};
+use super::{Api, TestEnv, TestServer, add_user};
 
 pub const NAME: &str = "Phạm Thị Giả Định";
 pub const CHOSEN: &str = "Hoa Giả";

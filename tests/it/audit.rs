@@ -1,13 +1,10 @@
 //! The audit trail: tampering is found by the API and the command line, a long trail
 //! written concurrently verifies, only auditors read it, it never holds a client's name,
 //! and a request whose audit entry cannot be written returns no data.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::process::{Command, Output};
 
-use common::{Api, TestEnv, TestServer, add_user};
+use crate::kit::{Api, TestEnv, add_user, server_without_mfa};
 use hoanhap::AppState;
 use hoanhap::audit::{Event, Outcome, Verification};
 use hoanhap::clients::NewClient;
@@ -33,13 +30,6 @@ fn form(fields: &[(&str, &str)]) -> String {
     form_urlencoded::Serializer::new(String::new())
         .extend_pairs(fields)
         .finish()
-}
-
-async fn server() -> (TestEnv, TestServer) {
-    let mut env = TestEnv::new().await;
-    env.settings.auth.mfa_required_roles.clear();
-    let server = TestServer::start(env.state().await).await;
-    (env, server)
 }
 
 async fn new_client(state: &AppState, area: &str, worker: &str) -> (String, String) {
@@ -81,7 +71,7 @@ async fn append_some(state: &AppState, n: usize) {
 
 #[tokio::test]
 async fn changing_one_entry_is_found_by_the_api_and_by_the_command() {
-    let (env, server) = server().await;
+    let (env, server) = server_without_mfa().await;
     add_user(&server.state, "an.audit", Role::Auditor, "40").await;
     append_some(&server.state, 12).await;
     let auditor = Api::login(&server, "an.audit").await;
@@ -211,7 +201,7 @@ async fn ten_thousand_entries_written_concurrently_form_one_intact_chain() {
 
 #[tokio::test]
 async fn only_auditors_read_the_trail() {
-    let (_env, server) = server().await;
+    let (_env, server) = server_without_mfa().await;
     for (name, role, area) in [
         ("an.audit", Role::Auditor, "40"),
         ("root.admin", Role::Admin, "40"),
@@ -246,7 +236,7 @@ async fn only_auditors_read_the_trail() {
     );
     assert_eq!(auditor.get("/api/v1/audit/verify").send().await.unwrap().status(), 200);
     // Unauthenticated: 401.
-    let res = common::http_client()
+    let res = crate::kit::http_client()
         .get(server.url("/api/v1/audit"))
         .send()
         .await
@@ -256,7 +246,7 @@ async fn only_auditors_read_the_trail() {
 
 #[tokio::test]
 async fn the_trail_never_holds_a_client_name() {
-    let (_env, server) = server().await;
+    let (_env, server) = server_without_mfa().await;
     let worker = add_user(&server.state, "lan.sw", Role::SocialWorker, "412").await;
     add_user(&server.state, "hoa.sw", Role::SocialWorker, "413").await;
     add_user(&server.state, "an.audit", Role::Auditor, "40").await;
@@ -298,7 +288,7 @@ async fn the_trail_never_holds_a_client_name() {
     for word in [NAME, "Thanh Xuân", "Xuân", PHONE, "040198001234", "1998-09-02"] {
         assert!(!trail.contains(word), "the audit trail holds `{word}`");
     }
-    let logs = common::captured_logs();
+    let logs = crate::kit::captured_logs();
     for word in [NAME, PHONE, "040198001234"] {
         assert!(!logs.contains(word), "the log holds `{word}`");
     }
@@ -306,7 +296,7 @@ async fn the_trail_never_holds_a_client_name() {
 
 #[tokio::test]
 async fn no_audit_entry_no_data() {
-    let (_env, server) = server().await;
+    let (_env, server) = server_without_mfa().await;
     let worker = add_user(&server.state, "lan.sw", Role::SocialWorker, "412").await;
     add_user(&server.state, "hoa.sw", Role::SocialWorker, "413").await;
     let (id, code) = new_client(&server.state, "412", &worker).await;
@@ -368,7 +358,7 @@ async fn no_audit_entry_no_data() {
 /// in a statistics release, find it, by the command line, the API and the page.
 #[tokio::test]
 async fn truncating_the_trail_is_found_by_a_checkpoint_and_by_release_heads() {
-    let (env, server) = server().await;
+    let (env, server) = server_without_mfa().await;
     add_user(&server.state, "an.audit", Role::Auditor, "40").await;
     add_user(&server.state, "minh.mgr", Role::Manager, "40").await;
     append_some(&server.state, 10).await;
@@ -521,7 +511,7 @@ async fn truncating_the_trail_is_found_by_a_checkpoint_and_by_release_heads() {
 /// installation, is refused (422), not believed.
 #[tokio::test]
 async fn an_altered_checkpoint_is_refused() {
-    let (_env, server) = server().await;
+    let (_env, server) = server_without_mfa().await;
     add_user(&server.state, "an.audit", Role::Auditor, "40").await;
     append_some(&server.state, 3).await;
     let auditor = Api::login(&server, "an.audit").await;
@@ -583,7 +573,7 @@ async fn an_altered_checkpoint_is_refused() {
 /// holds it.
 #[tokio::test]
 async fn the_page_downloads_a_checkpoint_and_checks_it() {
-    let (_env, server) = server().await;
+    let (_env, server) = server_without_mfa().await;
     add_user(&server.state, "an.audit", Role::Auditor, "40").await;
     append_some(&server.state, 2).await;
     let auditor = Api::login(&server, "an.audit").await;

@@ -2,16 +2,13 @@
 //! description (`hoanhap::api()` builds both from one `OpenApiRouter`), each documented
 //! operation answers, each has a tag and at least one response, and no source file
 //! registers an `/api` route around the OpenApiRouter.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use crate::kit::{TestEnv, TestServer};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use common::{TestEnv, TestServer};
 use serde_json::Value;
 use tower::ServiceExt;
 

@@ -4,14 +4,10 @@
 //! page images a WAL keeps. On PostgreSQL the files are the server's (see
 //! `Db::truncate_wal` for what is and is not guaranteed there); the test checks that no
 //! row anywhere still holds them.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod cases_support;
-mod common;
 
 use std::path::Path;
 
-use cases_support::*;
+use crate::kit::world::*;
 use serde_json::json;
 use sqlx::Row;
 

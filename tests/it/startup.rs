@@ -1,13 +1,10 @@
 //! Start-up refuses to run with missing, wrong or damaged keys, with a message naming the
 //! file and a non-zero exit, never a panic. Runs the real binary.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::TestDb;
+use crate::kit::TestDb;
 
 fn hoanhap(data_dir: &Path, db_url: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_hoanhap"))

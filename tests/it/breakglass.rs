@@ -1,10 +1,7 @@
 //! Break-glass: one hour of access with a written reason, flagged for the auditor and
 //! shown to the client's worker.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{Api, TestEnv, TestServer, add_user};
+use crate::kit::{Api, TestEnv, TestServer, add_user};
 use hoanhap::AppState;
 use hoanhap::clients::NewClient;
 use hoanhap::crypto::Sensitive;
@@ -150,7 +147,7 @@ async fn a_grant_opens_the_client_for_one_hour() {
     // One hour later, access is gone.
     state.clock.advance(chrono::Duration::minutes(61));
     assert!(!may_read(state, &w.outsider, &w.client_id).await);
-    assert!(!common::captured_logs().contains(NAME));
+    assert!(!crate::kit::captured_logs().contains(NAME));
 }
 
 #[tokio::test]

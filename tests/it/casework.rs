@@ -1,12 +1,8 @@
 //! Case work through the API: consents and their withdrawal, needs with health details,
 //! volunteers and their support logs, the follow-up list, closing and reopening with
 //! history, reassignment, child-protection alerts, and erasure that leaves nothing.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod cases_support;
-mod common;
-
-use cases_support::*;
+use crate::kit::world::*;
 use serde_json::{Value, json};
 
 fn id_of(v: &Value) -> String {
@@ -169,7 +165,7 @@ async fn need_details_are_sealed_and_health_details_shown_only_to_health_roles()
     let raw = raw_database(&w).await;
     assert!(!contains_bytes(&raw, "Xét nghiệm HIV".as_bytes()));
     assert!(!contains_bytes(&raw, "Vay 20 triệu".as_bytes()));
-    assert!(!common::captured_logs().contains("HIV định kỳ"));
+    assert!(!crate::kit::captured_logs().contains("HIV định kỳ"));
 }
 
 #[tokio::test]
@@ -299,7 +295,7 @@ async fn volunteers_log_support_and_workers_follow_up() {
     assert_eq!(res.status(), 204);
     assert_eq!(get(&vol, &format!("/api/v1/clients/{id}")).await.0, 404);
     assert_eq!(get(&vol, "/api/v1/clients").await.1["items"], json!([]));
-    assert!(!common::captured_logs().contains("tiền thuê nhà"));
+    assert!(!crate::kit::captured_logs().contains("tiền thuê nhà"));
 }
 
 #[tokio::test]
@@ -583,7 +579,7 @@ async fn erasure_leaves_nothing_of_the_client() {
     let (_, list) = get(&sup, "/api/v1/clients").await;
     assert!(!list.to_string().contains(&code));
     assert_eq!(get(&sw, "/api/v1/follow-ups?all=true").await.1["items"], json!([]));
-    assert_free_of(&common::captured_logs(), &SECRETS, "the log");
+    assert_free_of(&crate::kit::captured_logs(), &SECRETS, "the log");
 }
 
 /// A volunteer's access ends when her assignment ends or the case closes: she cannot read

@@ -1,12 +1,8 @@
 //! The case record through the API: intake with consents and duplicate codes, every
 //! validation failure named with nothing written, what each role sees, caseload lists,
 //! optimistic concurrency, and no stored name in the logs.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod cases_support;
-mod common;
-
-use cases_support::*;
+use crate::kit::world::*;
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -93,7 +89,7 @@ async fn intake_stores_the_client_with_its_consents_and_names_possible_duplicate
             .flatten()
             .collect();
     assert!(audit.contains(&code.to_owned()));
-    assert_free_of(&common::captured_logs(), &SECRETS, "the log");
+    assert_free_of(&crate::kit::captured_logs(), &SECRETS, "the log");
 }
 
 #[tokio::test]
@@ -212,7 +208,7 @@ async fn every_bad_intake_field_is_named_and_nothing_is_written() {
     // A manager is refused before the body is looked at.
     let mgr = w.login("mgr").await;
     assert_eq!(post(&mgr, "/api/v1/clients", json!({})).await.0, 403);
-    assert_free_of(&common::captured_logs(), &SECRETS, "the log");
+    assert_free_of(&crate::kit::captured_logs(), &SECRETS, "the log");
 }
 
 #[tokio::test]
@@ -343,7 +339,7 @@ async fn each_role_sees_only_the_fields_it_may() {
     .await
     .unwrap();
     assert!(reads >= 3, "{reads}");
-    assert_free_of(&common::captured_logs(), &SECRETS, "the log");
+    assert_free_of(&crate::kit::captured_logs(), &SECRETS, "the log");
 }
 
 #[tokio::test]
@@ -471,7 +467,7 @@ async fn a_stale_version_is_refused_with_409_and_nothing_changes() {
             .await
             .unwrap();
     assert_eq!(updates, 1);
-    assert_free_of(&common::captured_logs(), &SECRETS, "the log");
+    assert_free_of(&crate::kit::captured_logs(), &SECRETS, "the log");
 }
 
 /// The attack of the first build: a worker of another district types a neighbour's name

@@ -1,14 +1,11 @@
 //! The command line: `user …`, `policy check`, `audit verify|checkpoint`, and the first-admin setup
 //! link printed by `serve`. Runs the real binary.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use common::TestEnv;
+use crate::kit::TestEnv;
 use secrecy::SecretString;
 
 fn command(env: &TestEnv, args: &[&str]) -> Command {
@@ -336,7 +333,7 @@ async fn serve_prints_a_one_time_setup_link_until_an_admin_exists() {
         &second,
         "root.admin",
         "Quản trị",
-        SecretString::from(common::PASSWORD),
+        SecretString::from(crate::kit::PASSWORD),
     )
     .await
     .unwrap();

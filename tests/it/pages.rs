@@ -1,105 +1,15 @@
 //! The server-rendered pages, on the configured engine: login through the form, language,
 //! CSRF on forms, field errors, role limits, and that no page shows a stored name to a
 //! role that may not see it.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{PASSWORD, TestEnv, TestServer, add_user, http_client};
+use crate::kit::pages::{PageClient, csrf_in, location};
+use crate::kit::{PASSWORD, TestEnv, TestServer, add_user, http_client, server_without_mfa};
 use hoanhap::policy::Role;
-
-async fn server() -> (TestEnv, TestServer) {
-    let mut env = TestEnv::new().await;
-    env.settings.auth.mfa_required_roles.clear();
-    let server = TestServer::start(env.state().await).await;
-    (env, server)
-}
-
-/// A browser: a cookie jar that does not follow redirects, so each answer is seen.
-struct Browser {
-    http: reqwest::Client,
-    base: String,
-    csrf: String,
-}
-
-fn browser_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// The value of the first hidden `csrf_token` field of a page.
-fn csrf_in(html: &str) -> Option<String> {
-    let at = html.find("name=\"csrf_token\" value=\"")?;
-    let rest = &html[at + "name=\"csrf_token\" value=\"".len()..];
-    Some(rest[..rest.find('"')?].to_owned())
-}
-
-impl Browser {
-    fn new(server: &TestServer) -> Self {
-        Self {
-            http: browser_client(),
-            base: format!("http://{}", server.addr),
-            csrf: String::new(),
-        }
-    }
-
-    /// Logs in through the login form; answers the redirect target.
-    async fn login(server: &TestServer, username: &str) -> Self {
-        let mut b = Self::new(server);
-        let res = b
-            .post_raw("/login", &[("username", username), ("password", PASSWORD)])
-            .await;
-        assert_eq!(res.status(), 303, "login of {username}");
-        let (status, html) = b.get("/account").await;
-        assert_eq!(status, 200);
-        b.csrf = csrf_in(&html).expect("a csrf token on the page");
-        b
-    }
-
-    async fn get(&self, path: &str) -> (u16, String) {
-        let res = self.http.get(format!("{}{path}", self.base)).send().await.unwrap();
-        let status = res.status().as_u16();
-        (status, res.text().await.unwrap())
-    }
-
-    async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-        self.http
-            .post(format!("{}{path}", self.base))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(encode(fields))
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// A form post with the session's CSRF token.
-    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-        let mut all: Vec<(&str, &str)> = fields.to_vec();
-        all.push(("csrf_token", &self.csrf));
-        self.post_raw(path, &all).await
-    }
-}
-
-fn encode(fields: &[(&str, &str)]) -> String {
-    form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(fields)
-        .finish()
-}
-
-fn location(res: &reqwest::Response) -> String {
-    res.headers()
-        .get("location")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default()
-}
 
 #[tokio::test]
 async fn login_page_is_vietnamese_by_default_and_english_on_request() {
-    let (_env, server) = server().await;
-    let b = Browser::new(&server);
+    let (_env, server) = server_without_mfa().await;
+    let b = PageClient::new(&server);
     let (status, html) = b.get("/login").await;
     assert_eq!(status, 200);
     assert!(html.contains("<html lang=\"vi\">"), "{html}");
@@ -124,9 +34,9 @@ async fn login_page_is_vietnamese_by_default_and_english_on_request() {
 
 #[tokio::test]
 async fn a_user_logs_in_through_the_form_and_sees_their_home_page() {
-    let (_env, server) = server().await;
+    let (_env, server) = server_without_mfa().await;
     add_user(&server.state, "lan.sw", Role::SocialWorker, "412").await;
-    let b = Browser::new(&server);
+    let b = PageClient::new(&server);
     // Not logged in: sent to the login page.
     let res = b.http.get(format!("{}/account", b.base)).send().await.unwrap();
     assert_eq!(res.status(), 303);
@@ -164,9 +74,9 @@ async fn a_user_logs_in_through_the_form_and_sees_their_home_page() {
 
 #[tokio::test]
 async fn an_open_redirect_is_not_possible_after_login() {
-    let (_env, server) = server().await;
+    let (_env, server) = server_without_mfa().await;
     add_user(&server.state, "lan.sw", Role::SocialWorker, "412").await;
-    let b = Browser::new(&server);
+    let b = PageClient::new(&server);
     let res = b
         .post_raw(
             "/login",
@@ -183,8 +93,8 @@ async fn an_open_redirect_is_not_possible_after_login() {
 
 #[tokio::test]
 async fn missing_login_fields_are_422_with_messages_next_to_the_inputs() {
-    let (_env, server) = server().await;
-    let b = Browser::new(&server);
+    let (_env, server) = server_without_mfa().await;
+    let b = PageClient::new(&server);
     let res = b.post_raw("/login", &[("username", ""), ("password", "")]).await;
     assert_eq!(res.status(), 422);
     let html = res.text().await.unwrap();
@@ -196,9 +106,9 @@ async fn missing_login_fields_are_422_with_messages_next_to_the_inputs() {
 
 #[tokio::test]
 async fn a_form_post_without_the_csrf_token_is_refused() {
-    let (_env, server) = server().await;
+    let (_env, server) = server_without_mfa().await;
     add_user(&server.state, "admin", Role::Admin, "40").await;
-    let b = Browser::login(&server, "admin").await;
+    let b = PageClient::login(&server, "admin").await;
     let res = b
         .post_raw(
             "/admin/users",
@@ -220,9 +130,9 @@ async fn a_form_post_without_the_csrf_token_is_refused() {
 
 #[tokio::test]
 async fn an_admin_manages_accounts_through_the_pages() {
-    let (_env, server) = server().await;
+    let (_env, server) = server_without_mfa().await;
     add_user(&server.state, "admin", Role::Admin, "40").await;
-    let b = Browser::login(&server, "admin").await;
+    let b = PageClient::login(&server, "admin").await;
     let (status, html) = b.get("/admin/users").await;
     assert_eq!(status, 200);
     assert!(html.contains("Tạo tài khoản mới"));
@@ -274,7 +184,7 @@ async fn an_admin_manages_accounts_through_the_pages() {
     assert!(!account.is_active());
     // A non-admin gets the 403 page, in their language.
     add_user(&server.state, "lan.sw", Role::SocialWorker, "412").await;
-    let sw = Browser::login(&server, "lan.sw").await;
+    let sw = PageClient::login(&server, "lan.sw").await;
     let (status, html) = sw.get("/admin/users?lang=en").await;
     assert_eq!(status, 403);
     assert!(html.contains("Not allowed"), "{html}");
@@ -282,9 +192,9 @@ async fn an_admin_manages_accounts_through_the_pages() {
 
 #[tokio::test]
 async fn the_auditor_filters_and_verifies_the_trail() {
-    let (_env, server) = server().await;
+    let (_env, server) = server_without_mfa().await;
     add_user(&server.state, "dpo", Role::Auditor, "40").await;
-    let b = Browser::login(&server, "dpo").await;
+    let b = PageClient::login(&server, "dpo").await;
     let (status, html) = b.get("/audit").await;
     assert_eq!(status, 200);
     assert!(html.contains("login"), "the login is in the trail");
@@ -316,8 +226,8 @@ async fn the_auditor_filters_and_verifies_the_trail() {
 
 #[tokio::test]
 async fn unknown_pages_are_html_404_and_unknown_api_routes_stay_json() {
-    let (_env, server) = server().await;
-    let b = Browser::new(&server);
+    let (_env, server) = server_without_mfa().await;
+    let b = PageClient::new(&server);
     let (status, html) = b.get("/no/such/page").await;
     assert_eq!(status, 404);
     assert!(html.contains("<html lang=\"vi\">"));
@@ -330,7 +240,7 @@ async fn unknown_pages_are_html_404_and_unknown_api_routes_stay_json() {
 
 #[tokio::test]
 async fn the_stylesheet_is_served_and_pages_carry_the_strict_policy() {
-    let (_env, server) = server().await;
+    let (_env, server) = server_without_mfa().await;
     let res = http_client()
         .get(server.url("/static/hoanhap.css"))
         .send()
@@ -351,7 +261,7 @@ const NAME: &str = "Nguyễn Thị Hồng Nhung";
 const CHOSEN: &str = "Bé Nhung";
 
 /// Opens a case through the intake form; answers the client id.
-async fn intake(b: &Browser, extra: &[(&str, &str)]) -> String {
+async fn intake(b: &PageClient, extra: &[(&str, &str)]) -> String {
     let mut fields = vec![
         ("area", "412"),
         ("full_name", NAME),
@@ -382,14 +292,14 @@ async fn intake(b: &Browser, extra: &[(&str, &str)]) -> String {
 
 #[tokio::test]
 async fn intake_through_the_form_then_the_case_page_by_role() {
-    let (_env, server) = server().await;
+    let (_env, server) = server_without_mfa().await;
     add_user(&server.state, "lan.sw", Role::SocialWorker, "412").await;
     add_user(&server.state, "mai.sup", Role::Supervisor, "412").await;
     let vol_id = add_user(&server.state, "hoa.vol", Role::Volunteer, "412").await;
     add_user(&server.state, "minh.mgr", Role::Manager, "40").await;
     add_user(&server.state, "dpo", Role::Auditor, "40").await;
     add_user(&server.state, "admin", Role::Admin, "40").await;
-    let sw = Browser::login(&server, "lan.sw").await;
+    let sw = PageClient::login(&server, "lan.sw").await;
     let (status, html) = sw.get("/clients/new").await;
     assert_eq!(status, 200);
     assert!(html.contains("name=\"consents.referral_sharing\" value=\"loan\""));
@@ -425,14 +335,14 @@ async fn intake_through_the_form_then_the_case_page_by_role() {
     assert!(!html.contains(NAME), "never the duplicate's name");
 
     // The supervisor assigns the volunteer.
-    let sup = Browser::login(&server, "mai.sup").await;
+    let sup = PageClient::login(&server, "mai.sup").await;
     let res = sup
         .post(&format!("/clients/{id}/volunteers"), &[("vol_user_id", &vol_id)])
         .await;
     assert_eq!(res.status(), 303);
 
     // The volunteer sees the chosen name and phone (contact consent), never the name.
-    let vol = Browser::login(&server, "hoa.vol").await;
+    let vol = PageClient::login(&server, "hoa.vol").await;
     let (status, html) = vol.get("/").await;
     assert_eq!(status, 200);
     assert!(html.contains(CHOSEN));
@@ -447,7 +357,7 @@ async fn intake_through_the_form_then_the_case_page_by_role() {
 
     // Roles without client access are refused and see nothing of the client.
     for user in ["minh.mgr", "dpo", "admin"] {
-        let b = Browser::login(&server, user).await;
+        let b = PageClient::login(&server, user).await;
         let (status, html) = b.get(&format!("/clients/{id}")).await;
         assert!(status == 403 || status == 404, "{user}: {status}");
         assert!(!html.contains(NAME) && !html.contains(CHOSEN), "{user}");
@@ -455,7 +365,7 @@ async fn intake_through_the_form_then_the_case_page_by_role() {
         assert_eq!(status, 200);
         assert!(!html.contains(NAME) && !html.contains(CHOSEN), "{user}");
     }
-    let dpo = Browser::login(&server, "dpo").await;
+    let dpo = PageClient::login(&server, "dpo").await;
     let (status, html) = dpo.get("/audit").await;
     assert_eq!(status, 200);
     assert!(html.contains("client_read"));
@@ -464,9 +374,9 @@ async fn intake_through_the_form_then_the_case_page_by_role() {
 
 #[tokio::test]
 async fn bad_intake_input_is_422_with_messages_next_to_the_fields() {
-    let (_env, server) = server().await;
+    let (_env, server) = server_without_mfa().await;
     add_user(&server.state, "lan.sw", Role::SocialWorker, "412").await;
-    let sw = Browser::login(&server, "lan.sw").await;
+    let sw = PageClient::login(&server, "lan.sw").await;
     let res = sw
         .post(
             "/clients/new",
@@ -499,9 +409,9 @@ async fn bad_intake_input_is_422_with_messages_next_to_the_fields() {
 
 #[tokio::test]
 async fn needs_referrals_and_only_the_allowed_transitions() {
-    let (_env, server) = server().await;
+    let (_env, server) = server_without_mfa().await;
     add_user(&server.state, "lan.sw", Role::SocialWorker, "412").await;
-    let sw = Browser::login(&server, "lan.sw").await;
+    let sw = PageClient::login(&server, "lan.sw").await;
     let id = intake(&sw, &[]).await;
     // A bad need: 422, the error next to the category.
     let res = sw.post(&format!("/clients/{id}/needs"), &[("need_category", "")]).await;
@@ -566,15 +476,15 @@ async fn needs_referrals_and_only_the_allowed_transitions() {
 
 #[tokio::test]
 async fn a_worker_outside_the_scope_gets_break_glass_and_a_volunteer_logs_support() {
-    let (_env, server) = server().await;
+    let (_env, server) = server_without_mfa().await;
     add_user(&server.state, "lan.sw", Role::SocialWorker, "412").await;
     add_user(&server.state, "tuan.sw", Role::SocialWorker, "413").await;
     add_user(&server.state, "mai.sup", Role::Supervisor, "412").await;
     let vol_id = add_user(&server.state, "hoa.vol", Role::Volunteer, "412").await;
-    let sw = Browser::login(&server, "lan.sw").await;
+    let sw = PageClient::login(&server, "lan.sw").await;
     let id = intake(&sw, &[]).await;
 
-    let other = Browser::login(&server, "tuan.sw").await;
+    let other = PageClient::login(&server, "tuan.sw").await;
     let (status, html) = other.get(&format!("/clients/{id}")).await;
     assert_eq!(status, 403);
     assert!(html.contains("Truy cập khẩn cấp"));
@@ -599,10 +509,10 @@ async fn a_worker_outside_the_scope_gets_break_glass_and_a_volunteer_logs_suppor
     assert!(home.contains("tuan.sw"), "the break-glass notice");
 
     // The volunteer logs a contact from her phone.
-    let sup = Browser::login(&server, "mai.sup").await;
+    let sup = PageClient::login(&server, "mai.sup").await;
     sup.post(&format!("/clients/{id}/volunteers"), &[("vol_user_id", &vol_id)])
         .await;
-    let vol = Browser::login(&server, "hoa.vol").await;
+    let vol = PageClient::login(&server, "hoa.vol").await;
     let (status, html) = vol.get(&format!("/clients/{id}/support")).await;
     assert_eq!(status, 200);
     assert!(html.contains("name=\"kind\" value=\"home_visit\""));
@@ -631,17 +541,17 @@ async fn a_worker_outside_the_scope_gets_break_glass_and_a_volunteer_logs_suppor
 
 #[tokio::test]
 async fn a_supervisor_erases_a_case_with_a_reason() {
-    let (_env, server) = server().await;
+    let (_env, server) = server_without_mfa().await;
     add_user(&server.state, "lan.sw", Role::SocialWorker, "412").await;
     add_user(&server.state, "mai.sup", Role::Supervisor, "412").await;
-    let sw = Browser::login(&server, "lan.sw").await;
+    let sw = PageClient::login(&server, "lan.sw").await;
     let id = intake(&sw, &[]).await;
     let (_, html) = sw.get(&format!("/clients/{id}")).await;
     assert!(
         !html.contains(&format!("/clients/{id}/erase")),
         "social workers cannot erase"
     );
-    let sup = Browser::login(&server, "mai.sup").await;
+    let sup = PageClient::login(&server, "mai.sup").await;
     let (_, html) = sup.get(&format!("/clients/{id}")).await;
     assert!(html.contains(&format!("/clients/{id}/erase")));
     let res = sup
@@ -665,10 +575,10 @@ async fn a_supervisor_erases_a_case_with_a_reason() {
 
 #[tokio::test]
 async fn the_provider_directory_and_its_management() {
-    let (_env, server) = server().await;
+    let (_env, server) = server_without_mfa().await;
     add_user(&server.state, "admin", Role::Admin, "40").await;
     add_user(&server.state, "lan.sw", Role::SocialWorker, "412").await;
-    let admin = Browser::login(&server, "admin").await;
+    let admin = PageClient::login(&server, "admin").await;
     let res = admin.post("/providers", &[("name", ""), ("category", "x")]).await;
     assert_eq!(res.status(), 422);
     let html = res.text().await.unwrap();
@@ -685,7 +595,7 @@ async fn the_provider_directory_and_its_management() {
         )
         .await;
     assert_eq!(res.status(), 303);
-    let sw = Browser::login(&server, "lan.sw").await;
+    let sw = PageClient::login(&server, "lan.sw").await;
     let (status, html) = sw.get("/providers?lang=en").await;
     assert_eq!(status, 200);
     assert!(html.contains("Trung tâm dạy nghề Vinh"));
@@ -718,7 +628,7 @@ async fn second_factor_enrolment_and_login_through_the_pages() {
     let env = TestEnv::new().await;
     let server = TestServer::start(env.state().await).await;
     add_user(&server.state, "lan.sw", Role::SocialWorker, "412").await;
-    let mut b = Browser::new(&server);
+    let mut b = PageClient::new(&server);
     let res = b
         .post_raw("/login", &[("username", "lan.sw"), ("password", PASSWORD)])
         .await;
@@ -755,7 +665,7 @@ async fn second_factor_enrolment_and_login_through_the_pages() {
     assert_eq!(status, 200);
 
     // The next login asks for the code.
-    let b = Browser::new(&server);
+    let b = PageClient::new(&server);
     let res = b
         .post_raw("/login", &[("username", "lan.sw"), ("password", PASSWORD)])
         .await;
@@ -776,9 +686,9 @@ async fn second_factor_enrolment_and_login_through_the_pages() {
 
 #[tokio::test]
 async fn the_first_admin_is_created_through_the_setup_link() {
-    let (_env, server) = server().await;
+    let (_env, server) = server_without_mfa().await;
     let token = hoanhap::auth::setup::issue_setup_token(&server.state).await.unwrap();
-    let b = Browser::new(&server);
+    let b = PageClient::new(&server);
     let (status, html) = b.get(&format!("/setup/{token}")).await;
     assert_eq!(status, 200);
     assert!(html.contains("name=\"password_confirm\""));
@@ -811,7 +721,7 @@ async fn the_first_admin_is_created_through_the_setup_link() {
         .await;
     assert_eq!(res.status(), 303);
     assert_eq!(location(&res), "/login");
-    let admin = Browser::login(&server, "root.admin").await;
+    let admin = PageClient::login(&server, "root.admin").await;
     let (status, _) = admin.get("/admin/users").await;
     assert_eq!(status, 200);
     let (status, _) = b.get(&path).await;
@@ -820,9 +730,9 @@ async fn the_first_admin_is_created_through_the_setup_link() {
 
 #[tokio::test]
 async fn a_worker_corrects_a_case_and_a_stale_form_is_refused() {
-    let (_env, server) = server().await;
+    let (_env, server) = server_without_mfa().await;
     add_user(&server.state, "lan.sw", Role::SocialWorker, "412").await;
-    let sw = Browser::login(&server, "lan.sw").await;
+    let sw = PageClient::login(&server, "lan.sw").await;
     let id = intake(&sw, &[]).await;
     let (status, html) = sw.get(&format!("/clients/{id}/edit")).await;
     assert_eq!(status, 200);
@@ -857,7 +767,7 @@ async fn a_worker_corrects_a_case_and_a_stale_form_is_refused() {
 
 /// Checks the page in the browser at phone width: no serious accessibility problem (axe)
 /// and nothing wider than the screen.
-async fn check_in_browser(b: &common::browser::Browser, what: &str) {
+async fn check_in_browser(b: &crate::kit::browser::Browser, what: &str) {
     let width = b
         .client
         .execute(
@@ -876,13 +786,13 @@ async fn check_in_browser(b: &common::browser::Browser, what: &str) {
 #[tokio::test]
 #[ignore = "needs chromium and chromium-driver"]
 async fn the_pages_work_on_a_360_px_phone_and_pass_axe() {
-    let (_env, server) = server().await;
+    let (_env, server) = server_without_mfa().await;
     add_user(&server.state, "lan.sw", Role::SocialWorker, "412").await;
     add_user(&server.state, "mai.sup", Role::Supervisor, "412").await;
     let vol_id = add_user(&server.state, "hoa.vol", Role::Volunteer, "412").await;
     add_user(&server.state, "dpo", Role::Auditor, "40").await;
     add_user(&server.state, "admin", Role::Admin, "40").await;
-    let sw = Browser::login(&server, "lan.sw").await;
+    let sw = PageClient::login(&server, "lan.sw").await;
     let id = intake(&sw, &[]).await;
     sw.post(
         &format!("/clients/{id}/needs"),
@@ -891,11 +801,11 @@ async fn the_pages_work_on_a_360_px_phone_and_pass_axe() {
     .await;
     sw.post(&format!("/clients/{id}/referrals"), &[("ref_category", "loan")])
         .await;
-    let sup = Browser::login(&server, "mai.sup").await;
+    let sup = PageClient::login(&server, "mai.sup").await;
     sup.post(&format!("/clients/{id}/volunteers"), &[("vol_user_id", &vol_id)])
         .await;
     let base = format!("http://{}", server.addr);
-    common::browser::run("pages_360", move |b| async move {
+    crate::kit::browser::run("pages_360", move |b| async move {
         b.client.set_window_size(360, 800).await.unwrap();
         b.goto(&format!("{base}/login")).await;
         check_in_browser(&b, "login").await;

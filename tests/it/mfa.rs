@@ -1,10 +1,7 @@
 //! The second factor: enrolment, login with a TOTP code or a recovery code, replay
 //! refusal, roles that must enrol, and an admin's reset.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{Api, PASSWORD, TestEnv, TestServer, add_user, http_client};
+use crate::kit::{Api, PASSWORD, TestEnv, TestServer, add_user, http_client};
 use hoanhap::policy::Role;
 use serde_json::{Value, json};
 
@@ -141,7 +138,7 @@ async fn a_role_that_needs_a_second_factor_enrols_before_anything_else() {
         assert!(!stored.contains(&code.as_str().unwrap().to_owned()));
     }
     // The secret never reaches the log.
-    assert!(!common::captured_logs().contains(&secret));
+    assert!(!crate::kit::captured_logs().contains(&secret));
 
     let actions: Vec<String> = sqlx::query_scalar("SELECT action || ':' || outcome FROM audit_log ORDER BY seq")
         .fetch_all(&server.state.db.pool)

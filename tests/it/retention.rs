@@ -1,12 +1,8 @@
 //! Retention: cases closed longer ago than `policies/retention.toml` allows are listed by
 //! a dry run and erased by a real one (audited as `system`), and nothing else is; the
 //! `hoanhap retention [--dry-run]` command does the same.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod cases_support;
-mod common;
-
-use cases_support::*;
+use crate::kit::world::*;
 use chrono::Duration;
 use hoanhap::retention::{self, RetentionPolicy};
 use serde_json::{Value, json};
@@ -117,7 +113,7 @@ async fn the_dry_run_lists_and_the_real_run_erases_only_old_closed_cases() {
         .unwrap();
     assert!(later.cases.is_empty(), "{:?}", codes(&later));
     assert_free_of(
-        &common::captured_logs(),
+        &crate::kit::captured_logs(),
         &["Người Cũ Giả Định", "Người Mới Giả Định"],
         "the log",
     );

@@ -1,12 +1,8 @@
 //! Moving a client between areas: never a field edit, never through break-glass; a
 //! transfer asked by her own side and accepted by the receiving area's supervisor, with
 //! her earlier area kept in her history. On both engines.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod cases_support;
-mod common;
-
-use cases_support::*;
+use crate::kit::world::*;
 use serde_json::json;
 
 fn glass(client: &str) -> String {
@@ -246,7 +242,7 @@ async fn an_accepted_transfer_moves_the_client_and_keeps_her_history() {
             "{action}: {entries:?}"
         );
     }
-    let logs = common::captured_logs();
+    let logs = crate::kit::captured_logs();
     assert_free_of(&logs, &[REASON, NAME, "Đã nhận, sẽ gặp chị"], "the log");
     // The reason is sealed: not in the stored bytes.
     let stored = raw_database(&w).await;
@@ -306,7 +302,7 @@ async fn a_transfer_can_be_declined_or_withdrawn_and_the_client_stays() {
     assert_eq!(theirs["items"], json!([]), "{theirs}");
 
     // A supervisor whose area covers both sides cannot approve her own request.
-    common::add_user(w.state(), "sup.tinh", hoanhap::policy::Role::Supervisor, "40").await;
+    crate::kit::add_user(w.state(), "sup.tinh", hoanhap::policy::Role::Supervisor, "40").await;
     let province = w.login("sup.tinh").await;
     let (status, own) = post(&province, &transfers(id), json!({"to_area": "413", "reason": REASON})).await;
     assert_eq!(status, 201, "{own}");
@@ -407,7 +403,7 @@ async fn statistics_count_a_transferred_client_where_she_was() {
     assert_eq!(areas(&year), vec![("413".to_owned(), 1, 1)]);
 }
 
-async fn form(api: &common::Api, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+async fn form(api: &crate::kit::Api, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
     let mut body = form_urlencoded::Serializer::new(String::new());
     for (k, v) in fields {
         body.append_pair(k, v);

@@ -2,12 +2,9 @@
 //! a small data set with every edge case of the definition, disclosure control, releases
 //! (immutable, versioned, identical bytes for every manager, district view), exports and
 //! pages, and who may see and publish them.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
+use crate::kit::{Api, TestEnv, TestServer, add_user};
 use chrono::NaiveDate;
-use common::{Api, TestEnv, TestServer, add_user};
 use hoanhap::AppState;
 use hoanhap::clients::NewClient;
 use hoanhap::crypto::Sensitive;
@@ -1122,7 +1119,7 @@ async fn only_managers_see_statistics_and_only_closed_periods_are_published() {
     let manager = Api::login(&server, "qly.tinh").await;
 
     // Every statistics route is in the OpenAPI document.
-    let doc: Value = common::http_client()
+    let doc: Value = crate::kit::http_client()
         .get(server.url("/api/openapi.json"))
         .send()
         .await
@@ -1140,7 +1137,7 @@ async fn only_managers_see_statistics_and_only_closed_periods_are_published() {
     assert!(doc["paths"]["/api/v1/stats/releases"]["post"].is_object());
 
     // Not logged in.
-    let res = common::http_client()
+    let res = crate::kit::http_client()
         .get(server.url("/api/v1/stats/releases"))
         .send()
         .await

@@ -1,18 +1,8 @@
 //! Login, sessions, CSRF and throttling through the API.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{Api, PASSWORD, TestEnv, TestServer, add_user, http_client};
+use crate::kit::{Api, PASSWORD, TestEnv, TestServer, add_user, http_client, server_without_mfa};
 use hoanhap::policy::Role;
 use serde_json::{Value, json};
-
-async fn server_without_mfa() -> (TestEnv, TestServer) {
-    let mut env = TestEnv::new().await;
-    env.settings.auth.mfa_required_roles.clear();
-    let server = TestServer::start(env.state().await).await;
-    (env, server)
-}
 
 #[tokio::test]
 async fn wrong_password_and_unknown_user_get_the_same_answer() {

@@ -1,11 +1,8 @@
 //! A burst of logins larger than the password-check queue: some are shed with 503 and
 //! `Retry-After`, none fails with another server error, and logins work again after it.
 //! Its own test binary, because the Argon2 semaphore is shared by the whole process.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{PASSWORD, TestEnv, TestServer, add_user};
+use crate::kit::{PASSWORD, TestEnv, TestServer, add_user};
 use hoanhap::policy::Role;
 use serde_json::json;
 

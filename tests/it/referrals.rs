@@ -1,11 +1,8 @@
 //! Referrals through the API: consent or a supervisor's override, the state machine with
 //! dates, the printable slip, the follow-up list, and no stored text in logs or audit.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
+use crate::kit::{Api, TestEnv, TestServer, add_user};
 use chrono::{Duration, NaiveDate};
-use common::{Api, TestEnv, TestServer, add_user};
 use hoanhap::AppState;
 use hoanhap::clients::NewClient;
 use hoanhap::crypto::Sensitive;
@@ -268,7 +265,7 @@ async fn without_sharing_consent_a_referral_is_refused_and_nothing_is_written() 
             .any(|e| e["action"] == "consent_override" && e["outcome"] == "denied")
     );
     assert_no_content_leaked(&Value::Array(entries).to_string());
-    assert_no_content_leaked(&common::captured_logs());
+    assert_no_content_leaked(&crate::kit::captured_logs());
 }
 
 #[tokio::test]
@@ -348,7 +345,7 @@ async fn with_consent_a_referral_is_made_and_its_detail_is_sealed() {
         && e["client_code"] == w.client_code.as_str()
         && e["object_id"] == id));
     assert_no_content_leaked(&Value::Array(entries).to_string());
-    assert_no_content_leaked(&common::captured_logs());
+    assert_no_content_leaked(&crate::kit::captured_logs());
 }
 
 #[tokio::test]
@@ -407,7 +404,7 @@ async fn a_supervisor_may_override_missing_consent_with_a_reason_and_the_auditor
     let (status, slip) = json_of(sup.get(&format!("/api/v1/referrals/{id}/slip")).send().await.unwrap()).await;
     assert_eq!(status, 200);
     assert!(slip.get("detail").is_none(), "{slip}");
-    assert_no_content_leaked(&common::captured_logs());
+    assert_no_content_leaked(&crate::kit::captured_logs());
 }
 
 #[tokio::test]
@@ -502,7 +499,7 @@ async fn a_referral_walks_to_in_service_then_completed_with_dates_and_authors() 
     let vol = Api::login(&w.server, "vol.hoa").await;
     let (status, _) = move_to(&vol, &id, json!({"to": "cancelled"})).await;
     assert_eq!(status, 404);
-    assert_no_content_leaked(&common::captured_logs());
+    assert_no_content_leaked(&crate::kit::captured_logs());
 }
 
 #[tokio::test]
@@ -719,7 +716,7 @@ async fn the_slip_shows_only_what_the_client_agreed_to_share() {
             .any(|e| e["action"] == "referral_slip" && e["object_id"] == id)
     );
     assert_no_content_leaked(&Value::Array(entries).to_string());
-    assert_no_content_leaked(&common::captured_logs());
+    assert_no_content_leaked(&crate::kit::captured_logs());
 }
 
 #[tokio::test]

@@ -2,14 +2,11 @@
 //! checking accessibility. Ignored in the plain test command (they need Debian's
 //! `chromium` and `chromium-driver`, and `npm ci` for axe-core); `.ci/run` runs them.
 //! A failing test leaves a screenshot in `target/browser-screenshots/`.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::sync::Arc;
 
-use common::browser::{self, Browser};
-use common::{Api, PASSWORD, TestEnv, TestServer, add_user};
+use crate::kit::browser::{self, Browser};
+use crate::kit::{Api, PASSWORD, TestEnv, TestServer, add_user};
 use hoanhap::policy::Role;
 use serde_json::json;
 
@@ -125,7 +122,7 @@ async fn a_social_worker_opens_a_case_records_a_need_and_refers_into_service() {
         assert_eq!(values, vec!["completed", "dropped_out"]);
     })
     .await;
-    assert!(!common::captured_logs().contains(NAME));
+    assert!(!crate::kit::captured_logs().contains(NAME));
 }
 
 /// Waits (up to five seconds) for the form post to land: the client's referral reaches `status`.

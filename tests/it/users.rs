@@ -1,20 +1,10 @@
 //! The accounts API (admin) and first-admin setup.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{Api, PASSWORD, TestEnv, TestServer, add_user, http_client};
+use crate::kit::{Api, PASSWORD, TestEnv, TestServer, add_user, http_client, server_without_mfa};
 use hoanhap::auth::setup::{self, SetupError};
 use hoanhap::policy::Role;
 use secrecy::SecretString;
 use serde_json::{Value, json};
-
-async fn server() -> (TestEnv, TestServer) {
-    let mut env = TestEnv::new().await;
-    env.settings.auth.mfa_required_roles.clear();
-    let server = TestServer::start(env.state().await).await;
-    (env, server)
-}
 
 async fn try_login(server: &TestServer, username: &str, password: &str) -> reqwest::StatusCode {
     http_client()
@@ -37,7 +27,7 @@ async fn audit_count(server: &TestServer, action: &str, object: &str) -> i64 {
 
 #[tokio::test]
 async fn an_admin_creates_lists_disables_enables_and_resets_accounts() {
-    let (_env, server) = server().await;
+    let (_env, server) = server_without_mfa().await;
     add_user(&server.state, "root.admin", Role::Admin, "40").await;
     let admin = Api::login(&server, "root.admin").await;
 
@@ -148,13 +138,13 @@ async fn an_admin_creates_lists_disables_enables_and_resets_accounts() {
         .unwrap();
     assert_eq!(res.status(), 404);
     // No password reaches the log.
-    let logs = common::captured_logs();
+    let logs = crate::kit::captured_logs();
     assert!(!logs.contains("a long enough password") && !logs.contains("another long password"));
 }
 
 #[tokio::test]
 async fn bad_fields_are_named_and_a_taken_username_is_refused() {
-    let (_env, server) = server().await;
+    let (_env, server) = server_without_mfa().await;
     add_user(&server.state, "root.admin", Role::Admin, "40").await;
     add_user(&server.state, "lan.sw", Role::SocialWorker, "412").await;
     let admin = Api::login(&server, "root.admin").await;
@@ -198,7 +188,7 @@ async fn bad_fields_are_named_and_a_taken_username_is_refused() {
 
 #[tokio::test]
 async fn only_admins_manage_accounts_and_an_admin_cannot_lock_themselves_out() {
-    let (_env, server) = server().await;
+    let (_env, server) = server_without_mfa().await;
     let admin_id = add_user(&server.state, "root.admin", Role::Admin, "40").await;
     let sw_id = add_user(&server.state, "lan.sw", Role::SocialWorker, "412").await;
     for (name, role, area) in [
@@ -262,7 +252,7 @@ async fn a_setup_token_creates_the_first_admin_once_and_expires_after_30_minutes
         .unwrap();
     assert_eq!(stored.len(), 1);
     assert_ne!(stored[0], token);
-    assert!(!common::captured_logs().contains(&token));
+    assert!(!crate::kit::captured_logs().contains(&token));
 
     assert!(setup::check_setup_token(&state, &token).await.unwrap());
     assert!(!setup::check_setup_token(&state, &"0".repeat(64)).await.unwrap());
@@ -358,7 +348,7 @@ async fn login_with(server: &TestServer, username: &str, password: &str) -> (req
 
 #[tokio::test]
 async fn a_password_an_admin_chose_only_lets_its_owner_choose_their_own() {
-    let (_env, server) = server().await;
+    let (_env, server) = server_without_mfa().await;
     add_user(&server.state, "root.admin", Role::Admin, "40").await;
     let admin = Api::login(&server, "root.admin").await;
     let given = "given by the admin 1";
@@ -475,13 +465,13 @@ async fn a_password_an_admin_chose_only_lets_its_owner_choose_their_own() {
         http.get(server.url("/api/v1/areas")).send().await.unwrap().status(),
         403
     );
-    let logs = common::captured_logs();
+    let logs = crate::kit::captured_logs();
     assert!(!logs.contains(given) && !logs.contains("my very own password"));
 }
 
 #[tokio::test]
 async fn wrong_current_passwords_count_like_failed_logins() {
-    let (_env, server) = server().await;
+    let (_env, server) = server_without_mfa().await;
     add_user(&server.state, "lan.sw", Role::SocialWorker, "412").await;
     let api = Api::login(&server, "lan.sw").await;
     let mut statuses = Vec::new();

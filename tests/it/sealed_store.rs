@@ -1,11 +1,8 @@
 //! The secure core on the configured engine: sealed storage, crypto-shredding, keys,
 //! codes, blind indexes and the bare server.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
+use crate::kit::{TestEnv, TestServer};
 use chrono::{NaiveDate, Utc};
-use common::{TestEnv, TestServer};
 use hoanhap::clients::{FieldClasses, NewClient, StoreError};
 use hoanhap::crypto::{CryptoError, Sensitive};
 use sqlx::Row;
@@ -112,7 +109,7 @@ async fn a_client_round_trips_and_the_database_holds_no_plaintext() {
     ] {
         assert!(!contains(&raw, secret), "{secret:?} is readable in the database");
     }
-    assert!(!common::captured_logs().contains(NAME));
+    assert!(!crate::kit::captured_logs().contains(NAME));
 }
 
 #[tokio::test]
