@@ -16,6 +16,7 @@ pub mod consents;
 pub mod crypto;
 pub mod db;
 pub mod demo;
+pub mod error;
 mod health;
 pub mod needs;
 pub mod pages;

@@ -64,11 +64,7 @@ async fn list(
         flagged_only: query.flagged.unwrap_or(false),
         limit: query.limit.unwrap_or(200),
     };
-    let items = state
-        .audit_log
-        .list(&filter)
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
+    let items = state.audit_log.list(&filter).await?;
     state.audit(user.event("audit_read", Outcome::Success)).await?;
     Ok(Json(json!({ "items": items })))
 }
@@ -80,7 +76,7 @@ async fn list(
         (status = 403, description = "Not an auditor")))]
 async fn verify(State(state): State<AppState>, user: AuthUser) -> Result<Json<ReportBody>, ApiError> {
     state.authorize(&user, Action::AuditRead).await?;
-    let report = state.audit_log.report(None).await.map_err(|e| ApiError::internal(&e))?;
+    let report = state.audit_log.report(None).await?;
     let outcome = if report.ok() {
         Outcome::Success
     } else {
@@ -120,11 +116,7 @@ async fn verify_checkpoint(
             .await?;
         return Err(ApiError::field("checkpoint", e.message_id()));
     }
-    let report = state
-        .audit_log
-        .report(Some(&request.checkpoint))
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
+    let report = state.audit_log.report(Some(&request.checkpoint)).await?;
     let mut event = user
         .event(
             "audit_verify",
@@ -157,8 +149,7 @@ async fn checkpoint(State(state): State<AppState>, user: AuthUser) -> Result<Jso
             user.event("audit_checkpoint", Outcome::Success),
             state.clock.now(),
         )
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
+        .await?;
     taken
         .map(Json)
         .map_err(|_| ApiError::new(axum::http::StatusCode::CONFLICT, "audit_chain_broken"))

@@ -96,10 +96,7 @@ async fn from_session(parts: &mut Parts, state: &AppState) -> Result<(AuthUser, 
             .await
             .map_err(|e| ApiError::internal(&e))?;
     }
-    let account = accounts::by_id(&state.db, &user_id)
-        .await
-        .map_err(|e| ApiError::internal(&e))?
-        .filter(Account::is_active);
+    let account = accounts::by_id(&state.db, &user_id).await?.filter(Account::is_active);
     let Some(account) = account else {
         let _ = session.flush().await;
         return Err(ApiError::unauthenticated());

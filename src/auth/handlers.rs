@@ -89,35 +89,29 @@ pub async fn check_login(
     let now = state.clock.now();
     let account_key = throttle::account_key(username);
     let address_key = throttle::address_key(address);
-    let internal = |e: sqlx::Error| ApiError::internal(&e);
     if password::saturated() {
         // Shed before any database work: nothing was checked or counted, so nothing is
         // audited either (a storm must not turn into a storm of writes).
         tracing::debug!("login shed: every password check is busy");
         return Ok(LoginOutcome::Rejected(busy()));
     }
-    if throttle::address_is_hot(&state.db, &address_key, now)
-        .await
-        .map_err(internal)?
-    {
+    if throttle::address_is_hot(&state.db, &address_key, now).await? {
         tokio::time::sleep(throttle::ADDRESS_SLOWDOWN).await;
     }
-    if let throttle::Claim::Refused { retry_after } =
-        throttle::claim(&state.db, &account_key, now).await.map_err(internal)?
-    {
+    if let throttle::Claim::Refused { retry_after } = throttle::claim(&state.db, &account_key, now).await? {
         state
             .audit(Event::new("anonymous", "login", Outcome::Denied).reason("throttled"))
             .await?;
         return Ok(LoginOutcome::Rejected(too_many(retry_after)));
     }
-    let found = accounts::for_login(&state.db, username).await.map_err(internal)?;
+    let found = accounts::for_login(&state.db, username).await?;
     let (account, hash) = match found {
         Some((a, h)) => (Some(a), Some(h)),
         None => (None, None),
     };
     let Ok(password_ok) = password::verify_or_shed(hash, password_given).await else {
         // Not checked, so not counted.
-        throttle::release(&state.db, &account_key).await.map_err(internal)?;
+        throttle::release(&state.db, &account_key).await?;
         state
             .audit(Event::new("anonymous", "login", Outcome::Denied).reason("busy"))
             .await?;
@@ -125,9 +119,7 @@ pub async fn check_login(
     };
     let account = account.filter(|a| password_ok && a.is_active());
     let Some(account) = account else {
-        throttle::record_address_failure(&state.db, &address_key, now)
-            .await
-            .map_err(internal)?;
+        throttle::record_address_failure(&state.db, &address_key, now).await?;
         state
             .audit(Event::new("anonymous", "login", Outcome::Failure).reason("invalid credentials"))
             .await?;
@@ -139,7 +131,7 @@ pub async fn check_login(
         match totp {
             None => {
                 // The password was right: this was not a guess.
-                throttle::release(&state.db, &account_key).await.map_err(internal)?;
+                throttle::release(&state.db, &account_key).await?;
                 return Ok(LoginOutcome::Rejected(
                     ApiError::new(StatusCode::UNAUTHORIZED, "totp_required").into_response(),
                 ));
@@ -147,9 +139,7 @@ pub async fn check_login(
             Some(code) => {
                 if !super::mfa::verify_login_code(state, &account, code).await? {
                     // The claim stays counted.
-                    throttle::record_address_failure(&state.db, &address_key, now)
-                        .await
-                        .map_err(internal)?;
+                    throttle::record_address_failure(&state.db, &address_key, now).await?;
                     state
                         .audit(
                             Event::new(account.id.clone(), "login_second_factor", Outcome::Failure)
@@ -163,7 +153,7 @@ pub async fn check_login(
             }
         }
     }
-    throttle::clear(&state.db, &account_key).await.map_err(internal)?;
+    throttle::clear(&state.db, &account_key).await?;
     let enrolment_pending = !account.totp_enabled
         && state
             .settings
@@ -186,7 +176,7 @@ pub async fn start_session(
 ) -> Result<String, ApiError> {
     let internal = |e: tower_sessions::session::Error| ApiError::internal(&e);
     session.cycle_id().await.map_err(internal)?;
-    let csrf = crate::crypto::random_hex::<32>().map_err(|e| ApiError::internal(&e))?;
+    let csrf = crate::crypto::random_hex::<32>()?;
     session.insert(USER_ID_KEY, &account.id).await.map_err(internal)?;
     session
         .insert(AUTHENTICATED_AT_KEY, state.clock.now())

@@ -55,7 +55,7 @@ pub fn hash_recovery_code(code: &str) -> String {
 
 /// A fresh recovery code: 80 random bits as 20 hex digits in groups of five.
 fn new_recovery_code() -> Result<String, ApiError> {
-    let hex = crate::crypto::random_hex::<10>().map_err(|e| ApiError::internal(&e))?;
+    let hex = crate::crypto::random_hex::<10>()?;
     let groups: Vec<&str> = (0..4).filter_map(|i| hex.get(i * 5..i * 5 + 5)).collect();
     Ok(groups.join("-"))
 }
@@ -75,15 +75,13 @@ struct Stored {
 }
 
 async fn stored(state: &AppState, user_id: &str) -> Result<Stored, ApiError> {
-    let internal = |e: sqlx::Error| ApiError::internal(&e);
     let row = sqlx::query("SELECT totp_secret_sealed, totp_enabled FROM users WHERE id = $1")
         .bind(user_id)
         .fetch_one(&state.db.pool)
-        .await
-        .map_err(internal)?;
+        .await?;
     Ok(Stored {
-        sealed: row.try_get(TOTP_COLUMN).map_err(internal)?,
-        enabled: crate::db::flag(&row, "totp_enabled").map_err(internal)?,
+        sealed: row.try_get(TOTP_COLUMN)?,
+        enabled: crate::db::flag(&row, "totp_enabled")?,
     })
 }
 
@@ -92,10 +90,7 @@ fn matching_step(state: &AppState, account: &Account, sealed: &[u8], code: &str)
     if !is_totp_format(code) {
         return Ok(None);
     }
-    let secret = state
-        .keyring
-        .open_account_secret(&account.id, TOTP_COLUMN, sealed)
-        .map_err(|e| ApiError::internal(&e))?;
+    let secret = state.keyring.open_account_secret(&account.id, TOTP_COLUMN, sealed)?;
     let totp = totp_for(secret.expose().clone(), &account.username).map_err(|e| ApiError::internal(&e))?;
     Ok(totp
         .check(code, unix_seconds(state.clock.now()))
@@ -106,7 +101,6 @@ fn matching_step(state: &AppState, account: &Account, sealed: &[u8], code: &str)
 /// (then used up). Only for accounts whose second factor is enabled.
 pub async fn verify_login_code(state: &AppState, account: &Account, code: &str) -> Result<bool, ApiError> {
     let code = code.trim();
-    let internal = |e: sqlx::Error| ApiError::internal(&e);
     if is_totp_format(code) {
         let stored = stored(state, &account.id).await?;
         let (Some(sealed), true) = (stored.sealed, stored.enabled) else {
@@ -124,8 +118,7 @@ pub async fn verify_login_code(state: &AppState, account: &Account, code: &str) 
         .bind(&account.id)
         .bind(true)
         .execute(&state.db.pool)
-        .await
-        .map_err(internal)?
+        .await?
         .rows_affected();
         return Ok(claimed == 1);
     }
@@ -135,8 +128,7 @@ pub async fn verify_login_code(state: &AppState, account: &Account, code: &str) 
             .bind(&account.id)
             .bind(hash_recovery_code(code))
             .execute(&state.db.pool)
-            .await
-            .map_err(internal)?
+            .await?
             .rows_affected();
     if used == 1 {
         state
@@ -179,11 +171,10 @@ impl Drop for Enrolment {
 /// resets it first). Audited as `mfa_enrol`.
 pub async fn enrol(state: &AppState, user: &AuthUser) -> Result<Enrolment, ApiError> {
     let account = &user.account;
-    let secret = Sensitive::new(crate::crypto::random_bytes::<SECRET_BYTES>().map_err(|e| ApiError::internal(&e))?);
+    let secret = Sensitive::new(crate::crypto::random_bytes::<SECRET_BYTES>()?);
     let sealed = state
         .keyring
-        .seal_account_secret(&account.id, TOTP_COLUMN, secret.expose())
-        .map_err(|e| ApiError::internal(&e))?;
+        .seal_account_secret(&account.id, TOTP_COLUMN, secret.expose())?;
     let totp = totp_for(secret.expose().to_vec(), &account.username).map_err(|e| ApiError::internal(&e))?;
     let otpauth_url = totp.to_url().map_err(|e| ApiError::internal(&e))?;
     let qr_svg = qrcode::QrCode::new(otpauth_url.as_bytes())
@@ -200,8 +191,7 @@ pub async fn enrol(state: &AppState, user: &AuthUser) -> Result<Enrolment, ApiEr
     .bind(&account.id)
     .bind(false)
     .execute(&state.db.pool)
-    .await
-    .map_err(|e| ApiError::internal(&e))?
+    .await?
     .rows_affected();
     if updated != 1 {
         state
@@ -224,7 +214,6 @@ pub async fn enrol(state: &AppState, user: &AuthUser) -> Result<Enrolment, ApiEr
 /// `mfa_confirm` (success or failure).
 pub async fn confirm(state: &AppState, user: &AuthUser, code: &str) -> Result<Vec<String>, ApiError> {
     let account = &user.account;
-    let internal = |e: sqlx::Error| ApiError::internal(&e);
     let stored = stored(state, &account.id).await?;
     if stored.enabled {
         return Err(ApiError::new(StatusCode::CONFLICT, "mfa_already_enrolled"));
@@ -241,7 +230,7 @@ pub async fn confirm(state: &AppState, user: &AuthUser, code: &str) -> Result<Ve
     let codes: Vec<String> = (0..RECOVERY_CODES)
         .map(|_| new_recovery_code())
         .collect::<Result<_, _>>()?;
-    let mut tx = state.db.pool.begin().await.map_err(internal)?;
+    let mut tx = state.db.pool.begin().await?;
     // The secret must still be the one the code was checked against (no enrolment
     // restarted meanwhile).
     let enabled = sqlx::query(
@@ -255,8 +244,7 @@ pub async fn confirm(state: &AppState, user: &AuthUser, code: &str) -> Result<Ve
     .bind(false)
     .bind(&sealed)
     .execute(&mut *tx)
-    .await
-    .map_err(internal)?
+    .await?
     .rows_affected();
     if enabled != 1 {
         return Err(ApiError::new(StatusCode::CONFLICT, "mfa_not_started"));
@@ -264,17 +252,15 @@ pub async fn confirm(state: &AppState, user: &AuthUser, code: &str) -> Result<Ve
     sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
         .bind(&account.id)
         .execute(&mut *tx)
-        .await
-        .map_err(internal)?;
+        .await?;
     for code in &codes {
         sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
             .bind(&account.id)
             .bind(hash_recovery_code(code))
             .execute(&mut *tx)
-            .await
-            .map_err(internal)?;
+            .await?;
     }
-    tx.commit().await.map_err(internal)?;
+    tx.commit().await?;
     let session_error = |e: tower_sessions::session::Error| ApiError::internal(&e);
     // A stronger login from now on: a new session id, the same CSRF token.
     user.session.cycle_id().await.map_err(session_error)?;

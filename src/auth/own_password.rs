@@ -42,26 +42,23 @@ pub async fn change(
     }
     let now = state.clock.now();
     let key = throttle::account_key(&user.account.username);
-    if let throttle::Claim::Refused { retry_after } =
-        throttle::claim(&state.db, &key, now).await.map_err(|e| internal(&e))?
-    {
+    if let throttle::Claim::Refused { retry_after } = throttle::claim(&state.db, &key, now).await? {
         let mut error = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts");
         error.details = Some(serde_json::json!({ "retry_after": retry_after }));
         return Err(error);
     }
     let stored = accounts::for_login(&state.db, &user.account.username)
-        .await
-        .map_err(|e| internal(&e))?
+        .await?
         .map(|(_, hash)| hash);
     let Ok(ok) = password::verify_or_shed(stored, current).await else {
-        throttle::release(&state.db, &key).await.map_err(|e| internal(&e))?;
+        throttle::release(&state.db, &key).await?;
         return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy"));
     };
     if !ok {
         state.audit(user.event("password_change", Outcome::Failure)).await?;
         return Err(ApiError::field("current_password", "field-wrong_password"));
     }
-    throttle::clear(&state.db, &key).await.map_err(|e| internal(&e))?;
+    throttle::clear(&state.db, &key).await?;
     accounts::change_own_password(&state.db, &user.account.id, new, now)
         .await
         .map_err(super::users::account_error)?;

@@ -56,10 +56,6 @@ pub struct ResetPassword {
     pub password: SecretString,
 }
 
-fn internal(e: &dyn std::fmt::Display) -> ApiError {
-    ApiError::internal(e)
-}
-
 /// The API error for an account-store error: 422 naming the field, 409 `username_taken`
 /// (with `fields.username`), 404.
 pub fn account_error(e: AccountError) -> ApiError {
@@ -72,7 +68,7 @@ pub fn account_error(e: AccountError) -> ApiError {
             error
         }
         AccountError::NotFound => ApiError::not_found(),
-        other => internal(&other),
+        other => ApiError::internal(&other),
     }
 }
 
@@ -92,10 +88,7 @@ async fn check_new(state: &AppState, body: &CreateUser) -> Result<Role, ApiError
     if role.is_none() {
         fields.insert("role".into(), "field-invalid_role");
     }
-    if !crate::areas::exists(&state.db, body.area.trim())
-        .await
-        .map_err(|e| internal(&e))?
-    {
+    if !crate::areas::exists(&state.db, body.area.trim()).await? {
         fields.insert("area".into(), "field-unknown_area");
     }
     if let Err(message) = password::check_strength(&body.password) {
@@ -108,10 +101,7 @@ async fn check_new(state: &AppState, body: &CreateUser) -> Result<Role, ApiError
 }
 
 async fn target(state: &AppState, id: &str) -> Result<Account, ApiError> {
-    accounts::by_id(&state.db, id)
-        .await
-        .map_err(|e| internal(&e))?
-        .ok_or_else(ApiError::not_found)
+    accounts::by_id(&state.db, id).await?.ok_or_else(ApiError::not_found)
 }
 
 /// Every account (admin).
@@ -120,7 +110,7 @@ async fn target(state: &AppState, id: &str) -> Result<Account, ApiError> {
         (status = 403, description = "Not an admin")))]
 async fn list_users(State(state): State<AppState>, user: AuthUser) -> Result<Json<Value>, ApiError> {
     state.authorize(&user, Action::UsersManage).await?;
-    let items = accounts::list(&state.db).await.map_err(|e| internal(&e))?;
+    let items = accounts::list(&state.db).await?;
     state.audit(user.event("users_list", Outcome::Success)).await?;
     Ok(Json(json!({ "items": items })))
 }
@@ -168,8 +158,7 @@ pub async fn check_may_disable(state: &AppState, user: &AuthUser, account: &Acco
     if account.role == Role::Admin && account.is_active() {
         let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND status = 'active'")
             .fetch_one(&state.db.pool)
-            .await
-            .map_err(|e| internal(&e))?;
+            .await?;
         if admins <= 1 {
             return Err(ApiError::new(StatusCode::CONFLICT, "last_admin"));
         }
@@ -281,10 +270,7 @@ async fn reset_mfa(
     Path(id): Path<String>,
 ) -> Result<Json<Account>, ApiError> {
     state.authorize(&user, Action::UsersManage).await?;
-    if !mfa::reset(&state.db, &id, state.clock.now())
-        .await
-        .map_err(|e| internal(&e))?
-    {
+    if !mfa::reset(&state.db, &id, state.clock.now()).await? {
         return Err(ApiError::not_found());
     }
     state

@@ -70,7 +70,6 @@ pub fn check_reason(reason: &str) -> Result<&str, ApiError> {
 /// Grants the caller one hour of access to a client outside their scope; the path takes
 /// the client id or its code. Returns the grant. The reason is flagged for the auditor.
 pub async fn break_glass(state: &AppState, user: &AuthUser, client: &str, reason: &str) -> Result<Grant, ApiError> {
-    let internal = |e: sqlx::Error| ApiError::internal(&e);
     // The input first: a bad reason is refused before anything is looked up, so the
     // answer to it says nothing about the client.
     let reason = check_reason(reason)?;
@@ -106,8 +105,7 @@ pub async fn break_glass(state: &AppState, user: &AuthUser, client: &str, reason
     .bind(&granted_at)
     .bind(&expires_at)
     .execute(&state.db.pool)
-    .await
-    .map_err(internal)?;
+    .await?;
     let audited = state
         .audit(
             user.event(Action::BreakGlass.name(), Outcome::Success)
@@ -122,8 +120,7 @@ pub async fn break_glass(state: &AppState, user: &AuthUser, client: &str, reason
         sqlx::query("DELETE FROM break_glass_grants WHERE id = $1")
             .bind(&id)
             .execute(&state.db.pool)
-            .await
-            .map_err(internal)?;
+            .await?;
         return Err(e);
     }
     Ok(Grant {
@@ -167,7 +164,6 @@ pub struct ListQuery {
 /// Grants the caller may see: an auditor all of them; a social worker her own and those
 /// on clients assigned to her; a supervisor also those on clients of her area.
 pub async fn visible_grants(state: &AppState, user: &AuthUser, active_only: bool) -> Result<Vec<Grant>, ApiError> {
-    let internal = |e: sqlx::Error| ApiError::internal(&e);
     let role = user.account.role;
     let areas: Vec<String> = match role {
         Role::Auditor => Vec::new(),
@@ -202,18 +198,18 @@ pub async fn visible_grants(state: &AppState, user: &AuthUser, active_only: bool
             query = query.bind(area);
         }
     }
-    let rows = query.fetch_all(&state.db.pool).await.map_err(internal)?;
+    let rows = query.fetch_all(&state.db.pool).await?;
     let mut grants = Vec::with_capacity(rows.len());
     for row in &rows {
-        let expires_at: String = row.try_get("expires_at").map_err(internal)?;
+        let expires_at: String = row.try_get("expires_at")?;
         grants.push(Grant {
-            id: row.try_get("id").map_err(internal)?,
-            client_id: row.try_get("client_id").map_err(internal)?,
-            client_code: row.try_get("code").map_err(internal)?,
-            user_id: row.try_get("user_id").map_err(internal)?,
-            username: row.try_get("username").map_err(internal)?,
-            reason: row.try_get("reason").map_err(internal)?,
-            granted_at: row.try_get("granted_at").map_err(internal)?,
+            id: row.try_get("id")?,
+            client_id: row.try_get("client_id")?,
+            client_code: row.try_get("code")?,
+            user_id: row.try_get("user_id")?,
+            username: row.try_get("username")?,
+            reason: row.try_get("reason")?,
+            granted_at: row.try_get("granted_at")?,
             active: expires_at > now,
             expires_at,
         });

@@ -23,7 +23,7 @@ pub fn api() -> OpenApiRouter<AppState> {
     responses((status = 200, description = "`{items: [{code, name_vi, name_en, sort, active}]}`"),
         (status = 401, description = "Not logged in")))]
 async fn list(State(state): State<AppState>, _user: AuthUser) -> Result<Json<Value>, ApiError> {
-    let items = super::list(&state.db).await.map_err(|e| ApiError::internal(&e))?;
+    let items = super::list(&state.db).await?;
     Ok(Json(json!({ "items": items })))
 }
 
@@ -40,9 +40,7 @@ async fn save(
 ) -> Result<(StatusCode, Json<Category>), ApiError> {
     state.authorize(&user, Action::SettingsManage).await?;
     let input = super::validate(&input)?;
-    let (category, created) = super::save(&state.db, &input)
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
+    let (category, created) = super::save(&state.db, &input).await?;
     state
         .audit(
             user.event(

@@ -39,10 +39,6 @@ pub fn store_error(e: StoreError) -> ApiError {
     }
 }
 
-fn internal(e: impl std::fmt::Display) -> ApiError {
-    ApiError::internal(&e)
-}
-
 /// Which sealed classes the caller may open for this client, from the policies.
 pub async fn field_classes(state: &AppState, user: &AuthUser, client: &ClientRef) -> Result<FieldClasses, ApiError> {
     let areas = state.areas().await?;
@@ -176,7 +172,7 @@ pub async fn view(state: &AppState, user: &AuthUser, client: &ClientRef) -> Resu
         });
     }
     let today = state.clock.today();
-    let consents = consents::list(&state.db, &client.id, today).await.map_err(internal)?;
+    let consents = consents::list(&state.db, &client.id, today).await?;
     let needs = needs::list(state, &client.id, classes).await?;
     let assigned = volunteers::assignments(state, &client.id).await?;
     let support_logs = if support {
@@ -368,7 +364,7 @@ pub async fn intake(state: &AppState, user: &AuthUser, mut input: IntakeInput) -
             return Err(ApiError::forbidden());
         }
         Some(id) => {
-            let account = accounts::by_id(&state.db, id).await.map_err(internal)?;
+            let account = accounts::by_id(&state.db, id).await?;
             let fits = account
                 .as_ref()
                 .is_some_and(|a| known_area.is_some_and(|area| is_worker_for(&areas, a, area)));
@@ -893,7 +889,7 @@ pub async fn reassign(
     let client = state.client_access(user, client_id, Action::ClientReassign).await?;
     let mut errors = v::check(input);
     let target = match &input.user_id {
-        Some(id) => accounts::by_id(&state.db, id).await.map_err(internal)?,
+        Some(id) => accounts::by_id(&state.db, id).await?,
         None => None,
     };
     let areas = state.areas().await?;
@@ -960,16 +956,14 @@ pub async fn alerts(state: &AppState, user: &AuthUser, include_acknowledged: boo
         Role::Supervisor => AlertScope::Areas(state.areas().await?.within(&user.account.area)),
         _ => AlertScope::AssignedTo(user.id().to_owned()),
     };
-    let items = alerts::list(&state.db, &scope, include_acknowledged)
-        .await
-        .map_err(internal)?;
+    let items = alerts::list(&state.db, &scope, include_acknowledged).await?;
     state.audit(user.event("alerts_read", Outcome::Success)).await?;
     Ok(items)
 }
 
 /// Marks an alert seen (`client_update` on its client). Audited; 409 if it was.
 pub async fn acknowledge_alert(state: &AppState, user: &AuthUser, alert_id: &str) -> Result<Alert, ApiError> {
-    let Some(alert) = alerts::get(&state.db, alert_id).await.map_err(internal)? else {
+    let Some(alert) = alerts::get(&state.db, alert_id).await? else {
         return Err(ApiError::not_found());
     };
     // Alerts ask a supervisor to look (a child at intake, a closure to review, withdrawn
@@ -977,10 +971,7 @@ pub async fn acknowledge_alert(state: &AppState, user: &AuthUser, alert_id: &str
     let client = state
         .client_access(user, &alert.client_id, Action::AlertAcknowledge)
         .await?;
-    if !alerts::acknowledge(&state.db, alert_id, user.id(), state.clock.now())
-        .await
-        .map_err(internal)?
-    {
+    if !alerts::acknowledge(&state.db, alert_id, user.id(), state.clock.now()).await? {
         return Err(ApiError::new(StatusCode::CONFLICT, "alert_acknowledged"));
     }
     state
@@ -991,8 +982,5 @@ pub async fn acknowledge_alert(state: &AppState, user: &AuthUser, alert_id: &str
                 .reason(&alert.kind),
         )
         .await?;
-    alerts::get(&state.db, alert_id)
-        .await
-        .map_err(internal)?
-        .ok_or_else(ApiError::not_found)
+    alerts::get(&state.db, alert_id).await?.ok_or_else(ApiError::not_found)
 }

@@ -30,6 +30,31 @@ pub enum StoreError {
     Db(#[from] sqlx::Error),
 }
 
+impl From<StoreError> for crate::error::Error {
+    fn from(e: StoreError) -> Self {
+        use crate::error::Error;
+        match e {
+            StoreError::NotFound => Error::NotFound,
+            StoreError::Conflict { current } => Error::Conflict {
+                code: "conflict",
+                details: Some(serde_json::json!({ "current_version": current })),
+            },
+            StoreError::UnknownArea => Error::field("area", "field-unknown_area"),
+            StoreError::InvalidState { status } => {
+                Error::Internal(crate::error::Internal::Inconsistent(format!("case is {status}")))
+            }
+            StoreError::Crypto(e) => e.into(),
+            StoreError::Db(e) => e.into(),
+        }
+    }
+}
+
+impl From<StoreError> for crate::web::ApiError {
+    fn from(e: StoreError) -> Self {
+        crate::error::Error::from(e).into()
+    }
+}
+
 const TABLE: &str = "clients";
 
 /// Sealed columns and the class each belongs to.

@@ -214,8 +214,7 @@ pub async fn category_exists(db: &Db, code: &str) -> Result<bool, ApiError> {
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM service_categories WHERE code = $1 AND active")
         .bind(code)
         .fetch_one(&db.pool)
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
+        .await?;
     Ok(n > 0)
 }
 

@@ -219,10 +219,6 @@ pub async fn validate_input(db: &Db, input: &ConsentInput, today: NaiveDate) -> 
     })
 }
 
-fn internal(e: sqlx::Error) -> ApiError {
-    ApiError::internal(&e)
-}
-
 /// Records a consent of a client the caller works on (`consent_record`); audited.
 pub async fn record(
     state: &AppState,
@@ -233,10 +229,8 @@ pub async fn record(
     let client = state.client_access(user, client_id, Action::ConsentRecord).await?;
     let today = state.clock.today();
     let new = validate_input(&state.db, input, today).await?;
-    let mut conn = state.db.pool.acquire().await.map_err(internal)?;
-    let consent = insert(&mut conn, &client.id, &new, Some(user.id()), state.clock.now())
-        .await
-        .map_err(internal)?;
+    let mut conn = state.db.pool.acquire().await?;
+    let consent = insert(&mut conn, &client.id, &new, Some(user.id()), state.clock.now()).await?;
     state
         .audit(
             user.event("consent_record", Outcome::Success)
@@ -259,7 +253,7 @@ pub async fn withdraw(
 ) -> Result<Consent, ApiError> {
     let client = state.client_access(user, client_id, Action::ConsentRecord).await?;
     let today = state.clock.today();
-    let Some(consent) = get(&state.db, &client.id, consent_id, today).await.map_err(internal)? else {
+    let Some(consent) = get(&state.db, &client.id, consent_id, today).await? else {
         return Err(ApiError::not_found());
     };
     if consent.withdrawn_on.is_some() {
@@ -272,7 +266,7 @@ pub async fn withdraw(
     }
     v::finish(errors)?;
     let now = state.clock.now();
-    let mut tx = state.db.pool.begin().await.map_err(internal)?;
+    let mut tx = state.db.pool.begin().await?;
     let n = sqlx::query(
         "UPDATE consents SET withdrawn_on = $1, withdrawn_by = $2 WHERE id = $3 AND client_id = $4 \
          AND withdrawn_on IS NULL",
@@ -282,8 +276,7 @@ pub async fn withdraw(
     .bind(consent_id)
     .bind(&client.id)
     .execute(&mut *tx)
-    .await
-    .map_err(internal)?
+    .await?
     .rows_affected();
     if n == 0 {
         return Err(ApiError::new(axum::http::StatusCode::CONFLICT, "already_withdrawn"));
@@ -296,10 +289,9 @@ pub async fn withdraw(
             Some(user.id()),
             now,
         )
-        .await
-        .map_err(internal)?;
+        .await?;
     }
-    tx.commit().await.map_err(internal)?;
+    tx.commit().await?;
     state
         .audit(
             user.event("consent_withdraw", Outcome::Success)
@@ -309,7 +301,6 @@ pub async fn withdraw(
         )
         .await?;
     get(&state.db, &client.id, consent_id, today)
-        .await
-        .map_err(internal)?
+        .await?
         .ok_or_else(ApiError::not_found)
 }

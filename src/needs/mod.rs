@@ -64,10 +64,6 @@ pub struct NeedInput {
     pub assessed_on: Option<String>,
 }
 
-fn internal(e: impl std::fmt::Display) -> ApiError {
-    ApiError::internal(&e)
-}
-
 /// Whether `classes` lets the caller read the detail of a need of `category`.
 pub fn detail_visible(classes: FieldClasses, category: &str) -> bool {
     if is_health(category) {
@@ -85,29 +81,24 @@ pub async fn list(state: &AppState, client_id: &str, classes: FieldClasses) -> R
     )
     .bind(client_id)
     .fetch_all(&state.db.pool)
-    .await
-    .map_err(internal)?;
+    .await?;
     let mut needs = Vec::with_capacity(rows.len());
     for row in rows {
-        let id: String = row.try_get("id").map_err(internal)?;
-        let category: String = row.try_get("category").map_err(internal)?;
-        let sealed: Option<Vec<u8>> = row.try_get("detail_sealed").map_err(internal)?;
+        let id: String = row.try_get("id")?;
+        let category: String = row.try_get("category")?;
+        let sealed: Option<Vec<u8>> = row.try_get("detail_sealed")?;
         let detail = match &sealed {
-            Some(bytes) if detail_visible(classes, &category) => Some(
-                state
-                    .clients
-                    .open(client_id, TABLE, DETAIL, &id, bytes)
-                    .await
-                    .map_err(internal)?,
-            ),
+            Some(bytes) if detail_visible(classes, &category) => {
+                Some(state.clients.open(client_id, TABLE, DETAIL, &id, bytes).await?)
+            }
             _ => None,
         };
         needs.push(Need {
             id,
             category,
-            assessed_on: row.try_get("assessed_on").map_err(internal)?,
-            recorded_by: row.try_get("recorded_by").map_err(internal)?,
-            created_at: row.try_get("created_at").map_err(internal)?,
+            assessed_on: row.try_get("assessed_on")?,
+            recorded_by: row.try_get("recorded_by")?,
+            created_at: row.try_get("created_at")?,
             has_detail: sealed.is_some(),
             detail,
         });
@@ -127,13 +118,7 @@ pub async fn insert(
 ) -> Result<String, ApiError> {
     let id = uuid::Uuid::new_v4().to_string();
     let sealed = match detail {
-        Some(d) => Some(
-            state
-                .clients
-                .seal(client_id, TABLE, DETAIL, &id, d.expose())
-                .await
-                .map_err(internal)?,
-        ),
+        Some(d) => Some(state.clients.seal(client_id, TABLE, DETAIL, &id, d.expose()).await?),
         None => None,
     };
     sqlx::query(
@@ -148,8 +133,7 @@ pub async fn insert(
     .bind(recorded_by)
     .bind(timestamp(now))
     .execute(&state.db.pool)
-    .await
-    .map_err(internal)?;
+    .await?;
     Ok(id)
 }
 

@@ -43,9 +43,7 @@ struct AccountPage {
 
 async fn account_page(State(state): State<AppState>, page: PageUser) -> Result<Response, PageError> {
     let account = &page.user.account;
-    let codes_left = mfa::recovery_codes_left(&state.db, &account.id)
-        .await
-        .map_err(|e| PageError::internal(&e))?;
+    let codes_left = mfa::recovery_codes_left(&state.db, &account.id).await?;
     let area = area_name(&state, &account.area).await?;
     render(
         &AccountPage {
@@ -65,9 +63,7 @@ fn mfa_required(state: &AppState, role: &str) -> bool {
 }
 
 pub(super) async fn area_name(state: &AppState, code: &str) -> Result<String, PageError> {
-    let areas = crate::areas::list(&state.db)
-        .await
-        .map_err(|e| PageError::internal(&e))?;
+    let areas = crate::areas::list(&state.db).await?;
     Ok(areas
         .into_iter()
         .find(|a| a.code == code)

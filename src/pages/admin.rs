@@ -88,7 +88,7 @@ async fn show_list(
     errs: FieldErrors,
     done: String,
 ) -> Result<Response, PageError> {
-    let accounts = accounts::list(&state.db).await.map_err(|e| PageError::internal(&e))?;
+    let accounts = accounts::list(&state.db).await?;
     let areas = areas(state).await?;
     state.audit(page.user.event("users_list", Outcome::Success)).await?;
     let status = if errs.is_empty() {
@@ -151,10 +151,7 @@ async fn create(State(state): State<AppState>, page: PageUser, form: FormData) -
     if role.is_none() {
         errs.add("role", "field-invalid_role");
     }
-    if !crate::areas::exists(&state.db, &input.area)
-        .await
-        .map_err(|e| PageError::internal(&e))?
-    {
+    if !crate::areas::exists(&state.db, &input.area).await? {
         errs.add("area", "field-unknown_area");
     }
     if let Err(message) = password::check_strength(&password) {
@@ -202,10 +199,7 @@ struct AccountPage {
 }
 
 async fn target(state: &AppState, id: &str) -> Result<Account, PageError> {
-    accounts::by_id(&state.db, id)
-        .await
-        .map_err(|e| PageError::internal(&e))?
-        .ok_or_else(PageError::not_found)
+    accounts::by_id(&state.db, id).await?.ok_or_else(PageError::not_found)
 }
 
 async fn show_account(
@@ -314,10 +308,7 @@ async fn reset_mfa(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     state.authorize(&page.user, Action::UsersManage).await?;
-    if !mfa::reset(&state.db, &id, state.clock.now())
-        .await
-        .map_err(|e| PageError::internal(&e))?
-    {
+    if !mfa::reset(&state.db, &id, state.clock.now()).await? {
         return Err(PageError::not_found());
     }
     state

@@ -131,11 +131,7 @@ async fn audit_search(State(state): State<AppState>, page: PageUser, form: FormD
 
 async fn verify_page(State(state): State<AppState>, page: PageUser) -> Result<Response, PageError> {
     state.authorize(&page.user, Action::AuditRead).await?;
-    let report = state
-        .audit_log
-        .report(None)
-        .await
-        .map_err(|e| PageError::internal(&e))?;
+    let report = state.audit_log.report(None).await?;
     let outcome = if report.ok() {
         Outcome::Success
     } else {
@@ -186,11 +182,7 @@ async fn verify_checkpoint_page(
     let Some(checkpoint) = checkpoint else {
         return show(&state, page, AuditQuery::default(), None, errs, text).await;
     };
-    let report = state
-        .audit_log
-        .report(Some(&checkpoint))
-        .await
-        .map_err(|e| PageError::internal(&e))?;
+    let report = state.audit_log.report(Some(&checkpoint)).await?;
     let mut event = page
         .user
         .event(
@@ -220,8 +212,7 @@ async fn checkpoint_download(State(state): State<AppState>, page: PageUser) -> R
             page.user.event("audit_checkpoint", Outcome::Success),
             state.clock.now(),
         )
-        .await
-        .map_err(|e| PageError::internal(&e))?;
+        .await?;
     let Ok(checkpoint) = taken else {
         return Err(crate::web::ApiError::new(StatusCode::CONFLICT, "audit_chain_broken").into());
     };
@@ -270,7 +261,7 @@ async fn show(
     if q.actor.chars().count() > 64 {
         errs.add("actor", "field-too_long");
     }
-    let users = accounts::list(&state.db).await.map_err(|e| PageError::internal(&e))?;
+    let users = accounts::list(&state.db).await?;
     let names: HashMap<String, String> = users.iter().map(|a| (a.id.clone(), a.username.clone())).collect();
     let actor = q.actor.trim();
     // The actor may be given by username or by id.
@@ -291,8 +282,7 @@ async fn show(
         rows = state
             .audit_log
             .list(&filter)
-            .await
-            .map_err(|e| PageError::internal(&e))?
+            .await?
             .into_iter()
             .map(|entry| Row {
                 actor_name: names.get(&entry.actor).cloned().unwrap_or_else(|| entry.actor.clone()),

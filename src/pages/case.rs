@@ -224,8 +224,7 @@ async fn show(
                 ..ProviderFilter::default()
             },
         )
-        .await
-        .map_err(|e| PageError::internal(&e))?
+        .await?
     } else {
         Vec::new()
     };
@@ -236,8 +235,7 @@ async fn show(
             .map(|list| list.iter().map(|a| a.user_id.clone()).collect())
             .unwrap_or_default();
         accounts::list(&state.db)
-            .await
-            .map_err(|e| PageError::internal(&e))?
+            .await?
             .into_iter()
             .filter(|a| {
                 a.is_active()
@@ -252,8 +250,7 @@ async fn show(
     let workers = if may.reassign {
         let current = view.case.as_ref().and_then(|c| c.assigned_worker.clone());
         accounts::list(&state.db)
-            .await
-            .map_err(|e| PageError::internal(&e))?
+            .await?
             .into_iter()
             .filter(|a| {
                 a.is_active()

@@ -182,12 +182,7 @@ async fn find(State(state): State<AppState>, page: PageUser, form: FormData) -> 
 /// text typed for one that does not (it could be anything, a name even).
 async fn findable(state: &AppState, page: &PageUser, code: &str) -> Result<Option<String>, PageError> {
     let user = &page.user;
-    let found = match state
-        .clients
-        .id_for_code(code)
-        .await
-        .map_err(|e| PageError::internal(&e))?
-    {
+    let found = match state.clients.id_for_code(code).await? {
         Some(id) => state.client_facts(&id).await?.map(|(code, facts)| (id, code, facts)),
         None => None,
     };

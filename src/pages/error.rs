@@ -22,6 +22,12 @@ impl From<ApiError> for PageError {
     }
 }
 
+impl<E: Into<crate::error::Error>> From<E> for PageError {
+    fn from(e: E) -> Self {
+        Self(ApiError::from(e.into()))
+    }
+}
+
 impl PageError {
     pub fn not_found() -> Self {
         Self(ApiError::not_found())

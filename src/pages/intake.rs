@@ -75,8 +75,7 @@ async fn page(state: &AppState, page: PageUser, posted: FormData, errs: FieldErr
         .collect();
     let workers = if account.role == Role::Supervisor {
         accounts::list(&state.db)
-            .await
-            .map_err(|e| PageError::internal(&e))?
+            .await?
             .into_iter()
             .filter(|a| a.is_active() && a.role == Role::SocialWorker && tree.covers(&account.area, &a.area))
             .collect()

@@ -19,12 +19,8 @@ pub struct Names {
 
 impl Names {
     pub async fn load(state: &AppState, lang: Lang) -> Result<Self, PageError> {
-        let areas = crate::areas::list(&state.db)
-            .await
-            .map_err(|e| PageError::internal(&e))?;
-        let categories = crate::categories::list(&state.db)
-            .await
-            .map_err(|e| PageError::internal(&e))?;
+        let areas = crate::areas::list(&state.db).await?;
+        let categories = crate::categories::list(&state.db).await?;
         Ok(Self {
             lang,
             areas,
@@ -36,8 +32,7 @@ impl Names {
     /// Adds the display names of staff accounts (never clients).
     pub async fn with_staff(mut self, state: &AppState) -> Result<Self, PageError> {
         self.staff = crate::auth::accounts::list(&state.db)
-            .await
-            .map_err(|e| PageError::internal(&e))?
+            .await?
             .into_iter()
             .map(|a| (a.id, a.display_name))
             .collect();

@@ -60,12 +60,7 @@ async fn slip_page(
         Lang::En => slip.category_name_en.clone(),
     };
     let provider_area = slip.provider.as_ref().map(|p| names.area(&p.area)).unwrap_or_default();
-    let client_id = state
-        .clients
-        .id_for_code(&slip.client_code)
-        .await
-        .map_err(|e| PageError::internal(&e))?
-        .unwrap_or_default();
+    let client_id = state.clients.id_for_code(&slip.client_code).await?.unwrap_or_default();
     render(
         &SlipPage {
             ctx: page.ctx,
@@ -141,9 +136,7 @@ async fn show_providers(
         area: Some(q.area.clone()).filter(|a| !a.is_empty()),
         include_inactive: Some(may_manage && !q.inactive.is_empty()),
     };
-    let providers = crate::providers::list(&state.db, &areas, &filter)
-        .await
-        .map_err(|e| PageError::internal(&e))?;
+    let providers = crate::providers::list(&state.db, &areas, &filter).await?;
     let names = Names::load(state, page.ctx.lang).await?;
     // A supervisor manages the providers of her own area, the admin all of them.
     let manageable = providers

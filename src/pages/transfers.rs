@@ -174,8 +174,7 @@ async fn show_list(
             .is_allowed(&areas, &principal, Action::TransferDecide, &Resource::in_area(area))
     };
     let workers: Vec<crate::auth::accounts::Account> = crate::auth::accounts::list(&state.db)
-        .await
-        .map_err(|e| PageError::internal(&e))?
+        .await?
         .into_iter()
         .filter(|a| a.is_active() && a.role == crate::policy::Role::SocialWorker)
         .collect();

@@ -23,15 +23,11 @@ pub struct ClientRef {
 impl AppState {
     /// The current area hierarchy (areas are editable data).
     pub async fn areas(&self) -> Result<Areas, ApiError> {
-        let nodes = crate::areas::list(&self.db)
-            .await
-            .map_err(|e| ApiError::internal(&e))?
-            .into_iter()
-            .map(|a| AreaNode {
-                code: a.code,
-                kind: a.kind,
-                parent: a.parent,
-            });
+        let nodes = crate::areas::list(&self.db).await?.into_iter().map(|a| AreaNode {
+            code: a.code,
+            kind: a.kind,
+            parent: a.parent,
+        });
         Areas::new(nodes).map_err(|e| ApiError::internal(&e))
     }
 
@@ -61,28 +57,24 @@ impl AppState {
 
     /// The facts the policies need about one client, or `None` if it does not exist.
     pub async fn client_facts(&self, client_id: &str) -> Result<Option<(String, ClientFacts)>, ApiError> {
-        let internal = |e: sqlx::Error| ApiError::internal(&e);
         let Some(row) = sqlx::query("SELECT code, area, assigned_worker FROM clients WHERE id = $1")
             .bind(client_id)
             .fetch_optional(&self.db.pool)
-            .await
-            .map_err(internal)?
+            .await?
         else {
             return Ok(None);
         };
         let volunteers: Vec<String> = sqlx::query_scalar("SELECT user_id FROM client_volunteers WHERE client_id = $1")
             .bind(client_id)
             .fetch_all(&self.db.pool)
-            .await
-            .map_err(internal)?;
+            .await?;
         let now = self.clock.now();
         let break_glass: Vec<String> =
             sqlx::query_scalar("SELECT user_id FROM break_glass_grants WHERE client_id = $1 AND expires_at > $2")
                 .bind(client_id)
                 .bind(timestamp(now))
                 .fetch_all(&self.db.pool)
-                .await
-                .map_err(internal)?;
+                .await?;
         let today = self.clock.today().to_string();
         let consents: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM consents WHERE client_id = $1 AND scope = 'volunteer_contact' \
@@ -91,17 +83,16 @@ impl AppState {
         .bind(client_id)
         .bind(&today)
         .fetch_one(&self.db.pool)
-        .await
-        .map_err(internal)?;
+        .await?;
         let facts = ClientFacts {
             client_id: client_id.to_owned(),
-            area: row.try_get("area").map_err(internal)?,
-            assigned_worker: row.try_get("assigned_worker").map_err(internal)?,
+            area: row.try_get("area")?,
+            assigned_worker: row.try_get("assigned_worker")?,
             volunteers,
             break_glass,
             contact_consent: consents > 0,
         };
-        Ok(Some((row.try_get("code").map_err(internal)?, facts)))
+        Ok(Some((row.try_get("code")?, facts)))
     }
 
     /// Authorises `action` on a client. A missing client and a client the caller may not

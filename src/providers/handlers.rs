@@ -33,9 +33,7 @@ async fn list(
     state.authorize(&user, Action::ProvidersRead).await?;
     let Query(filter) = query.map_err(|_| ApiError::bad_request())?;
     let areas = state.areas().await?;
-    let items = super::list(&state.db, &areas, &filter)
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
+    let items = super::list(&state.db, &areas, &filter).await?;
     Ok(Json(json!({ "items": items })))
 }
 
@@ -66,8 +64,7 @@ async fn one(
 ) -> Result<Json<Provider>, ApiError> {
     state.authorize(&user, Action::ProvidersRead).await?;
     super::get(&state.db, &id)
-        .await
-        .map_err(|e| ApiError::internal(&e))?
+        .await?
         .map(Json)
         .ok_or_else(ApiError::not_found)
 }

@@ -91,10 +91,6 @@ fn decode(row: &sqlx::any::AnyRow) -> Result<Provider, sqlx::Error> {
     })
 }
 
-fn internal(e: sqlx::Error) -> ApiError {
-    ApiError::internal(&e)
-}
-
 /// Providers matching the filter, by name. Not audited: the directory holds no client data.
 pub async fn list(db: &Db, areas: &Areas, filter: &ProviderFilter) -> Result<Vec<Provider>, sqlx::Error> {
     let include_inactive = filter.include_inactive.unwrap_or(false);
@@ -142,7 +138,7 @@ fn check_name(name: &str, fields: &mut BTreeMap<String, &'static str>) {
 async fn check_category(db: &Db, category: &str, fields: &mut BTreeMap<String, &'static str>) -> Result<(), ApiError> {
     if category.is_empty() {
         fields.insert("category".into(), "field-required");
-    } else if !crate::categories::is_active(db, category).await.map_err(internal)? {
+    } else if !crate::categories::is_active(db, category).await? {
         fields.insert("category".into(), "field-referrals-unknown_category");
     }
     Ok(())
@@ -201,9 +197,8 @@ pub async fn create(state: &AppState, user: &AuthUser, input: &ProviderInput) ->
     .bind(true)
     .bind(timestamp(state.clock.now()))
     .fetch_one(&state.db.pool)
-    .await
-    .map_err(internal)?;
-    let provider = decode(&row).map_err(internal)?;
+    .await?;
+    let provider = decode(&row)?;
     state
         .audit(user.event("provider_create", Outcome::Success).object(&provider.id))
         .await?;
@@ -217,7 +212,7 @@ pub async fn update(state: &AppState, user: &AuthUser, id: &str, patch: &Provide
     state
         .authorize_in(user, Action::ProvidersManage, &user.account.area)
         .await?;
-    let Some(current) = get(&state.db, id).await.map_err(internal)? else {
+    let Some(current) = get(&state.db, id).await? else {
         return Err(ApiError::not_found());
     };
     let name = trimmed(patch.name.as_ref());
@@ -257,12 +252,11 @@ pub async fn update(state: &AppState, user: &AuthUser, id: &str, patch: &Provide
     .bind(contact.filter(|c| !c.is_empty()))
     .bind(patch.active)
     .fetch_optional(&state.db.pool)
-    .await
-    .map_err(internal)?;
+    .await?;
     let Some(row) = row else {
         return Err(ApiError::not_found());
     };
-    let provider = decode(&row).map_err(internal)?;
+    let provider = decode(&row)?;
     state
         .audit(user.event("provider_update", Outcome::Success).object(&provider.id))
         .await?;

@@ -30,10 +30,6 @@ const REASON_MIN: usize = 10;
 /// free text of the others is narrative (`client_read_narrative`).
 pub const HEALTH_CATEGORIES: &[&str] = &["health_care"];
 
-fn internal(e: impl std::fmt::Display) -> ApiError {
-    ApiError::internal(&e)
-}
-
 fn unprocessable(code: &'static str) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code)
 }
@@ -136,8 +132,7 @@ async fn access_for_referral(
     let client_id: Option<String> = sqlx::query_scalar("SELECT client_id FROM referrals WHERE id = $1")
         .bind(referral_id)
         .fetch_optional(&state.db.pool)
-        .await
-        .map_err(internal)?;
+        .await?;
     let Some(client_id) = client_id else {
         state
             .audit(
@@ -167,11 +162,10 @@ pub async fn create(
     let case = sqlx::query("SELECT opened_on, status FROM clients WHERE id = $1")
         .bind(&client.id)
         .fetch_optional(&state.db.pool)
-        .await
-        .map_err(internal)?
+        .await?
         .ok_or_else(ApiError::not_found)?;
-    let opened_on: String = case.try_get("opened_on").map_err(internal)?;
-    let case_status: String = case.try_get("status").map_err(internal)?;
+    let opened_on: String = case.try_get("opened_on")?;
+    let case_status: String = case.try_get("status")?;
     if case_status != "open" {
         return Err(unprocessable("client_closed"));
     }
@@ -182,10 +176,7 @@ pub async fn create(
     let category_ok = if category.is_empty() {
         fields.insert("category".into(), "field-required");
         false
-    } else if !crate::categories::is_active(&state.db, &category)
-        .await
-        .map_err(internal)?
-    {
+    } else if !crate::categories::is_active(&state.db, &category).await? {
         fields.insert("category".into(), "field-referrals-unknown_category");
         false
     } else {
@@ -208,7 +199,7 @@ pub async fn create(
     });
     let provider_id = input.provider_id.as_deref().map(str::trim).filter(|p| !p.is_empty());
     if let Some(provider_id) = provider_id {
-        match crate::providers::get(&state.db, provider_id).await.map_err(internal)? {
+        match crate::providers::get(&state.db, provider_id).await? {
             None => {
                 fields.insert("provider_id".into(), "field-referrals-unknown_provider");
             }
@@ -228,8 +219,7 @@ pub async fn create(
                 .bind(need_id)
                 .bind(&client.id)
                 .fetch_optional(&state.db.pool)
-                .await
-                .map_err(internal)?;
+                .await?;
         match need_category {
             None => {
                 fields.insert("need_id".into(), "field-referrals-unknown_need");
@@ -245,9 +235,7 @@ pub async fn create(
     }
 
     let share_detail = input.share_detail.unwrap_or(false);
-    let consent = has_sharing_consent(&state.db.pool, &client.id, &category, on)
-        .await
-        .map_err(internal)?;
+    let consent = has_sharing_consent(&state.db.pool, &client.id, &category, on).await?;
     let mut override_reason = None;
     if !consent {
         let reason = input
@@ -319,7 +307,7 @@ pub async fn create(
 
     let now = timestamp(state.clock.now());
     let on_text = on.to_string();
-    let mut tx = state.db.pool.begin().await.map_err(internal)?;
+    let mut tx = state.db.pool.begin().await?;
     sqlx::query(
         "INSERT INTO referrals (id, client_id, need_id, category, provider_id, detail_sealed, status, referred_on, \
          last_moved_on, override_reason_sealed, created_by, created_at, version, share_detail) \
@@ -337,16 +325,11 @@ pub async fn create(
     .bind(&now)
     .bind(share_detail)
     .execute(&mut *tx)
-    .await
-    .map_err(internal)?;
+    .await?;
     // The consent is checked again under the write lock, so a withdrawal that raced this
     // request cannot be missed.
-    if override_reason.is_none()
-        && !has_sharing_consent(&mut *tx, &client.id, &category, on)
-            .await
-            .map_err(internal)?
-    {
-        tx.rollback().await.map_err(internal)?;
+    if override_reason.is_none() && !has_sharing_consent(&mut *tx, &client.id, &category, on).await? {
+        tx.rollback().await?;
         state
             .audit(
                 user.event(Action::ReferralCreate.name(), Outcome::Failure)
@@ -367,9 +350,8 @@ pub async fn create(
     .bind(user.id())
     .bind(&now)
     .execute(&mut *tx)
-    .await
-    .map_err(internal)?;
-    tx.commit().await.map_err(internal)?;
+    .await?;
+    tx.commit().await?;
 
     state
         .audit(
@@ -396,11 +378,10 @@ pub async fn transition(
     let row = sqlx::query("SELECT status, last_moved_on FROM referrals WHERE id = $1")
         .bind(referral_id)
         .fetch_optional(&state.db.pool)
-        .await
-        .map_err(internal)?
+        .await?
         .ok_or_else(ApiError::not_found)?;
-    let current: String = row.try_get("status").map_err(internal)?;
-    let last_moved_on: String = row.try_get("last_moved_on").map_err(internal)?;
+    let current: String = row.try_get("status")?;
+    let last_moved_on: String = row.try_get("last_moved_on")?;
     let from = Status::parse(&current).ok_or_else(|| ApiError::internal(&"a stored referral status is unknown"))?;
     let Some(to) = Status::parse(input.to.trim()) else {
         return Err(ApiError::field("to", "field-referrals-unknown_status"));
@@ -439,7 +420,7 @@ pub async fn transition(
         None => None,
     };
     let on_text = on.to_string();
-    let mut tx = state.db.pool.begin().await.map_err(internal)?;
+    let mut tx = state.db.pool.begin().await?;
     let version: Option<i64> = sqlx::query_scalar(
         "UPDATE referrals SET status = $1, last_moved_on = $2, version = version + 1 \
          WHERE id = $3 AND status = $4 RETURNING version",
@@ -449,10 +430,9 @@ pub async fn transition(
     .bind(referral_id)
     .bind(from.as_str())
     .fetch_optional(&mut *tx)
-    .await
-    .map_err(internal)?;
+    .await?;
     let Some(version) = version else {
-        tx.rollback().await.map_err(internal)?;
+        tx.rollback().await?;
         return Err(ApiError::conflict());
     };
     sqlx::query(
@@ -470,9 +450,8 @@ pub async fn transition(
     .bind(timestamp(state.clock.now()))
     .bind(version)
     .execute(&mut *tx)
-    .await
-    .map_err(internal)?;
-    tx.commit().await.map_err(internal)?;
+    .await?;
+    tx.commit().await?;
     state
         .audit(
             user.event(Action::ReferralTransition.name(), Outcome::Success)
@@ -506,8 +485,7 @@ pub async fn list_for_client(state: &AppState, user: &AuthUser, client_id: &str)
     )
     .bind(&client.id)
     .fetch_all(&state.db.pool)
-    .await
-    .map_err(internal)?;
+    .await?;
     let mut items = Vec::with_capacity(ids.len());
     for id in &ids {
         items.push(load(state, user, &client, id).await?);
@@ -544,13 +522,12 @@ async fn load(state: &AppState, user: &AuthUser, client: &ClientRef, referral_id
     .bind(referral_id)
     .bind(&client.id)
     .fetch_optional(&state.db.pool)
-    .await
-    .map_err(internal)?
+    .await?
     .ok_or_else(ApiError::not_found)?;
-    let category: String = row.try_get("category").map_err(internal)?;
+    let category: String = row.try_get("category")?;
     let readable = may_read_free_text(state, user, client, &category).await?;
-    let detail_sealed: Option<Vec<u8>> = row.try_get("detail_sealed").map_err(internal)?;
-    let reason_sealed: Option<Vec<u8>> = row.try_get("override_reason_sealed").map_err(internal)?;
+    let detail_sealed: Option<Vec<u8>> = row.try_get("detail_sealed")?;
+    let reason_sealed: Option<Vec<u8>> = row.try_get("override_reason_sealed")?;
     let consent_overridden = reason_sealed.is_some();
     let (detail, override_reason) = if readable {
         (
@@ -560,7 +537,7 @@ async fn load(state: &AppState, user: &AuthUser, client: &ClientRef, referral_id
     } else {
         (None, None)
     };
-    let status: String = row.try_get("status").map_err(internal)?;
+    let status: String = row.try_get("status")?;
     let allowed_next = Status::parse(&status).map(Status::next_codes).unwrap_or_default();
 
     let event_rows = sqlx::query(
@@ -569,40 +546,39 @@ async fn load(state: &AppState, user: &AuthUser, client: &ClientRef, referral_id
     )
     .bind(referral_id)
     .fetch_all(&state.db.pool)
-    .await
-    .map_err(internal)?;
+    .await?;
     let mut events = Vec::with_capacity(event_rows.len());
     for e in &event_rows {
-        let event_id: String = e.try_get("id").map_err(internal)?;
-        let note_sealed: Option<Vec<u8>> = e.try_get("note_sealed").map_err(internal)?;
+        let event_id: String = e.try_get("id")?;
+        let note_sealed: Option<Vec<u8>> = e.try_get("note_sealed")?;
         let note = if readable {
             open_opt(state, &client.id, EVENTS, "note", &event_id, note_sealed).await?
         } else {
             None
         };
         events.push(ReferralEvent {
-            from_status: e.try_get("from_status").map_err(internal)?,
-            to_status: e.try_get("to_status").map_err(internal)?,
-            on: e.try_get("on_date").map_err(internal)?,
-            by_user: e.try_get("by_user").map_err(internal)?,
-            at: e.try_get("at").map_err(internal)?,
+            from_status: e.try_get("from_status")?,
+            to_status: e.try_get("to_status")?,
+            on: e.try_get("on_date")?,
+            by_user: e.try_get("by_user")?,
+            at: e.try_get("at")?,
             id: event_id,
             note,
         });
     }
     Ok(Referral {
-        id: row.try_get("id").map_err(internal)?,
-        client_id: row.try_get("client_id").map_err(internal)?,
-        client_code: row.try_get("client_code").map_err(internal)?,
-        need_id: row.try_get("need_id").map_err(internal)?,
-        provider_id: row.try_get("provider_id").map_err(internal)?,
-        provider_name: row.try_get("provider_name").map_err(internal)?,
-        referred_on: row.try_get("referred_on").map_err(internal)?,
-        last_moved_on: row.try_get("last_moved_on").map_err(internal)?,
-        created_by: row.try_get("created_by").map_err(internal)?,
-        created_at: row.try_get("created_at").map_err(internal)?,
-        version: row.try_get("version").map_err(internal)?,
-        share_detail: crate::db::flag(&row, "share_detail").map_err(internal)?,
+        id: row.try_get("id")?,
+        client_id: row.try_get("client_id")?,
+        client_code: row.try_get("client_code")?,
+        need_id: row.try_get("need_id")?,
+        provider_id: row.try_get("provider_id")?,
+        provider_name: row.try_get("provider_name")?,
+        referred_on: row.try_get("referred_on")?,
+        last_moved_on: row.try_get("last_moved_on")?,
+        created_by: row.try_get("created_by")?,
+        created_at: row.try_get("created_at")?,
+        version: row.try_get("version")?,
+        share_detail: crate::db::flag(&row, "share_detail")?,
         category,
         status,
         allowed_next,
@@ -636,17 +612,16 @@ pub async fn follow_ups(state: &AppState, user: &AuthUser, days: Option<u32>) ->
     )
     .bind(cutoff.to_string())
     .fetch_all(&state.db.pool)
-    .await
-    .map_err(internal)?;
+    .await?;
     let areas = state.areas().await?;
     let principal = user.principal();
     let mut items = Vec::new();
     for row in &rows {
         // Only the standing facts: a break-glass grant does not put a client on the list.
         let facts = ClientFacts {
-            client_id: row.try_get("client_id").map_err(internal)?,
-            area: row.try_get("area").map_err(internal)?,
-            assigned_worker: row.try_get("assigned_worker").map_err(internal)?,
+            client_id: row.try_get("client_id")?,
+            area: row.try_get("area")?,
+            assigned_worker: row.try_get("assigned_worker")?,
             ..ClientFacts::default()
         };
         if !state.policy.is_allowed(
@@ -657,17 +632,17 @@ pub async fn follow_ups(state: &AppState, user: &AuthUser, days: Option<u32>) ->
         ) {
             continue;
         }
-        let last_moved_on: String = row.try_get("last_moved_on").map_err(internal)?;
+        let last_moved_on: String = row.try_get("last_moved_on")?;
         items.push(FollowUp {
             days_waiting: (today - parse_date(&last_moved_on)?).num_days(),
-            referral_id: row.try_get("id").map_err(internal)?,
+            referral_id: row.try_get("id")?,
             client_id: facts.client_id,
-            client_code: row.try_get("client_code").map_err(internal)?,
-            category: row.try_get("category").map_err(internal)?,
-            status: row.try_get("status").map_err(internal)?,
-            provider_id: row.try_get("provider_id").map_err(internal)?,
-            provider_name: row.try_get("provider_name").map_err(internal)?,
-            referred_on: row.try_get("referred_on").map_err(internal)?,
+            client_code: row.try_get("client_code")?,
+            category: row.try_get("category")?,
+            status: row.try_get("status")?,
+            provider_id: row.try_get("provider_id")?,
+            provider_name: row.try_get("provider_name")?,
+            referred_on: row.try_get("referred_on")?,
             last_moved_on,
         });
     }
@@ -692,39 +667,35 @@ pub async fn slip(state: &AppState, user: &AuthUser, referral_id: &str) -> Resul
     )
     .bind(referral_id)
     .fetch_optional(&state.db.pool)
-    .await
-    .map_err(internal)?
+    .await?
     .ok_or_else(ApiError::not_found)?;
-    let category: String = row.try_get("category").map_err(internal)?;
+    let category: String = row.try_get("category")?;
     let names = crate::categories::get(&state.db, &category)
-        .await
-        .map_err(internal)?
+        .await?
         .ok_or_else(|| ApiError::internal(&"a referral names an unknown category"))?;
     let today = state.clock.today();
 
     let chosen_name = if client.facts.contact_consent && state.may(user, Action::ClientRead, &client).await? {
-        let sealed: Option<Vec<u8>> = row.try_get("chosen_name_sealed").map_err(internal)?;
+        let sealed: Option<Vec<u8>> = row.try_get("chosen_name_sealed")?;
         open_opt(state, &client.id, "clients", "chosen_name", &client.id, sealed).await?
     } else {
         None
     };
-    let detail = if crate::db::flag(&row, "share_detail").map_err(internal)?
-        && has_sharing_consent(&state.db.pool, &client.id, &category, today)
-            .await
-            .map_err(internal)?
+    let detail = if crate::db::flag(&row, "share_detail")?
+        && has_sharing_consent(&state.db.pool, &client.id, &category, today).await?
         && may_read_free_text(state, user, &client, &category).await?
     {
-        let sealed: Option<Vec<u8>> = row.try_get("detail_sealed").map_err(internal)?;
+        let sealed: Option<Vec<u8>> = row.try_get("detail_sealed")?;
         open_opt(state, &client.id, TABLE, "detail", referral_id, sealed).await?
     } else {
         None
     };
-    let provider_name: Option<String> = row.try_get("provider_name").map_err(internal)?;
+    let provider_name: Option<String> = row.try_get("provider_name")?;
     let provider = match provider_name {
         Some(name) => Some(SlipProvider {
             name,
-            area: row.try_get("provider_area").map_err(internal)?,
-            contact: row.try_get("provider_contact").map_err(internal)?,
+            area: row.try_get("provider_area")?,
+            contact: row.try_get("provider_contact")?,
         }),
         None => None,
     };
@@ -737,13 +708,13 @@ pub async fn slip(state: &AppState, user: &AuthUser, referral_id: &str) -> Resul
         .await?;
     Ok(Slip {
         referral_id: referral_id.to_owned(),
-        client_code: row.try_get("code").map_err(internal)?,
+        client_code: row.try_get("code")?,
         chosen_name,
         category_name_vi: names.name_vi,
         category_name_en: names.name_en,
         category,
         provider,
-        referred_on: row.try_get("referred_on").map_err(internal)?,
+        referred_on: row.try_get("referred_on")?,
         printed_on: today.to_string(),
         detail,
     })

@@ -96,24 +96,20 @@ pub async fn publish_release(
     }
     let internal = |e: &dyn std::fmt::Display| ApiError::internal(e);
     let rules = release::rules(&state.settings).map_err(|e| internal(&e))?;
-    let version = release::next_version(&state.db, &period)
-        .await
-        .map_err(|e| internal(&e))?;
+    let version = release::next_version(&state.db, &period).await?;
     if version > 1 && reason.is_none() {
         return Err(ApiError::field("reason", "field-stats_reason_required"));
     }
-    let audit_head = state.audit_log.head().await.map_err(|e| internal(&e))?;
+    let audit_head = state.audit_log.head().await?;
     let window = Window {
         from: period.from,
         to: period.to,
         as_of: period.to,
         today,
     };
-    let figures = compute::figures(&state.db, window, rules.require_reporting_consent, Scope::Release)
-        .await
-        .map_err(|e| internal(&e))?;
-    let areas = crate::areas::list(&state.db).await.map_err(|e| internal(&e))?;
-    let categories = release::categories(&state.db).await.map_err(|e| internal(&e))?;
+    let figures = compute::figures(&state.db, window, rules.require_reporting_consent, Scope::Release).await?;
+    let areas = crate::areas::list(&state.db).await?;
+    let categories = release::categories(&state.db).await?;
     let id = uuid::Uuid::new_v4().to_string();
     let meta = Meta {
         id: id.clone(),
@@ -165,7 +161,7 @@ pub struct ReleaseList {
         (status = 403, description = "Not a manager")))]
 async fn list(State(state): State<AppState>, user: AuthUser) -> Result<axum::Json<ReleaseList>, ApiError> {
     state.authorize(&user, Action::StatsView).await?;
-    let items = release::list(&state.db).await.map_err(|e| ApiError::internal(&e))?;
+    let items = release::list(&state.db).await?;
     Ok(axum::Json(ReleaseList { items }))
 }
 

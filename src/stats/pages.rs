@@ -348,12 +348,12 @@ async fn show_index(
     let internal = |e: &dyn std::fmt::Display| PageError::internal(e);
     let lang = page.ctx.lang;
     let rules = release::rules(&state.settings).map_err(|e| internal(&e))?;
-    let categories = release::categories(&state.db).await.map_err(|e| internal(&e))?;
+    let categories = release::categories(&state.db).await?;
     let names = Names {
         lang,
         categories: &categories,
     };
-    let latest = match release::latest_id(&state.db).await.map_err(|e| internal(&e))? {
+    let latest = match release::latest_id(&state.db).await? {
         Some(id) => Some(release_view(
             &view::for_user(state, &page.user, &id).await?.release,
             &names,
@@ -363,12 +363,7 @@ async fn show_index(
     let (progress, _) = release::progress(&state.db, &state.clock, &rules)
         .await
         .map_err(|e| internal(&e))?;
-    let releases = release::list(&state.db)
-        .await
-        .map_err(|e| internal(&e))?
-        .iter()
-        .map(list_line)
-        .collect();
+    let releases = release::list(&state.db).await?.iter().map(list_line).collect();
     let areas = state.areas().await?;
     let can_publish = state.policy.is_allowed(
         &areas,
@@ -399,9 +394,7 @@ async fn release_page(
 ) -> Result<Response, PageError> {
     state.authorize(&page.user, Action::StatsView).await?;
     let viewed = view::for_user(&state, &page.user, &id).await?;
-    let categories = release::categories(&state.db)
-        .await
-        .map_err(|e| PageError::internal(&e))?;
+    let categories = release::categories(&state.db).await?;
     let lang = page.ctx.lang;
     let names = Names {
         lang,

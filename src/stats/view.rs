@@ -38,8 +38,7 @@ pub fn narrow(release: &mut Release, areas: &Areas, scope: &str) -> bool {
 /// not exist.
 pub async fn for_user(state: &AppState, user: &AuthUser, id: &str) -> Result<Viewed, ApiError> {
     let stored = release::stored_body(&state.db, id)
-        .await
-        .map_err(|e| ApiError::internal(&e))?
+        .await?
         .ok_or_else(ApiError::not_found)?;
     let mut parsed: Release = serde_json::from_str(&stored).map_err(|e| ApiError::internal(&e))?;
     let areas = state.areas().await?;

@@ -21,16 +21,12 @@ const TABLE: &str = "client_transfers";
 /// Transfers per page of `GET /transfers`.
 pub const PAGE_SIZE: i64 = 50;
 
-fn internal(e: impl std::fmt::Display) -> ApiError {
-    ApiError::internal(&e)
-}
-
 impl From<TransferStoreError> for ApiError {
     fn from(e: TransferStoreError) -> Self {
         match e {
             TransferStoreError::Pending => ApiError::new(StatusCode::CONFLICT, "transfer_pending"),
             TransferStoreError::Stale => ApiError::new(StatusCode::CONFLICT, "transfer_decided"),
-            TransferStoreError::Db(e) => internal(e),
+            TransferStoreError::Db(e) => e.into(),
         }
     }
 }
@@ -127,10 +123,7 @@ pub async fn request(
 }
 
 async fn get_row(state: &AppState, id: &str) -> Result<StoredTransfer, ApiError> {
-    store::get(&state.db, id)
-        .await
-        .map_err(internal)?
-        .ok_or_else(ApiError::not_found)
+    store::get(&state.db, id).await?.ok_or_else(ApiError::not_found)
 }
 
 /// Whether the caller is on one side of the transfer: a supervisor of either area, the
@@ -153,7 +146,7 @@ async fn on_a_side(state: &AppState, user: &AuthUser, row: &StoredTransfer) -> R
 
 /// The transfer `id` if the caller is on one of its sides; otherwise 404, audited.
 async fn visible(state: &AppState, user: &AuthUser, id: &str, action: Action) -> Result<StoredTransfer, ApiError> {
-    let row = store::get(&state.db, id).await.map_err(internal)?;
+    let row = store::get(&state.db, id).await?;
     match row {
         Some(row) if on_a_side(state, user, &row).await? => Ok(row),
         _ => {
@@ -211,8 +204,7 @@ pub async fn accept(
     let note = text(&mut errors, "note", input.note.as_ref(), 0);
     let on = v::past_date(&mut errors, "on", input.on.as_deref(), today).unwrap_or(today);
     let since = store::current_area_since(&state.db, &row.client_id)
-        .await
-        .map_err(internal)?
+        .await?
         .as_deref()
         .and_then(v::parse_date);
     if since.is_some_and(|since| on < since) && !errors.contains_key("on") {
@@ -221,8 +213,7 @@ pub async fn accept(
     if let Some(worker) = &input.assigned_worker {
         let areas = state.areas().await?;
         let fits = accounts::by_id(&state.db, worker)
-            .await
-            .map_err(internal)?
+            .await?
             .is_some_and(|a| a.is_active() && a.role == Role::SocialWorker && areas.covers(&a.area, &row.to_area));
         if !fits {
             errors.insert("assigned_worker".into(), "field-cases-invalid_worker");
@@ -348,7 +339,7 @@ pub async fn waiting(state: &AppState, user: &AuthUser) -> Result<i64, ApiError>
         Role::Supervisor => Scope::Areas(&within),
         _ => Scope::Worker(user.id()),
     };
-    store::count_waiting(&state.db, &scope).await.map_err(internal)
+    store::count_waiting(&state.db, &scope).await.map_err(ApiError::from)
 }
 
 /// The caller's transfers, newest first, a page of [`PAGE_SIZE`] (`page` from 1): a
@@ -367,9 +358,7 @@ pub async fn list(
         _ => Scope::Worker(user.id()),
     };
     let offset = i64::from(page.max(1) - 1) * PAGE_SIZE;
-    let rows = store::list(&state.db, &scope, status, PAGE_SIZE, offset)
-        .await
-        .map_err(internal)?;
+    let rows = store::list(&state.db, &scope, status, PAGE_SIZE, offset).await?;
     state
         .audit(user.event(Action::TransfersRead.name(), Outcome::Success))
         .await?;

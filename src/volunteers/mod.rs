@@ -39,10 +39,6 @@ pub const SUPPORT_KINDS: [&str; 6] = [
 const TABLE: &str = "support_logs";
 const NOTE: &str = "note";
 
-fn internal(e: impl std::fmt::Display) -> ApiError {
-    ApiError::internal(&e)
-}
-
 /// A volunteer assigned to a client.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Assignment {
@@ -124,8 +120,7 @@ pub async fn assignments(state: &AppState, client_id: &str) -> Result<Vec<Assign
     )
     .bind(client_id)
     .fetch_all(&state.db.pool)
-    .await
-    .map_err(internal)?;
+    .await?;
     rows.iter()
         .map(|r| {
             Ok(Assignment {
@@ -136,7 +131,7 @@ pub async fn assignments(state: &AppState, client_id: &str) -> Result<Vec<Assign
             })
         })
         .collect::<Result<_, sqlx::Error>>()
-        .map_err(internal)
+        .map_err(ApiError::from)
 }
 
 /// The support logs of a client, newest first. A note is opened when `classes.narrative`
@@ -154,35 +149,28 @@ pub async fn support_logs(
     )
     .bind(client_id)
     .fetch_all(&state.db.pool)
-    .await
-    .map_err(internal)?;
+    .await?;
     let mut logs = Vec::with_capacity(rows.len());
     for row in rows {
-        let id: String = row.try_get("id").map_err(internal)?;
-        let volunteer_id: String = row.try_get("volunteer_id").map_err(internal)?;
-        let sealed: Option<Vec<u8>> = row.try_get("note_sealed").map_err(internal)?;
+        let id: String = row.try_get("id")?;
+        let volunteer_id: String = row.try_get("volunteer_id")?;
+        let sealed: Option<Vec<u8>> = row.try_get("note_sealed")?;
         let readable = classes.narrative || own_by == Some(volunteer_id.as_str());
         let note = match &sealed {
-            Some(bytes) if readable => Some(
-                state
-                    .clients
-                    .open(client_id, TABLE, NOTE, &id, bytes)
-                    .await
-                    .map_err(internal)?,
-            ),
+            Some(bytes) if readable => Some(state.clients.open(client_id, TABLE, NOTE, &id, bytes).await?),
             _ => None,
         };
         logs.push(SupportLog {
             id,
-            client_id: row.try_get("client_id").map_err(internal)?,
+            client_id: row.try_get("client_id")?,
             volunteer_id,
-            kind: row.try_get("kind").map_err(internal)?,
-            on: row.try_get("on_date").map_err(internal)?,
-            duration_minutes: row.try_get("duration_minutes").map_err(internal)?,
-            needs_follow_up: flag(&row, "needs_follow_up").map_err(internal)?,
-            follow_up_done: flag(&row, "follow_up_done").map_err(internal)?,
-            follow_up_done_at: row.try_get("follow_up_done_at").map_err(internal)?,
-            created_at: row.try_get("created_at").map_err(internal)?,
+            kind: row.try_get("kind")?,
+            on: row.try_get("on_date")?,
+            duration_minutes: row.try_get("duration_minutes")?,
+            needs_follow_up: flag(&row, "needs_follow_up")?,
+            follow_up_done: flag(&row, "follow_up_done")?,
+            follow_up_done_at: row.try_get("follow_up_done_at")?,
+            created_at: row.try_get("created_at")?,
             has_note: sealed.is_some(),
             note,
         });
@@ -201,7 +189,7 @@ pub async fn assign(
     let client = state.client_access(user, client_id, Action::VolunteerAssign).await?;
     let mut errors = v::check(input);
     let target = match &input.user_id {
-        Some(id) => accounts::by_id(&state.db, id).await.map_err(internal)?,
+        Some(id) => accounts::by_id(&state.db, id).await?,
         None => None,
     };
     let areas = state.areas().await?;
@@ -225,8 +213,7 @@ pub async fn assign(
     .bind(user.id())
     .bind(timestamp(now))
     .execute(&state.db.pool)
-    .await
-    .map_err(internal)?
+    .await?
     .rows_affected()
         > 0;
     state
@@ -251,8 +238,7 @@ pub async fn unassign(state: &AppState, user: &AuthUser, client_id: &str, volunt
         .bind(&client.id)
         .bind(volunteer_id)
         .execute(&state.db.pool)
-        .await
-        .map_err(internal)?
+        .await?
         .rows_affected();
     if n == 0 {
         return Err(ApiError::not_found());
@@ -301,13 +287,7 @@ pub async fn log_support(
     let id = uuid::Uuid::new_v4().to_string();
     let note = input.note.as_ref().filter(|n| !n.expose().trim().is_empty());
     let sealed = match note {
-        Some(n) => Some(
-            state
-                .clients
-                .seal(&client.id, TABLE, NOTE, &id, n.expose())
-                .await
-                .map_err(internal)?,
-        ),
+        Some(n) => Some(state.clients.seal(&client.id, TABLE, NOTE, &id, n.expose()).await?),
         None => None,
     };
     let now = state.clock.now();
@@ -326,8 +306,7 @@ pub async fn log_support(
     .bind(false)
     .bind(timestamp(now))
     .execute(&state.db.pool)
-    .await
-    .map_err(internal)?;
+    .await?;
     let mut event = user
         .event("support_log", Outcome::Success)
         .client(&client.code)
@@ -368,7 +347,7 @@ pub async fn follow_ups(
                 for area in &areas {
                     query = query.bind(area);
                 }
-                query.fetch_all(&state.db.pool).await.map_err(internal)?
+                query.fetch_all(&state.db.pool).await?
             }
         }
         _ => {
@@ -379,8 +358,7 @@ pub async fn follow_ups(
                 .bind(include_done)
                 .bind(user.id())
                 .fetch_all(&state.db.pool)
-                .await
-                .map_err(internal)?
+                .await?
         }
     };
     let items = rows
@@ -398,8 +376,7 @@ pub async fn follow_ups(
                 done_at: r.try_get("follow_up_done_at")?,
             })
         })
-        .collect::<Result<Vec<_>, sqlx::Error>>()
-        .map_err(internal)?;
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
     state.audit(user.event("followups_read", Outcome::Success)).await?;
     Ok(items)
 }
@@ -412,8 +389,7 @@ pub async fn follow_up_done(state: &AppState, user: &AuthUser, log_id: &str) -> 
             .bind(log_id)
             .bind(true)
             .fetch_optional(&state.db.pool)
-            .await
-            .map_err(internal)?;
+            .await?;
     let Some(client_id) = client_id else {
         return Err(ApiError::not_found());
     };
@@ -428,8 +404,7 @@ pub async fn follow_up_done(state: &AppState, user: &AuthUser, log_id: &str) -> 
     .bind(log_id)
     .bind(false)
     .execute(&state.db.pool)
-    .await
-    .map_err(internal)?
+    .await?
     .rows_affected();
     if n == 0 {
         return Err(ApiError::new(StatusCode::CONFLICT, "follow_up_done"));

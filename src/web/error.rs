@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::i18n::Lang;
-use crate::clients::StoreError;
+use crate::error::Error;
 
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -91,19 +91,34 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
+/// The one mapping of the domain error onto HTTP.
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
         match e {
-            StoreError::NotFound => Self::not_found(),
-            StoreError::Conflict { current } => Self {
-                details: Some(json!({ "current_version": current })),
-                ..Self::conflict()
+            Error::NotFound => Self::not_found(),
+            Error::Forbidden => Self::forbidden(),
+            Error::Conflict { code, details } => Self {
+                details,
+                ..Self::new(StatusCode::CONFLICT, code)
             },
-            StoreError::UnknownArea => Self::field("area", "field-unknown_area"),
-            other => Self::internal(&other),
+            Error::Validation(fields) => Self::validation(fields),
+            Error::Unavailable => Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Error::Internal(cause) => Self::internal(&cause),
         }
     }
 }
+
+/// `?` on the machinery under a handler, through [`Error`].
+macro_rules! api_error_from {
+    ($($source:ty),*) => {$(
+        impl From<$source> for ApiError {
+            fn from(e: $source) -> Self {
+                Error::from(e).into()
+            }
+        }
+    )*};
+}
+api_error_from!(sqlx::Error, crate::crypto::CryptoError, crate::audit::AuditError);
 
 /// Rewrites error bodies in the language of the request, and turns axum's own plain-text
 /// rejections (bad JSON, wrong content type, unknown route) into the JSON error shape.

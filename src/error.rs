@@ -1,0 +1,78 @@
+//! The domain error: what went wrong in an operation, whoever asked for it. The API maps
+//! it once into [`crate::web::ApiError`] and the pages into [`crate::pages::PageError`];
+//! the cause of an internal error goes to the log there, never to the user.
+//!
+//! `?` turns the storage, crypto and audit errors into [`Error::Internal`], so no
+//! operation needs a `map_err` to report a failure of the machinery under it.
+
+use std::collections::BTreeMap;
+
+use crate::audit::AuditError;
+use crate::crypto::CryptoError;
+
+/// Field name → message id (`field-*`), for a 422 naming each bad field.
+pub type FieldErrors = BTreeMap<String, &'static str>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("not found")]
+    NotFound,
+    #[error("forbidden")]
+    Forbidden,
+    /// The record's state does not allow the operation; `code` names why (message id
+    /// `error-{code}`), `details` are safe to show (e.g. the allowed next states).
+    #[error("conflict: {code}")]
+    Conflict {
+        code: &'static str,
+        details: Option<serde_json::Value>,
+    },
+    #[error("invalid fields")]
+    Validation(FieldErrors),
+    /// Shed load or a dependency that is down; worth retrying later.
+    #[error("unavailable")]
+    Unavailable,
+    #[error(transparent)]
+    Internal(#[from] Internal),
+}
+
+/// A failure of the machinery (database, keys, audit trail): logged, never shown.
+#[derive(Debug, thiserror::Error)]
+pub enum Internal {
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("crypto: {0}")]
+    Crypto(#[from] CryptoError),
+    #[error("audit: {0}")]
+    Audit(#[from] AuditError),
+    /// A stored record in a state the operation should never have found it in.
+    #[error("inconsistent record: {0}")]
+    Inconsistent(String),
+}
+
+impl Error {
+    pub fn conflict(code: &'static str) -> Self {
+        Self::Conflict { code, details: None }
+    }
+    /// One bad field.
+    pub fn field(name: &str, message: &'static str) -> Self {
+        Self::Validation(BTreeMap::from([(name.to_owned(), message)]))
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl From<CryptoError> for Error {
+    fn from(e: CryptoError) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl From<AuditError> for Error {
+    fn from(e: AuditError) -> Self {
+        Self::Internal(e.into())
+    }
+}
