@@ -44,6 +44,11 @@ pub enum Internal {
     Crypto(#[from] CryptoError),
     #[error("audit: {0}")]
     Audit(#[from] AuditError),
+    #[error("session: {0}")]
+    Session(#[from] tower_sessions::session::Error),
+    /// Settings or a data file (rules, policies) that does not load.
+    #[error("configuration: {0}")]
+    Config(String),
     /// A stored record in a state the operation should never have found it in.
     #[error("inconsistent record: {0}")]
     Inconsistent(String),
@@ -67,6 +72,12 @@ impl From<sqlx::Error> for Error {
 
 impl From<CryptoError> for Error {
     fn from(e: CryptoError) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl From<tower_sessions::session::Error> for Error {
+    fn from(e: tower_sessions::session::Error) -> Self {
         Self::Internal(e.into())
     }
 }

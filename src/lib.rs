@@ -14,6 +14,7 @@ pub mod clock;
 pub mod config;
 pub mod consents;
 pub mod crypto;
+pub mod dates;
 pub mod db;
 pub mod demo;
 pub mod error;

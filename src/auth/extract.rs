@@ -68,14 +68,11 @@ async fn from_session(parts: &mut Parts, state: &AppState) -> Result<(AuthUser, 
     let session = Session::from_request_parts(parts, state)
         .await
         .map_err(|_| ApiError::unauthenticated())?;
-    let user_id: Option<String> = session.get(USER_ID_KEY).await.map_err(|e| ApiError::internal(&e))?;
+    let user_id: Option<String> = session.get(USER_ID_KEY).await?;
     let Some(user_id) = user_id else {
         return Err(ApiError::unauthenticated());
     };
-    let at: Option<DateTime<Utc>> = session
-        .get(AUTHENTICATED_AT_KEY)
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
+    let at: Option<DateTime<Utc>> = session.get(AUTHENTICATED_AT_KEY).await?;
     let now = state.clock.now();
     let lifetime = chrono::Duration::hours(i64::try_from(state.settings.auth.absolute_timeout_hours).unwrap_or(12));
     let Some(at) = at.filter(|at| now - *at <= lifetime) else {
@@ -85,27 +82,16 @@ async fn from_session(parts: &mut Parts, state: &AppState) -> Result<(AuthUser, 
     // The idle timeout is the store's expiry, which tower-sessions pushes forward each
     // time the session is written: write it on activity, at most once a minute, so the
     // timeout slides and reads stay cheap. (A clock that went back also slides it.)
-    let active_at: DateTime<Utc> = session
-        .get(ACTIVE_AT_KEY)
-        .await
-        .map_err(|e| ApiError::internal(&e))?
-        .unwrap_or(at);
+    let active_at: DateTime<Utc> = session.get(ACTIVE_AT_KEY).await?.unwrap_or(at);
     if (now - active_at).num_seconds().abs() >= SLIDE_EVERY_SECS {
-        session
-            .insert(ACTIVE_AT_KEY, now)
-            .await
-            .map_err(|e| ApiError::internal(&e))?;
+        session.insert(ACTIVE_AT_KEY, now).await?;
     }
     let account = accounts::by_id(&state.db, &user_id).await?.filter(Account::is_active);
     let Some(account) = account else {
         let _ = session.flush().await;
         return Err(ApiError::unauthenticated());
     };
-    let pending: bool = session
-        .get(ENROLMENT_PENDING_KEY)
-        .await
-        .map_err(|e| ApiError::internal(&e))?
-        .unwrap_or(false);
+    let pending: bool = session.get(ENROLMENT_PENDING_KEY).await?.unwrap_or(false);
     Ok((AuthUser { account, session }, pending))
 }
 

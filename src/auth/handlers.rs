@@ -174,24 +174,14 @@ pub async fn start_session(
     account: &Account,
     enrolment_pending: bool,
 ) -> Result<String, ApiError> {
-    let internal = |e: tower_sessions::session::Error| ApiError::internal(&e);
-    session.cycle_id().await.map_err(internal)?;
+    session.cycle_id().await?;
     let csrf = crate::crypto::random_hex::<32>()?;
-    session.insert(USER_ID_KEY, &account.id).await.map_err(internal)?;
-    session
-        .insert(AUTHENTICATED_AT_KEY, state.clock.now())
-        .await
-        .map_err(internal)?;
-    session
-        .insert(ACTIVE_AT_KEY, state.clock.now())
-        .await
-        .map_err(internal)?;
-    session.insert(CSRF_KEY, &csrf).await.map_err(internal)?;
-    session
-        .insert(ENROLMENT_PENDING_KEY, enrolment_pending)
-        .await
-        .map_err(internal)?;
-    session.save().await.map_err(internal)?;
+    session.insert(USER_ID_KEY, &account.id).await?;
+    session.insert(AUTHENTICATED_AT_KEY, state.clock.now()).await?;
+    session.insert(ACTIVE_AT_KEY, state.clock.now()).await?;
+    session.insert(CSRF_KEY, &csrf).await?;
+    session.insert(ENROLMENT_PENDING_KEY, enrolment_pending).await?;
+    session.save().await?;
     state
         .audit(Event::new(account.id.clone(), "login", Outcome::Success).role(account.role.as_str()))
         .await?;
@@ -236,7 +226,7 @@ pub async fn login(
     responses((status = 204, description = "Logged out"), (status = 401, description = "Not logged in")))]
 pub async fn logout(State(state): State<AppState>, LoginUser(user): LoginUser) -> Result<StatusCode, ApiError> {
     state.audit(user.event("logout", Outcome::Success)).await?;
-    user.session.flush().await.map_err(|e| ApiError::internal(&e))?;
+    user.session.flush().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -245,13 +235,8 @@ pub async fn logout(State(state): State<AppState>, LoginUser(user): LoginUser) -
     responses((status = 200, description = "`{user, csrf_token, mfa_enrolment_required, password_change_required}`"),
         (status = 401, description = "Not logged in")))]
 pub async fn me(LoginUser(user): LoginUser) -> Result<Json<Value>, ApiError> {
-    let csrf: Option<String> = user.session.get(CSRF_KEY).await.map_err(|e| ApiError::internal(&e))?;
-    let pending: bool = user
-        .session
-        .get(ENROLMENT_PENDING_KEY)
-        .await
-        .map_err(|e| ApiError::internal(&e))?
-        .unwrap_or(false);
+    let csrf: Option<String> = user.session.get(CSRF_KEY).await?;
+    let pending: bool = user.session.get(ENROLMENT_PENDING_KEY).await?.unwrap_or(false);
     Ok(Json(json!({
         "user": user_json(&user.account),
         "csrf_token": csrf,

@@ -33,7 +33,6 @@ pub async fn change(
     current: SecretString,
     new: SecretString,
 ) -> Result<(), ApiError> {
-    let internal = |e: &dyn std::fmt::Display| ApiError::internal(e);
     if let Err(message) = password::check_strength(&new) {
         return Err(ApiError::field("new_password", message));
     }
@@ -63,7 +62,7 @@ pub async fn change(
         .await
         .map_err(super::users::account_error)?;
     // The row of this session went with the others; a new id is saved at the response.
-    user.session.cycle_id().await.map_err(|e| internal(&e))?;
+    user.session.cycle_id().await?;
     state
         .audit(user.event("password_change", Outcome::Success).object(&user.account.id))
         .await?;

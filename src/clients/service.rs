@@ -693,7 +693,7 @@ pub async fn update(
         errors.insert("area".into(), "field-cases-area_by_transfer");
     }
     let dob = v::birth_date(&mut errors, "date_of_birth", input.date_of_birth.as_deref(), today);
-    if let (Some(dob), Some(opened)) = (dob, v::parse_date(&current.opened_on))
+    if let (Some(dob), Some(opened)) = (dob, crate::dates::parse_iso(&current.opened_on))
         && opened < dob
     {
         errors.insert("date_of_birth".into(), "field-cases-after_opened");
@@ -799,7 +799,7 @@ pub async fn close(
     let on = v::past_date(&mut errors, "on", input.on.as_deref(), today);
     let periods = state.clients.case_periods(&client.id).await.map_err(store_error)?;
     if let Some(open) = periods.iter().rev().find(|p| p.closed_on.is_none())
-        && let Some(opened) = v::parse_date(&open.opened_on)
+        && let Some(opened) = crate::dates::parse_iso(&open.opened_on)
     {
         v::not_before_opened(&mut errors, "on", on.or(Some(today)), opened);
     }
@@ -852,11 +852,11 @@ pub async fn reopen(
     let too_early = current
         .closed_on
         .as_deref()
-        .and_then(v::parse_date)
+        .and_then(crate::dates::parse_iso)
         .is_some_and(|closed| day < closed)
         || periods
             .iter()
-            .filter_map(|p| v::parse_date(&p.opened_on))
+            .filter_map(|p| crate::dates::parse_iso(&p.opened_on))
             .any(|opened| day <= opened);
     if too_early && !errors.contains_key("on") {
         errors.insert("on".into(), "field-cases-before_closed");

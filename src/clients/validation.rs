@@ -9,17 +9,17 @@
 //! errors are turned into codes here at once and never logged or returned.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use validator::{ValidateLength, ValidationError, ValidationErrors, ValidationErrorsKind};
 
 use crate::crypto::Sensitive;
+use crate::dates::parse_iso;
 use crate::db::Db;
 use crate::web::ApiError;
 
 /// Field name (dotted for nested bodies, e.g. `consents.data_processing`) → message id.
-pub type FieldErrors = BTreeMap<String, &'static str>;
+pub use crate::error::FieldErrors;
 
 pub const MAX_NAME: u64 = 100;
 pub const MAX_ID_NUMBER: u64 = 20;
@@ -156,19 +156,10 @@ pub fn id_number(value: &Sensitive<String>) -> Result<(), ValidationError> {
     }
 }
 
-/// A `YYYY-MM-DD` date (exactly that form).
-pub fn parse_date(value: &str) -> Option<NaiveDate> {
-    let v = value.trim();
-    if v.len() != 10 || v.as_bytes()[4] != b'-' || v.as_bytes()[7] != b'-' {
-        return None;
-    }
-    NaiveDate::parse_from_str(v, "%Y-%m-%d").ok()
-}
-
 /// Parses an optional date that must not be after `today`; records the error.
 pub fn past_date(errors: &mut FieldErrors, field: &str, value: Option<&str>, today: NaiveDate) -> Option<NaiveDate> {
     let value = value?;
-    match parse_date(value) {
+    match parse_iso(value) {
         None => {
             errors.insert(field.to_owned(), "field-invalid_date");
             None
@@ -184,7 +175,7 @@ pub fn past_date(errors: &mut FieldErrors, field: &str, value: Option<&str>, tod
 /// Parses an optional date with no bound (e.g. a consent's expiry).
 pub fn any_date(errors: &mut FieldErrors, field: &str, value: Option<&str>) -> Option<NaiveDate> {
     let value = value?;
-    let parsed = parse_date(value);
+    let parsed = parse_iso(value);
     if parsed.is_none() {
         errors.insert(field.to_owned(), "field-invalid_date");
     }
@@ -264,11 +255,11 @@ mod tests {
 
     #[test]
     fn dates_are_exactly_iso() {
-        assert!(parse_date("2024-03-05").is_some());
-        assert!(parse_date("2024-3-5").is_none());
-        assert!(parse_date("05/03/2024").is_none());
-        assert!(parse_date("2024-02-30").is_none());
-        let today = parse_date("2024-06-01").unwrap();
+        assert!(parse_iso("2024-03-05").is_some());
+        assert!(parse_iso("2024-3-5").is_none());
+        assert!(parse_iso("05/03/2024").is_none());
+        assert!(parse_iso("2024-02-30").is_none());
+        let today = parse_iso("2024-06-01").unwrap();
         let mut errors = FieldErrors::new();
         assert!(past_date(&mut errors, "on", Some("2024-06-02"), today).is_none());
         assert_eq!(errors["on"], "field-future_date");

@@ -153,7 +153,7 @@ pub async fn record(state: &AppState, user: &AuthUser, client_id: &str, input: &
     }
     let detail = input.detail.as_ref().filter(|d| !d.expose().trim().is_empty());
     let assessed_on = v::past_date(&mut errors, "assessed_on", input.assessed_on.as_deref(), today);
-    if let Some(opened) = v::parse_date(&coded.opened_on) {
+    if let Some(opened) = crate::dates::parse_iso(&coded.opened_on) {
         v::not_before_opened(&mut errors, "assessed_on", assessed_on.or(Some(today)), opened);
     }
     v::finish(errors)?;

@@ -14,7 +14,7 @@ use axum::routing::{get, post};
 
 use super::ctx::{PageCtx, PageSessionUser, PageUser};
 use super::error::{PageError, render};
-use super::form::{FieldErrors, FormData};
+use super::form::{FormData, FormErrors};
 use super::lang::PageLang;
 use crate::AppState;
 use crate::auth::extract::CSRF_KEY;
@@ -97,7 +97,7 @@ struct MfaPage {
     ctx: PageCtx,
     step: Step,
     pending: bool,
-    errs: FieldErrors,
+    errs: FormErrors,
 }
 
 async fn mfa_page(page: PageSessionUser) -> Result<Response, PageError> {
@@ -111,7 +111,7 @@ async fn mfa_page(page: PageSessionUser) -> Result<Response, PageError> {
             ctx: at_mfa(page.ctx),
             step,
             pending: page.enrolment_pending,
-            errs: FieldErrors::new(),
+            errs: FormErrors::new(),
         },
         StatusCode::OK,
     )
@@ -134,7 +134,7 @@ async fn mfa_start(State(state): State<AppState>, page: PageSessionUser) -> Resu
                 secret: group(&enrolment.secret),
             },
             pending: page.enrolment_pending,
-            errs: FieldErrors::new(),
+            errs: FormErrors::new(),
         },
         StatusCode::OK,
     )
@@ -155,7 +155,7 @@ async fn mfa_confirm(
     page: PageSessionUser,
     form: FormData,
 ) -> Result<Response, PageError> {
-    let mut errs = FieldErrors::new();
+    let mut errs = FormErrors::new();
     let code: String = form
         .get("code")
         .unwrap_or("")
@@ -180,7 +180,7 @@ async fn mfa_confirm(
                     StatusCode::OK,
                 );
             }
-            Err(e) => match FieldErrors::from_api(&e) {
+            Err(e) => match FormErrors::from_api(&e) {
                 Some(fields) => errs = fields,
                 None if e.status == StatusCode::CONFLICT => {
                     return Ok(Redirect::to("/account/mfa").into_response());
@@ -207,13 +207,13 @@ struct PasswordPage {
     /// The password was set by someone else and must be changed before anything else.
     required: bool,
     form_error: String,
-    errs: FieldErrors,
+    errs: FormErrors,
 }
 
 /// The page context of a session that may still have to change its password (then
 /// without navigation: nothing else opens until it is changed).
 async fn password_ctx(lang: crate::web::Lang, user: &crate::auth::AuthUser) -> Result<PageCtx, PageError> {
-    let csrf: Option<String> = user.session.get(CSRF_KEY).await.map_err(|e| PageError::internal(&e))?;
+    let csrf: Option<String> = user.session.get(CSRF_KEY).await?;
     Ok(PageCtx::for_user(
         lang,
         "/account/password",
@@ -245,7 +245,7 @@ async fn password_page(
             ctx: password_ctx(lang, &user).await?,
             required: user.account.password_change_required,
             form_error: String::new(),
-            errs: FieldErrors::new(),
+            errs: FormErrors::new(),
         },
         StatusCode::OK,
     )
@@ -273,7 +273,7 @@ async fn password_submit(
         field("new_password"),
         field("new_password_again"),
     );
-    let mut errs = FieldErrors::new();
+    let mut errs = FormErrors::new();
     if current.is_empty() {
         errs.add("current_password", "field-required");
     }
@@ -301,7 +301,7 @@ async fn password_submit(
                 };
                 return Ok(Redirect::to(target).into_response());
             }
-            Err(e) => match FieldErrors::from_api(&e) {
+            Err(e) => match FormErrors::from_api(&e) {
                 Some(fields) => errs = fields,
                 None if e.code == "too_many_attempts" || e.code == "busy" => {
                     form_error = format!("error-{}", e.code);

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::ctx::{PageCtx, PageUser};
 use super::error::{PageError, render};
-use super::form::{FieldErrors, FormData};
+use super::form::{FormData, FormErrors};
 use crate::AppState;
 use crate::areas::Area;
 use crate::audit::Outcome;
@@ -64,7 +64,7 @@ struct ListPage {
     areas: Vec<Area>,
     roles: Vec<&'static str>,
     form: NewForm,
-    errs: FieldErrors,
+    errs: FormErrors,
     done: String,
 }
 
@@ -85,7 +85,7 @@ async fn show_list(
     state: &AppState,
     page: PageUser,
     form: NewForm,
-    errs: FieldErrors,
+    errs: FormErrors,
     done: String,
 ) -> Result<Response, PageError> {
     let accounts = accounts::list(&state.db).await?;
@@ -118,7 +118,7 @@ async fn list_page(
     q: Result<Query<DoneQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
     state.authorize(&page.user, Action::UsersManage).await?;
-    show_list(&state, page, NewForm::default(), FieldErrors::new(), done_message(q)).await
+    show_list(&state, page, NewForm::default(), FormErrors::new(), done_message(q)).await
 }
 
 fn raw(form: &FormData, name: &str) -> String {
@@ -138,7 +138,7 @@ async fn create(State(state): State<AppState>, page: PageUser, form: FormData) -
         area: form.text("area"),
     };
     let password = SecretString::from(raw(&form, "password"));
-    let mut errs = FieldErrors::new();
+    let mut errs = FormErrors::new();
     if accounts::normalise_username(&input.username).is_err() {
         errs.add("username", "field-invalid_username");
     }
@@ -193,7 +193,7 @@ struct AccountPage {
     ctx: PageCtx,
     account: Account,
     area: String,
-    errs: FieldErrors,
+    errs: FormErrors,
     done: String,
     is_self: bool,
 }
@@ -206,7 +206,7 @@ async fn show_account(
     state: &AppState,
     page: PageUser,
     id: &str,
-    errs: FieldErrors,
+    errs: FormErrors,
     done: String,
 ) -> Result<Response, PageError> {
     let account = target(state, id).await?;
@@ -241,7 +241,7 @@ async fn account_page(
     q: Result<Query<DoneQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
     state.authorize(&page.user, Action::UsersManage).await?;
-    show_account(&state, page, &id, FieldErrors::new(), done_message(q)).await
+    show_account(&state, page, &id, FormErrors::new(), done_message(q)).await
 }
 
 fn back(id: &str, done: &str) -> Response {
@@ -283,7 +283,7 @@ async fn reset_password(
     state.authorize(&page.user, Action::UsersManage).await?;
     target(&state, &id).await?;
     let password = SecretString::from(raw(&form, "password"));
-    let mut errs = FieldErrors::new();
+    let mut errs = FormErrors::new();
     if let Err(message) = password::check_strength(&password) {
         errs.add("password", message);
         return show_account(&state, page, &id, errs, String::new()).await;

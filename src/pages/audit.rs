@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use super::ctx::{PageCtx, PageUser};
 use super::error::{PageError, render};
-use super::form::{FieldErrors, FormData};
+use super::form::{FormData, FormErrors};
 use crate::AppState;
 use crate::audit::{Checkpoint, Entry, Filter, Outcome, Report, Verification};
 use crate::auth::accounts;
@@ -56,12 +56,12 @@ struct Row {
 struct AuditPage {
     ctx: PageCtx,
     q: AuditQuery,
-    errs: FieldErrors,
+    errs: FormErrors,
     rows: Vec<Row>,
     limit: i64,
     verification: Option<Verified>,
     /// Problems of the pasted checkpoint.
-    cp_errs: FieldErrors,
+    cp_errs: FormErrors,
     /// The pasted checkpoint, put back in the form.
     checkpoint_text: String,
 }
@@ -113,7 +113,7 @@ async fn audit_page(
         client_code: String::new(),
         ..query.map(|Query(q)| q).unwrap_or_default()
     };
-    show(&state, page, q, None, FieldErrors::new(), String::new()).await
+    show(&state, page, q, None, FormErrors::new(), String::new()).await
 }
 
 /// The filter form, a POST so that a client code never sits in a URL.
@@ -126,7 +126,7 @@ async fn audit_search(State(state): State<AppState>, page: PageUser, form: FormD
         client_code: form.text("client_code"),
         flagged: form.text("flagged"),
     };
-    show(&state, page, q, None, FieldErrors::new(), String::new()).await
+    show(&state, page, q, None, FormErrors::new(), String::new()).await
 }
 
 async fn verify_page(State(state): State<AppState>, page: PageUser) -> Result<Response, PageError> {
@@ -144,7 +144,7 @@ async fn verify_page(State(state): State<AppState>, page: PageUser) -> Result<Re
         page,
         AuditQuery::default(),
         Some(verified),
-        FieldErrors::new(),
+        FormErrors::new(),
         String::new(),
     )
     .await
@@ -158,7 +158,7 @@ async fn verify_checkpoint_page(
 ) -> Result<Response, PageError> {
     state.authorize(&page.user, Action::AuditRead).await?;
     let text = form.text("checkpoint");
-    let mut errs = FieldErrors::new();
+    let mut errs = FormErrors::new();
     let checkpoint = if text.is_empty() {
         errs.add("checkpoint", "field-required");
         None
@@ -236,15 +236,15 @@ async fn show(
     page: PageUser,
     q: AuditQuery,
     verification: Option<Verified>,
-    cp_errs: FieldErrors,
+    cp_errs: FormErrors,
     checkpoint_text: String,
 ) -> Result<Response, PageError> {
-    let mut errs = FieldErrors::new();
+    let mut errs = FormErrors::new();
     let mut bound = |field: &str, value: &str, end: bool| -> Option<String> {
         if value.trim().is_empty() {
             return None;
         }
-        match super::fmt::parse_date(value) {
+        match crate::dates::parse_typed(value) {
             Some(d) if end => Some(format!("{d}T23:59:59Z")),
             Some(d) => Some(d.to_string()),
             None => {

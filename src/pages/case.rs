@@ -19,7 +19,7 @@ use serde::Deserialize;
 
 use super::ctx::{PageCtx, PageUser};
 use super::error::{PageError, render};
-use super::form::{FieldErrors, FormData};
+use super::form::{FormData, FormErrors};
 use super::intake::iso_date;
 use super::lookup::Names;
 use crate::AppState;
@@ -106,7 +106,7 @@ struct CasePage {
     /// The form that failed, and what was typed in it.
     failed: String,
     posted: FormData,
-    errs: FieldErrors,
+    errs: FormErrors,
     /// A message about the whole failed form (already in the user's language).
     form_error: String,
     done: String,
@@ -145,7 +145,7 @@ impl CasePage {
 struct Failure {
     form: &'static str,
     posted: FormData,
-    errs: FieldErrors,
+    errs: FormErrors,
     form_error: String,
 }
 
@@ -185,7 +185,7 @@ struct BreakGlassPage {
     ctx: PageCtx,
     client_id: String,
     code: String,
-    errs: FieldErrors,
+    errs: FormErrors,
     reason: String,
 }
 
@@ -200,7 +200,7 @@ async fn show(
     let view = match service::read(state, &page.user, id).await {
         Ok(view) => view,
         Err(e) if matches!(e.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND) => {
-            return offer_break_glass(state, page, id, e, FieldErrors::new(), String::new()).await;
+            return offer_break_glass(state, page, id, e, FormErrors::new(), String::new()).await;
         }
         Err(e) => return Err(e.into()),
     };
@@ -302,7 +302,7 @@ async fn offer_break_glass(
     page: PageUser,
     id: &str,
     refused: ApiError,
-    errs: FieldErrors,
+    errs: FormErrors,
     reason: String,
 ) -> Result<Response, PageError> {
     if !matches!(page.user.account.role, Role::SocialWorker | Role::Supervisor) {
@@ -577,7 +577,7 @@ async fn erase_case(
         let failure = Failure {
             form: "erase",
             errs: {
-                let mut errs = FieldErrors::new();
+                let mut errs = FormErrors::new();
                 errs.add("erase_confirm", "case-erase-confirm-needed");
                 errs
             },
@@ -604,7 +604,7 @@ async fn break_glass(
     let reason = form.text("reason");
     match crate::breakglass::break_glass(&state, &page.user, &id, &reason).await {
         Ok(grant) => Ok(back(&grant.client_id, "glass", "main")),
-        Err(e) => match FieldErrors::from_api(&e) {
+        Err(e) => match FormErrors::from_api(&e) {
             Some(errs) => offer_break_glass(&state, page, &id, e, errs, reason).await,
             None => Err(e.into()),
         },

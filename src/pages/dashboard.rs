@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use super::ctx::{PageCtx, PageUser};
 use super::error::{PageError, render};
-use super::form::{FieldErrors, FormData};
+use super::form::{FormData, FormErrors};
 use super::lookup::Names;
 use crate::AppState;
 use crate::audit::Outcome;
@@ -70,7 +70,7 @@ struct HomePage {
     grants: Vec<Grant>,
     done: String,
     find_code: String,
-    errs: FieldErrors,
+    errs: FormErrors,
     is_supervisor: bool,
     /// Transfers of the caller's that wait for a decision.
     waiting_transfers: i64,
@@ -90,7 +90,7 @@ impl HomePage {
             grants: Vec::new(),
             done: String::new(),
             find_code: String::new(),
-            errs: FieldErrors::new(),
+            errs: FormErrors::new(),
             is_supervisor: false,
             waiting_transfers: 0,
         }
@@ -159,7 +159,7 @@ async fn home(
 /// an unknown code and one the caller may not know of get the same answer.
 async fn find(State(state): State<AppState>, page: PageUser, form: FormData) -> Result<Response, PageError> {
     let code = form.text("code").trim().to_uppercase();
-    let mut errs = FieldErrors::new();
+    let mut errs = FormErrors::new();
     if code.is_empty() {
         errs.add("code", "field-required");
     } else if code.chars().count() > 40 {

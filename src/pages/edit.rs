@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 
 use super::ctx::{PageCtx, PageUser};
 use super::error::{PageError, render};
-use super::form::{FieldErrors, FormData};
+use super::form::{FormData, FormErrors};
 use super::intake::iso_date;
 use super::lookup::Names;
 use crate::AppState;
@@ -35,7 +35,7 @@ struct EditPage {
     area_name: String,
     /// What to show in each input: what was posted, or the stored value.
     posted: FormData,
-    errs: FieldErrors,
+    errs: FormErrors,
 }
 
 impl EditPage {
@@ -83,7 +83,7 @@ async fn show(
     page: PageUser,
     id: &str,
     posted: Option<FormData>,
-    errs: FieldErrors,
+    errs: FormErrors,
 ) -> Result<Response, PageError> {
     let client = state.client_access(&page.user, id, Action::ClientUpdate).await?;
     let v = service::read(state, &page.user, id).await?;
@@ -114,7 +114,7 @@ async fn edit_form(
     page: PageUser,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    show(&state, page, &id, None, FieldErrors::new()).await
+    show(&state, page, &id, None, FormErrors::new()).await
 }
 
 /// A clearable field: blank clears it, absent (not shown to this role) leaves it.
@@ -130,7 +130,7 @@ async fn edit_submit(
 ) -> Result<Response, PageError> {
     let client = client_ref(&state, &id).await?;
     let classes = service::field_classes(&state, &page.user, &client).await?;
-    let mut errs = FieldErrors::new();
+    let mut errs = FormErrors::new();
     let version = form.get("version").and_then(|v| v.parse::<i64>().ok());
     if version.is_none() {
         errs.add("version", "field-required");
@@ -161,7 +161,7 @@ async fn edit_submit(
     }
     match service::update(&state, &page.user, &id, input).await {
         Ok(_) => Ok(back(&id, "updated")),
-        Err(e) => match FieldErrors::from_api(&e) {
+        Err(e) => match FormErrors::from_api(&e) {
             Some(errs) => show(&state, page, &id, Some(form), errs).await,
             None => Err(e.into()),
         },

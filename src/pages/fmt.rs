@@ -24,15 +24,6 @@ pub fn datetime(rfc3339: &str) -> String {
     }
 }
 
-/// A date typed in a form: `YYYY-MM-DD` (what `<input type="date">` sends) or
-/// `dd/mm/yyyy` (what people type where the browser has no date picker).
-pub fn parse_date(input: &str) -> Option<NaiveDate> {
-    let s = input.trim();
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .or_else(|_| NaiveDate::parse_from_str(s, "%d/%m/%Y"))
-        .ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -42,7 +33,5 @@ mod tests {
         assert_eq!(date("2024-03-05"), "05/03/2024");
         assert_eq!(date("oops"), "oops");
         assert_eq!(datetime("2024-03-05T20:30:00Z"), "06/03/2024 03:30");
-        assert_eq!(parse_date("05/03/2024"), parse_date("2024-03-05"));
-        assert!(parse_date("2024-02-30").is_none());
     }
 }

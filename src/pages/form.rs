@@ -67,11 +67,12 @@ impl FormData {
     }
 }
 
-/// Field name → message id of the problem.
+/// The bad fields of a submitted form (field name → message id), shown beside them; built
+/// from the domain's [`crate::error::FieldErrors`] or by the page's own checks.
 #[derive(Debug, Clone, Default)]
-pub struct FieldErrors(pub BTreeMap<String, String>);
+pub struct FormErrors(pub BTreeMap<String, String>);
 
-impl FieldErrors {
+impl FormErrors {
     pub fn new() -> Self {
         Self::default()
     }
@@ -129,7 +130,7 @@ impl FieldErrors {
     /// An optional date, not in the future.
     pub fn date(&mut self, form: &FormData, field: &str, today: NaiveDate) -> Option<NaiveDate> {
         let raw = form.get(field)?;
-        match super::fmt::parse_date(raw) {
+        match crate::dates::parse_typed(raw) {
             None => {
                 self.add(field, "field-invalid_date");
                 None
@@ -168,7 +169,7 @@ mod tests {
         assert_eq!(form.get("a"), Some("x"));
         assert_eq!(form.get("b"), None);
         assert_eq!(form.all("c"), vec!["1", "2"]);
-        let mut errors = FieldErrors::new();
+        let mut errors = FormErrors::new();
         let today = NaiveDate::from_ymd_opt(2024, 6, 1).unwrap();
         assert!(errors.date(&form, "d", today).is_none());
         assert_eq!(errors.get("d"), "field-future_date");

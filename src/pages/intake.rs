@@ -11,7 +11,7 @@ use axum::routing::get;
 
 use super::ctx::{PageCtx, PageUser};
 use super::error::{PageError, render};
-use super::form::{FieldErrors, FormData};
+use super::form::{FormData, FormErrors};
 use super::lookup::Names;
 use crate::AppState;
 use crate::auth::accounts::{self, Account};
@@ -33,7 +33,7 @@ struct IntakePage {
     /// For supervisors: the social workers who may be assigned.
     workers: Vec<Account>,
     posted: FormData,
-    errs: FieldErrors,
+    errs: FormErrors,
 }
 
 impl IntakePage {
@@ -61,7 +61,7 @@ struct IntakeDone {
     child_protection: bool,
 }
 
-async fn page(state: &AppState, page: PageUser, posted: FormData, errs: FieldErrors) -> Result<Response, PageError> {
+async fn page(state: &AppState, page: PageUser, posted: FormData, errs: FormErrors) -> Result<Response, PageError> {
     let account = &page.user.account;
     let names = Names::load(state, page.ctx.lang).await?;
     let tree = state.areas().await?;
@@ -109,14 +109,14 @@ async fn page(state: &AppState, page: PageUser, posted: FormData, errs: FieldErr
 
 async fn form_page(State(state): State<AppState>, user: PageUser) -> Result<Response, PageError> {
     state.authorize_create(&user.user, &user.user.account.area).await?;
-    page(&state, user, FormData::default(), FieldErrors::new()).await
+    page(&state, user, FormData::default(), FormErrors::new()).await
 }
 
 /// A date as the services expect it (`YYYY-MM-DD`) from what was typed; left as typed
 /// when it is not a date, so the service names the field.
 pub(super) fn iso_date(form: &FormData, name: &str) -> Option<String> {
     let raw = form.get(name)?;
-    Some(super::fmt::parse_date(raw).map_or_else(|| raw.to_owned(), |d| d.to_string()))
+    Some(crate::dates::parse_typed(raw).map_or_else(|| raw.to_owned(), |d| d.to_string()))
 }
 
 fn pii(form: &FormData, name: &str) -> Option<Pii> {
@@ -162,7 +162,7 @@ async fn submit(State(state): State<AppState>, user: PageUser, form: FormData) -
                 StatusCode::CREATED,
             )
         }
-        Err(e) => match FieldErrors::from_api(&e) {
+        Err(e) => match FormErrors::from_api(&e) {
             Some(errs) => page(&state, user, form, errs).await,
             None => Err(e.into()),
         },

@@ -16,7 +16,7 @@ use tower_sessions::Session;
 
 use super::ctx::{PageCtx, safe_next};
 use super::error::{PageError, render};
-use super::form::{FieldErrors, FormData};
+use super::form::{FormData, FormErrors};
 use super::lang::PageLang;
 use crate::AppState;
 use crate::audit::Outcome;
@@ -39,7 +39,7 @@ struct LoginPage {
     show_totp: bool,
     /// A message about the whole form (wrong credentials, too many attempts).
     form_error: String,
-    errs: FieldErrors,
+    errs: FormErrors,
 }
 
 #[derive(Deserialize)]
@@ -63,7 +63,7 @@ async fn login_form(
             next,
             show_totp: false,
             form_error: String::new(),
-            errs: FieldErrors::new(),
+            errs: FormErrors::new(),
         },
         StatusCode::OK,
     )
@@ -77,7 +77,7 @@ async fn login_submit(
     session: Session,
     form: FormData,
 ) -> Result<Response, PageError> {
-    let mut errs = FieldErrors::new();
+    let mut errs = FormErrors::new();
     let username = errs.required(&form, "username", 64).map(str::to_owned);
     let password = form
         .0
@@ -156,7 +156,7 @@ async fn login_submit(
 async fn logout(State(state): State<AppState>, user: Result<LoginUser, ApiError>) -> Result<Response, PageError> {
     if let Ok(LoginUser(user)) = user {
         state.audit(user.event("logout", Outcome::Success)).await?;
-        user.session.flush().await.map_err(|e| PageError::internal(&e))?;
+        user.session.flush().await?;
     }
     Ok(Redirect::to("/login").into_response())
 }

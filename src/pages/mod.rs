@@ -31,7 +31,7 @@ use axum::routing::get;
 
 pub use ctx::{PageCtx, PageSessionUser, PageUser};
 pub use error::{PageError, render};
-pub use form::{FieldErrors, FormData};
+pub use form::{FormData, FormErrors};
 
 use crate::AppState;
 

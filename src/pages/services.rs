@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::ctx::{PageCtx, PageUser};
 use super::error::{PageError, render};
-use super::form::{FieldErrors, FormData};
+use super::form::{FormData, FormErrors};
 use super::intake::iso_date;
 use super::lookup::Names;
 use crate::AppState;
@@ -101,7 +101,7 @@ struct ProvidersPage {
     /// The areas the caller may add providers in.
     manage_areas: Vec<(String, String)>,
     posted: FormData,
-    errs: FieldErrors,
+    errs: FormErrors,
     done: String,
 }
 
@@ -119,7 +119,7 @@ async fn show_providers(
     page: PageUser,
     q: ProviderQuery,
     posted: FormData,
-    errs: FieldErrors,
+    errs: FormErrors,
     done: String,
 ) -> Result<Response, PageError> {
     state.authorize(&page.user, Action::ProvidersRead).await?;
@@ -199,7 +199,7 @@ async fn providers_page(
         area: q.area,
         inactive: q.inactive,
     };
-    show_providers(&state, page, filter, FormData::default(), FieldErrors::new(), done).await
+    show_providers(&state, page, filter, FormData::default(), FormErrors::new(), done).await
 }
 
 async fn add_provider(State(state): State<AppState>, page: PageUser, form: FormData) -> Result<Response, PageError> {
@@ -211,7 +211,7 @@ async fn add_provider(State(state): State<AppState>, page: PageUser, form: FormD
     };
     match crate::providers::create(&state, &page.user, &input).await {
         Ok(_) => Ok(Redirect::to("/providers?done=created").into_response()),
-        Err(e) => match FieldErrors::from_api(&e) {
+        Err(e) => match FormErrors::from_api(&e) {
             Some(errs) => show_providers(&state, page, ProviderQuery::default(), form, errs, String::new()).await,
             None => Err(e.into()),
         },
@@ -243,7 +243,7 @@ struct SupportPage {
     v: ClientView,
     kinds: &'static [&'static str],
     posted: FormData,
-    errs: FieldErrors,
+    errs: FormErrors,
     may_flag: bool,
 }
 
@@ -261,7 +261,7 @@ async fn show_support(
     page: PageUser,
     id: &str,
     posted: FormData,
-    errs: FieldErrors,
+    errs: FormErrors,
 ) -> Result<Response, PageError> {
     let client = state.client_access(&page.user, id, Action::SupportLog).await?;
     let may_flag = state.may(&page.user, Action::FollowupFlag, &client).await?;
@@ -289,7 +289,7 @@ async fn support_form(
     page: PageUser,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    show_support(&state, page, &id, FormData::default(), FieldErrors::new()).await
+    show_support(&state, page, &id, FormData::default(), FormErrors::new()).await
 }
 
 async fn support_submit(
@@ -298,7 +298,7 @@ async fn support_submit(
     Path(id): Path<String>,
     form: FormData,
 ) -> Result<Response, PageError> {
-    let mut errs = FieldErrors::new();
+    let mut errs = FormErrors::new();
     let duration_minutes = match form.get("duration_minutes") {
         None => None,
         Some(raw) => match raw.parse::<i64>() {
@@ -321,7 +321,7 @@ async fn support_submit(
     };
     match crate::volunteers::log_support(&state, &page.user, &id, &input).await {
         Ok(_) => Ok(Redirect::to("/?done=logged").into_response()),
-        Err(e) => match FieldErrors::from_api(&e) {
+        Err(e) => match FormErrors::from_api(&e) {
             Some(errs) => show_support(&state, page, &id, form, errs).await,
             None => Err(e.into()),
         },

@@ -11,7 +11,7 @@ use secrecy::SecretString;
 
 use super::ctx::PageCtx;
 use super::error::{PageError, render};
-use super::form::{FieldErrors, FormData};
+use super::form::{FormData, FormErrors};
 use super::lang::PageLang;
 use crate::AppState;
 use crate::auth::setup::{self, SetupError};
@@ -27,7 +27,7 @@ struct SetupPage {
     valid: bool,
     username: String,
     display_name: String,
-    errs: FieldErrors,
+    errs: FormErrors,
 }
 
 fn invalid(lang: crate::web::Lang, here: &str) -> Result<Response, PageError> {
@@ -37,7 +37,7 @@ fn invalid(lang: crate::web::Lang, here: &str) -> Result<Response, PageError> {
             valid: false,
             username: String::new(),
             display_name: String::new(),
-            errs: FieldErrors::new(),
+            errs: FormErrors::new(),
         },
         StatusCode::NOT_FOUND,
     )
@@ -61,7 +61,7 @@ async fn setup_form(
             valid: true,
             username: String::new(),
             display_name: String::new(),
-            errs: FieldErrors::new(),
+            errs: FormErrors::new(),
         },
         StatusCode::OK,
     )
@@ -82,7 +82,7 @@ async fn setup_submit(
             .unwrap_or_default()
     };
     let password = raw("password");
-    let mut errs = FieldErrors::new();
+    let mut errs = FormErrors::new();
     if password != raw("password_confirm") {
         errs.add("password_confirm", "setup-password-mismatch");
     }

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::ctx::{PageCtx, PageUser};
 use super::error::{PageError, render};
-use super::form::{FieldErrors, FormData};
+use super::form::{FormData, FormErrors};
 use super::lookup::Names;
 use crate::AppState;
 use crate::clients::Pii;
@@ -39,7 +39,7 @@ struct RequestPage {
     area_name: String,
     areas: Vec<(String, String)>,
     posted: FormData,
-    errs: FieldErrors,
+    errs: FormErrors,
 }
 
 impl RequestPage {
@@ -56,7 +56,7 @@ async fn show_request(
     page: PageUser,
     id: &str,
     posted: FormData,
-    errs: FieldErrors,
+    errs: FormErrors,
 ) -> Result<Response, PageError> {
     let client = state.client_access(&page.user, id, Action::TransferRequest).await?;
     let names = Names::load(state, page.ctx.lang).await?;
@@ -90,7 +90,7 @@ async fn request_form(
     page: PageUser,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    show_request(&state, page, &id, FormData::default(), FieldErrors::new()).await
+    show_request(&state, page, &id, FormData::default(), FormErrors::new()).await
 }
 
 async fn request_submit(
@@ -105,7 +105,7 @@ async fn request_submit(
     };
     match service::request(&state, &page.user, &id, &input).await {
         Ok(_) => Ok(Redirect::to("/transfers?done=requested").into_response()),
-        Err(e) => match FieldErrors::from_api(&e) {
+        Err(e) => match FormErrors::from_api(&e) {
             Some(errs) => show_request(&state, page, &id, form, errs).await,
             None => Err(e.into()),
         },
@@ -131,7 +131,7 @@ struct ListPage {
     more: bool,
     done: String,
     /// The transfer whose decision failed, with its errors.
-    failed: Option<(String, FieldErrors)>,
+    failed: Option<(String, FormErrors)>,
 }
 
 impl ListPage {
@@ -162,7 +162,7 @@ async fn show_list(
     page: PageUser,
     number: u32,
     done: String,
-    failed: Option<(String, FieldErrors)>,
+    failed: Option<(String, FormErrors)>,
 ) -> Result<Response, PageError> {
     let transfers = service::list(state, &page.user, None, number).await?;
     let areas = state.areas().await?;
@@ -249,7 +249,7 @@ async fn finish(
 ) -> Result<Response, PageError> {
     match result {
         Ok(_) => Ok(Redirect::to(&format!("/transfers?done={done}")).into_response()),
-        Err(e) => match FieldErrors::from_api(&e) {
+        Err(e) => match FormErrors::from_api(&e) {
             Some(errs) => show_list(state, page, 1, String::new(), Some((id.to_owned(), errs))).await,
             None => Err(e.into()),
         },

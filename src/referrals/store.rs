@@ -67,10 +67,6 @@ fn parse_on(on: Option<&str>, today: NaiveDate) -> Result<NaiveDate, &'static st
     Ok(date)
 }
 
-fn parse_date(text: &str) -> Result<NaiveDate, ApiError> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| ApiError::internal(&"a stored date is malformed"))
-}
-
 /// Trimmed free text, `None` when empty; 422 id when too long.
 fn free_text(value: Option<&Pii>) -> Result<Option<Pii>, &'static str> {
     let Some(text) = value.map(|v| v.expose().trim()).filter(|t| !t.is_empty()) else {
@@ -169,7 +165,7 @@ pub async fn create(
     if case_status != "open" {
         return Err(unprocessable("client_closed"));
     }
-    let opened_on = parse_date(&opened_on)?;
+    let opened_on = crate::dates::stored(&opened_on)?;
 
     let mut fields: BTreeMap<String, &'static str> = BTreeMap::new();
     let category = input.category.trim().to_owned();
@@ -392,7 +388,7 @@ pub async fn transition(
     let today = state.clock.today();
     let mut fields: BTreeMap<String, &'static str> = BTreeMap::new();
     let on = match parse_on(input.on.as_deref(), today) {
-        Ok(on) if on < parse_date(&last_moved_on)? => {
+        Ok(on) if on < crate::dates::stored(&last_moved_on)? => {
             fields.insert("on".into(), "field-referrals-before_previous_event");
             today
         }
@@ -634,7 +630,7 @@ pub async fn follow_ups(state: &AppState, user: &AuthUser, days: Option<u32>) ->
         }
         let last_moved_on: String = row.try_get("last_moved_on")?;
         items.push(FollowUp {
-            days_waiting: (today - parse_date(&last_moved_on)?).num_days(),
+            days_waiting: (today - crate::dates::stored(&last_moved_on)?).num_days(),
             referral_id: row.try_get("id")?,
             client_id: facts.client_id,
             client_code: row.try_get("client_code")?,

@@ -94,8 +94,7 @@ pub async fn publish_release(
     if period.is_ad_hoc() && reason.is_none() {
         return Err(ApiError::field("reason", "field-stats_reason_required_ad_hoc"));
     }
-    let internal = |e: &dyn std::fmt::Display| ApiError::internal(e);
-    let rules = release::rules(&state.settings).map_err(|e| internal(&e))?;
+    let rules = release::rules(&state.settings)?;
     let version = release::next_version(&state.db, &period).await?;
     if version > 1 && reason.is_none() {
         return Err(ApiError::field("reason", "field-stats_reason_required"));
@@ -133,7 +132,7 @@ pub async fn publish_release(
     let (release, body) = match published {
         Ok(published) => published,
         Err(release::StatsError::Db(e)) if crate::db::is_unique_violation(&e) => return Err(ApiError::conflict()),
-        Err(e) => return Err(internal(&e)),
+        Err(e) => return Err(ApiError::internal(&e)),
     };
     let mut event = user.event("stats_publish", Outcome::Success).object(&id);
     if let Some(reason) = &reason {
@@ -218,7 +217,7 @@ async fn get_release(
         (status = 403, description = "Not a manager")))]
 async fn progress(State(state): State<AppState>, user: AuthUser) -> Result<Response, ApiError> {
     state.authorize(&user, Action::StatsView).await?;
-    let rules = release::rules(&state.settings).map_err(|e| ApiError::internal(&e))?;
+    let rules = release::rules(&state.settings)?;
     let (_, body) = release::progress(&state.db, &state.clock, &rules)
         .await
         .map_err(|e| ApiError::internal(&e))?;

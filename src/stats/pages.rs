@@ -16,7 +16,7 @@ use super::export::percent;
 use super::release::{self, Category, Count, Progress, Release, Summary};
 use super::{handlers, view};
 use crate::AppState;
-use crate::pages::{FieldErrors, FormData, PageCtx, PageError, PageUser, render};
+use crate::pages::{FormData, FormErrors, PageCtx, PageError, PageUser, render};
 use crate::policy::{Action, Resource};
 use crate::web::Lang;
 
@@ -111,7 +111,7 @@ struct IndexPage {
     releases: Vec<ListLine>,
     can_publish: bool,
     form: PublishForm,
-    errs: FieldErrors,
+    errs: FormErrors,
 }
 
 #[derive(Template)]
@@ -335,19 +335,18 @@ fn list_line(s: &Summary) -> ListLine {
 
 async fn index(State(state): State<AppState>, page: PageUser) -> Result<Response, PageError> {
     state.authorize(&page.user, Action::StatsView).await?;
-    show_index(&state, page, PublishForm::default(), FieldErrors::new(), StatusCode::OK).await
+    show_index(&state, page, PublishForm::default(), FormErrors::new(), StatusCode::OK).await
 }
 
 async fn show_index(
     state: &AppState,
     mut page: PageUser,
     form: PublishForm,
-    errs: FieldErrors,
+    errs: FormErrors,
     status: StatusCode,
 ) -> Result<Response, PageError> {
-    let internal = |e: &dyn std::fmt::Display| PageError::internal(e);
     let lang = page.ctx.lang;
-    let rules = release::rules(&state.settings).map_err(|e| internal(&e))?;
+    let rules = release::rules(&state.settings)?;
     let categories = release::categories(&state.db).await?;
     let names = Names {
         lang,
@@ -362,7 +361,7 @@ async fn show_index(
     };
     let (progress, _) = release::progress(&state.db, &state.clock, &rules)
         .await
-        .map_err(|e| internal(&e))?;
+        .map_err(|e| PageError::internal(&e))?;
     let releases = release::list(&state.db).await?.iter().map(list_line).collect();
     let areas = state.areas().await?;
     let can_publish = state.policy.is_allowed(
@@ -420,7 +419,7 @@ async fn publish(State(state): State<AppState>, page: PageUser, data: FormData) 
         to: data.text("to"),
         reason: data.text("reason"),
     };
-    let day = |text: &str| crate::pages::fmt::parse_date(text).map_or_else(|| json!(text), |d| json!(d.to_string()));
+    let day = |text: &str| crate::dates::parse_typed(text).map_or_else(|| json!(text), |d| json!(d.to_string()));
     let period: Value = match (data.get("period"), data.get("from"), data.get("to")) {
         (Some(label), _, _) => json!(label),
         (None, Some(from), Some(to)) => json!({"from": day(from), "to": day(to)}),
@@ -429,7 +428,7 @@ async fn publish(State(state): State<AppState>, page: PageUser, data: FormData) 
     match handlers::publish_release(&state, &page.user, &period, data.get("reason")).await {
         Ok((release, _)) => Ok(Redirect::to(&format!("/stats/releases/{}", release.id)).into_response()),
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
-            let mut errs = FieldErrors::new();
+            let mut errs = FormErrors::new();
             for (field, message) in &e.fields {
                 errs.add(field, message);
             }

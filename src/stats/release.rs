@@ -639,6 +639,18 @@ pub enum RulesError {
     Invalid(#[from] disclosure::DisclosureError),
 }
 
+impl From<RulesError> for crate::error::Error {
+    fn from(e: RulesError) -> Self {
+        Self::Internal(crate::error::Internal::Config(e.to_string()))
+    }
+}
+
+impl From<RulesError> for crate::web::ApiError {
+    fn from(e: RulesError) -> Self {
+        crate::error::Error::from(e).into()
+    }
+}
+
 /// One line of the list of releases.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Summary {

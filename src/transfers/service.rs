@@ -206,7 +206,7 @@ pub async fn accept(
     let since = store::current_area_since(&state.db, &row.client_id)
         .await?
         .as_deref()
-        .and_then(v::parse_date);
+        .and_then(crate::dates::parse_iso);
     if since.is_some_and(|since| on < since) && !errors.contains_key("on") {
         errors.insert("on".into(), "field-transfers-before_current_area");
     }

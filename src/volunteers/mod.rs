@@ -279,7 +279,7 @@ pub async fn log_support(
         v::one_of(&mut errors, "kind", kind, &SUPPORT_KINDS);
     }
     let on = v::past_date(&mut errors, "on", input.on.as_deref(), today);
-    if let Some(opened) = v::parse_date(&coded.opened_on) {
+    if let Some(opened) = crate::dates::parse_iso(&coded.opened_on) {
         v::not_before_opened(&mut errors, "on", on, opened);
     }
     v::finish(errors)?;

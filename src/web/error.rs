@@ -118,7 +118,12 @@ macro_rules! api_error_from {
         }
     )*};
 }
-api_error_from!(sqlx::Error, crate::crypto::CryptoError, crate::audit::AuditError);
+api_error_from!(
+    sqlx::Error,
+    crate::crypto::CryptoError,
+    crate::audit::AuditError,
+    tower_sessions::session::Error
+);
 
 /// Rewrites error bodies in the language of the request, and turns axum's own plain-text
 /// rejections (bad JSON, wrong content type, unknown route) into the JSON error shape.

@@ -16,6 +16,7 @@ mod cli;
 mod clients_api;
 mod demo;
 mod erasure_residue;
+mod layout;
 mod login_storm;
 mod mfa;
 mod migration_twins;
