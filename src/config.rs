@@ -194,7 +194,7 @@ impl Settings {
         if self.auth.idle_timeout_minutes == 0 || self.auth.absolute_timeout_hours == 0 {
             return bad("auth.idle_timeout_minutes and auth.absolute_timeout_hours must be at least 1".into());
         }
-        if let Err(bad_entry) = crate::auth::proxy::TrustedProxies::parse(&self.auth.trusted_proxies) {
+        if let Err(bad_entry) = crate::web::proxy::TrustedProxies::parse(&self.auth.trusted_proxies) {
             return bad(format!(
                 "auth.trusted_proxies: `{bad_entry}` is not an IP address or CIDR block"
             ));

@@ -6,6 +6,7 @@
 pub mod areas;
 pub mod audit;
 pub mod auth;
+pub mod authz;
 pub mod breakglass;
 pub mod categories;
 pub mod cli;
@@ -40,6 +41,7 @@ use tokio::net::TcpListener;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::areas::AreaCatalog;
 use crate::audit::AuditLog;
 use crate::clients::ClientStore;
 use crate::clock::Clock;
@@ -56,8 +58,24 @@ pub struct AppState {
     pub keyring: Arc<Keyring>,
     pub clients: ClientStore,
     pub policy: Arc<PolicyEngine>,
+    /// The area hierarchy every authorisation decision reads.
+    pub areas: Arc<AreaCatalog>,
     pub audit_log: AuditLog,
     pub clock: Clock,
+}
+
+impl AppState {
+    /// Appends to the audit trail; if that fails the request fails (fail closed).
+    pub async fn audit(&self, event: audit::Event) -> Result<(), error::Error> {
+        self.audit_log
+            .append(event, self.clock.now())
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                tracing::error!(error = %e, "audit append failed; refusing the request");
+                error::Error::Unavailable
+            })
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -119,6 +137,7 @@ pub async fn open(settings: Settings) -> Result<AppState, StartupError> {
     if areas::seed_if_empty(&db).await? {
         tracing::info!("seeded the areas of the 2024 Nghệ An plan");
     }
+    let areas = Arc::new(AreaCatalog::load(&db).await?);
     let clients = ClientStore::new(db.clone(), keyring.clone(), settings.programme.code_prefix.clone());
     let audit_log = AuditLog::start(db.clone(), keyring.audit_key().clone());
     let clock = Clock::new(settings.programme.utc_offset_minutes);
@@ -128,6 +147,7 @@ pub async fn open(settings: Settings) -> Result<AppState, StartupError> {
         keyring,
         clients,
         policy,
+        areas,
         audit_log,
         clock,
     })

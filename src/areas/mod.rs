@@ -5,6 +5,7 @@ use serde::Serialize;
 use sqlx::Row;
 
 use crate::db::Db;
+use crate::policy::{AreaNode, Areas, PolicyError};
 
 /// The seed shipped with hoanhap (national statistical codes, 2024).
 const SEED_CSV: &str = include_str!("../../seed/areas-nghe-an-2024.csv");
@@ -23,6 +24,8 @@ pub enum SeedError {
     Malformed(usize),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+    #[error(transparent)]
+    Hierarchy(#[from] PolicyError),
 }
 
 fn parse_seed() -> Result<Vec<Area>, SeedError> {
@@ -67,7 +70,7 @@ pub async fn seed_if_empty(db: &Db) -> Result<bool, SeedError> {
     Ok(true)
 }
 
-pub async fn list(db: &Db) -> Result<Vec<Area>, sqlx::Error> {
+async fn list(db: &Db) -> Result<Vec<Area>, sqlx::Error> {
     let rows = sqlx::query("SELECT code, name, kind, parent FROM areas WHERE active ORDER BY code")
         .fetch_all(&db.pool)
         .await?;
@@ -81,6 +84,39 @@ pub async fn list(db: &Db) -> Result<Vec<Area>, sqlx::Error> {
             })
         })
         .collect()
+}
+
+/// The active areas, loaded once when the service starts and held in
+/// [`crate::AppState`]: every authorisation decision needs the hierarchy, and reading it
+/// from the database for each one cost a case page a dozen queries. Nothing edits areas
+/// while the service runs; whatever comes to edit them must replace this value.
+#[derive(Debug)]
+pub struct AreaCatalog {
+    list: Vec<Area>,
+    tree: Areas,
+}
+
+impl AreaCatalog {
+    /// Reads and checks the hierarchy (unique codes, known parents, no cycle).
+    pub async fn load(db: &Db) -> Result<Self, SeedError> {
+        let list = list(db).await?;
+        let tree = Areas::new(list.iter().map(|a| AreaNode {
+            code: a.code.clone(),
+            kind: a.kind.clone(),
+            parent: a.parent.clone(),
+        }))?;
+        Ok(Self { list, tree })
+    }
+
+    /// Every active area, by code (the province first).
+    pub fn list(&self) -> &[Area] {
+        &self.list
+    }
+
+    /// The hierarchy the policies decide over.
+    pub fn tree(&self) -> &Areas {
+        &self.tree
+    }
 }
 
 pub async fn exists(db: &Db, code: &str) -> Result<bool, sqlx::Error> {
@@ -110,9 +146,8 @@ mod tests {
 async fn list_areas(
     axum::extract::State(state): axum::extract::State<crate::AppState>,
     _user: crate::auth::AuthUser,
-) -> Result<axum::Json<serde_json::Value>, crate::web::ApiError> {
-    let items = list(&state.db).await.map_err(|e| crate::web::ApiError::internal(&e))?;
-    Ok(axum::Json(serde_json::json!({ "items": items })))
+) -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({ "items": state.areas.list() }))
 }
 
 pub fn api() -> utoipa_axum::router::OpenApiRouter<crate::AppState> {

@@ -12,8 +12,8 @@ use utoipa_axum::routes;
 use super::checkpoint::ReportBody;
 use super::{Checkpoint, Filter, Outcome};
 use crate::AppState;
-use crate::auth::AuthUser;
-use crate::policy::Action;
+use crate::authz::Authz;
+use crate::policy::{Action, Resource};
 use crate::web::{ApiError, ApiJson};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -51,10 +51,10 @@ fn bound(value: Option<String>, end: bool) -> Option<String> {
         (status = 403, description = "Not an auditor")))]
 async fn list(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Authz,
     query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    state.authorize(&user, Action::AuditRead).await?;
+    user.require(Action::AuditRead, Resource::system()).await?;
     let Query(query) = query.map_err(|_| ApiError::bad_request())?;
     let filter = Filter {
         from: bound(query.from, false),
@@ -74,8 +74,8 @@ async fn list(
 #[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit",
     responses((status = 200, description = "`{ok, entries | first_bad_seq, releases}`", body = ReportBody),
         (status = 403, description = "Not an auditor")))]
-async fn verify(State(state): State<AppState>, user: AuthUser) -> Result<Json<ReportBody>, ApiError> {
-    state.authorize(&user, Action::AuditRead).await?;
+async fn verify(State(state): State<AppState>, user: Authz) -> Result<Json<ReportBody>, ApiError> {
+    user.require(Action::AuditRead, Resource::system()).await?;
     let report = state.audit_log.report(None).await?;
     let outcome = if report.ok() {
         Outcome::Success
@@ -102,10 +102,10 @@ pub struct VerifyRequest {
             (`fields.checkpoint`)")))]
 async fn verify_checkpoint(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Authz,
     ApiJson(request): ApiJson<VerifyRequest>,
 ) -> Result<Json<ReportBody>, ApiError> {
-    state.authorize(&user, Action::AuditRead).await?;
+    user.require(Action::AuditRead, Resource::system()).await?;
     if let Err(e) = request.checkpoint.check(&state.keyring) {
         state
             .audit(
@@ -140,8 +140,8 @@ async fn verify_checkpoint(
     responses((status = 200, description = "The checkpoint", body = Checkpoint),
         (status = 403, description = "Not an auditor"),
         (status = 409, description = "`audit_chain_broken`: the chain does not verify")))]
-async fn checkpoint(State(state): State<AppState>, user: AuthUser) -> Result<Json<Checkpoint>, ApiError> {
-    state.authorize(&user, Action::AuditRead).await?;
+async fn checkpoint(State(state): State<AppState>, user: Authz) -> Result<Json<Checkpoint>, ApiError> {
+    user.require(Action::AuditRead, Resource::system()).await?;
     let taken = state
         .audit_log
         .checkpoint(

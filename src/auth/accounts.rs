@@ -8,7 +8,7 @@ use sqlx::any::AnyRow;
 
 use super::password;
 use crate::db::{Db, is_unique_violation, timestamp};
-use crate::policy::Role;
+use crate::policy::{Principal, Role};
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Account {
@@ -27,6 +27,16 @@ pub struct Account {
 impl Account {
     pub fn is_active(&self) -> bool {
         self.status == "active"
+    }
+
+    /// The account as the policies see it.
+    pub fn principal(&self) -> Principal {
+        Principal {
+            user_id: self.id.clone(),
+            role: self.role,
+            area: self.area.clone(),
+            active: self.is_active(),
+        }
     }
 }
 

@@ -35,12 +35,7 @@ impl AuthUser {
     }
 
     pub fn principal(&self) -> Principal {
-        Principal {
-            user_id: self.account.id.clone(),
-            role: self.account.role,
-            area: self.account.area.clone(),
-            active: self.account.is_active(),
-        }
+        self.account.principal()
     }
 
     /// An audit event with this user as actor.

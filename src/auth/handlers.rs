@@ -66,7 +66,7 @@ fn busy() -> Response {
 /// The address a login is counted against: the TCP peer, or the client named by a
 /// trusted proxy (`auth.trusted_proxies`).
 pub fn client_address(state: &AppState, peer: std::net::IpAddr, headers: &axum::http::HeaderMap) -> std::net::IpAddr {
-    super::proxy::TrustedProxies::of(&state.settings).client_address(peer, headers)
+    crate::web::proxy::TrustedProxies::of(&state.settings).client_address(peer, headers)
 }
 
 /// The outcome of checking a username, password and optional second-factor code, shared

@@ -7,7 +7,6 @@ pub mod handlers;
 pub mod mfa;
 pub mod own_password;
 pub mod password;
-pub mod proxy;
 pub mod session_store;
 pub mod setup;
 pub mod throttle;

@@ -19,10 +19,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::accounts::{self, Account, AccountError, NewAccount};
-use super::{AuthUser, mfa, password};
+use super::{mfa, password};
 use crate::AppState;
 use crate::audit::Outcome;
-use crate::policy::{Action, ClientFacts, Principal, Resource, Role};
+use crate::authz::Authz;
+use crate::policy::{Action, Resource, Role};
 use crate::web::{ApiError, ApiJson};
 
 pub fn api() -> OpenApiRouter<AppState> {
@@ -108,8 +109,8 @@ async fn target(state: &AppState, id: &str) -> Result<Account, ApiError> {
 #[utoipa::path(get, path = "/api/v1/users", tag = "users",
     responses((status = 200, description = "`{items: [{id, username, display_name, role, area, status, totp_enabled}]}`"),
         (status = 403, description = "Not an admin")))]
-async fn list_users(State(state): State<AppState>, user: AuthUser) -> Result<Json<Value>, ApiError> {
-    state.authorize(&user, Action::UsersManage).await?;
+async fn list_users(State(state): State<AppState>, user: Authz) -> Result<Json<Value>, ApiError> {
+    user.require(Action::UsersManage, Resource::system()).await?;
     let items = accounts::list(&state.db).await?;
     state.audit(user.event("users_list", Outcome::Success)).await?;
     Ok(Json(json!({ "items": items })))
@@ -123,10 +124,10 @@ async fn list_users(State(state): State<AppState>, user: AuthUser) -> Result<Jso
         (status = 422, description = "`fields` names each bad field")))]
 async fn create_user(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Authz,
     ApiJson(body): ApiJson<CreateUser>,
 ) -> Result<(StatusCode, Json<Account>), ApiError> {
-    state.authorize(&user, Action::UsersManage).await?;
+    user.require(Action::UsersManage, Resource::system()).await?;
     let role = check_new(&state, &body).await?;
     let account = accounts::create_issued(
         &state.db,
@@ -142,7 +143,7 @@ async fn create_user(
     .await
     .map_err(account_error)?;
     let mut event = user.event("user_create", Outcome::Success).object(&account.id);
-    if reads_client_content(&state, &account).await? {
+    if reads_client_content(&state, &account) {
         event = event.flagged();
     }
     state.audit(event).await?;
@@ -151,11 +152,11 @@ async fn create_user(
 
 /// Refuses disabling one's own account (`own_account`) or the last active admin
 /// (`last_admin`), both 409; shared by the API and the admin pages.
-pub async fn check_may_disable(state: &AppState, user: &AuthUser, account: &Account) -> Result<(), ApiError> {
+pub async fn check_may_disable(state: &AppState, user: &Authz, account: &Account) -> Result<(), ApiError> {
     if account.id == user.account.id {
         return Err(ApiError::new(StatusCode::CONFLICT, "own_account"));
     }
-    if account.role == Role::Admin && account.is_active() {
+    if account.principal().is_active_admin() {
         let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND status = 'active'")
             .fetch_one(&state.db.pool)
             .await?;
@@ -166,25 +167,12 @@ pub async fn check_may_disable(state: &AppState, user: &AuthUser, account: &Acco
     Ok(())
 }
 
-/// Whether the policies let `account` read a client's content: asked about a client of
-/// its own area that it is assigned to, the most it could ever see.
-pub async fn reads_client_content(state: &AppState, account: &Account) -> Result<bool, ApiError> {
-    let areas = state.areas().await?;
-    let principal = Principal {
-        user_id: account.id.clone(),
-        role: account.role,
-        area: account.area.clone(),
-        active: true,
-    };
-    let own = Resource::Client(ClientFacts {
-        client_id: "probe".to_owned(),
-        area: account.area.clone(),
-        assigned_worker: Some(account.id.clone()),
-        volunteers: vec![account.id.clone()],
-        break_glass: Vec::new(),
-        contact_consent: true,
-    });
-    Ok(state.policy.is_allowed(&areas, &principal, Action::ClientRead, &own))
+/// Whether the policies let `account` read a client's content (flagged in the audit
+/// trail when such an account is made).
+pub fn reads_client_content(state: &AppState, account: &Account) -> bool {
+    state
+        .policy
+        .reads_client_content(state.areas.tree(), &account.principal())
 }
 
 /// Disables an account and ends its sessions at once (admin). An admin cannot disable
@@ -196,10 +184,10 @@ pub async fn reads_client_content(state: &AppState, account: &Account) -> Result
         (status = 409, description = "`own_account` or `last_admin`")))]
 async fn disable_user(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Authz,
     Path(id): Path<String>,
 ) -> Result<Json<Account>, ApiError> {
-    state.authorize(&user, Action::UsersManage).await?;
+    user.require(Action::UsersManage, Resource::system()).await?;
     let account = target(&state, &id).await?;
     check_may_disable(&state, &user, &account).await?;
     accounts::set_active(&state.db, &id, false, state.clock.now())
@@ -218,10 +206,10 @@ async fn disable_user(
         (status = 404, description = "No such account")))]
 async fn enable_user(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Authz,
     Path(id): Path<String>,
 ) -> Result<Json<Account>, ApiError> {
-    state.authorize(&user, Action::UsersManage).await?;
+    user.require(Action::UsersManage, Resource::system()).await?;
     accounts::set_active(&state.db, &id, true, state.clock.now())
         .await
         .map_err(account_error)?;
@@ -239,11 +227,11 @@ async fn enable_user(
         (status = 404, description = "No such account"), (status = 422, description = "`fields.password`")))]
 async fn reset_password(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Authz,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ResetPassword>,
 ) -> Result<StatusCode, ApiError> {
-    state.authorize(&user, Action::UsersManage).await?;
+    user.require(Action::UsersManage, Resource::system()).await?;
     target(&state, &id).await?;
     accounts::set_password(&state.db, &id, body.password, state.clock.now())
         .await
@@ -266,10 +254,10 @@ async fn reset_password(
         (status = 404, description = "No such account")))]
 async fn reset_mfa(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Authz,
     Path(id): Path<String>,
 ) -> Result<Json<Account>, ApiError> {
-    state.authorize(&user, Action::UsersManage).await?;
+    user.require(Action::UsersManage, Resource::system()).await?;
     if !mfa::reset(&state.db, &id, state.clock.now()).await? {
         return Err(ApiError::not_found());
     }

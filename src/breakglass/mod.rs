@@ -15,9 +15,9 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::audit::Outcome;
-use crate::auth::AuthUser;
+use crate::authz::Authz;
 use crate::db::timestamp;
-use crate::policy::{Action, Role};
+use crate::policy::{Action, Reach};
 use crate::web::{ApiError, ApiJson};
 
 /// How long a grant lasts.
@@ -69,7 +69,7 @@ pub fn check_reason(reason: &str) -> Result<&str, ApiError> {
 
 /// Grants the caller one hour of access to a client outside their scope; the path takes
 /// the client id or its code. Returns the grant. The reason is flagged for the auditor.
-pub async fn break_glass(state: &AppState, user: &AuthUser, client: &str, reason: &str) -> Result<Grant, ApiError> {
+pub async fn break_glass(state: &AppState, user: &Authz, client: &str, reason: &str) -> Result<Grant, ApiError> {
     // The input first: a bad reason is refused before anything is looked up, so the
     // answer to it says nothing about the client.
     let reason = check_reason(reason)?;
@@ -78,7 +78,7 @@ pub async fn break_glass(state: &AppState, user: &AuthUser, client: &str, reason
     // without the text typed (it could be anything, a name even).
     let client_id = match state.clients.id_for_code(client).await? {
         Some(id) => id,
-        None if state.client_facts(client).await?.is_some() => client.to_owned(),
+        None if user.client_exists(client).await? => client.to_owned(),
         None => {
             state
                 .audit(
@@ -89,7 +89,7 @@ pub async fn break_glass(state: &AppState, user: &AuthUser, client: &str, reason
             return Err(ApiError::not_found());
         }
     };
-    let client = state.client_access(user, &client_id, Action::BreakGlass).await?;
+    let client = user.require_client(&client_id, Action::BreakGlass).await?;
     let now = state.clock.now();
     let id = uuid::Uuid::new_v4().to_string();
     let granted_at = timestamp(now);
@@ -121,7 +121,7 @@ pub async fn break_glass(state: &AppState, user: &AuthUser, client: &str, reason
             .bind(&id)
             .execute(&state.db.pool)
             .await?;
-        return Err(e);
+        return Err(e.into());
     }
     Ok(Grant {
         id,
@@ -146,7 +146,7 @@ pub async fn break_glass(state: &AppState, user: &AuthUser, client: &str, reason
         (status = 422, description = "`fields.reason`: at least 20 characters")))]
 async fn request(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Authz,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<BreakGlassRequest>,
 ) -> Result<(StatusCode, Json<Grant>), ApiError> {
@@ -163,13 +163,14 @@ pub struct ListQuery {
 
 /// Grants the caller may see: an auditor all of them; a social worker her own and those
 /// on clients assigned to her; a supervisor also those on clients of her area.
-pub async fn visible_grants(state: &AppState, user: &AuthUser, active_only: bool) -> Result<Vec<Grant>, ApiError> {
-    let role = user.account.role;
-    let areas: Vec<String> = match role {
-        Role::Auditor => Vec::new(),
-        Role::Supervisor => state.areas().await?.within(&user.account.area),
-        Role::SocialWorker => Vec::new(),
-        _ => {
+pub async fn visible_grants(state: &AppState, user: &Authz, active_only: bool) -> Result<Vec<Grant>, ApiError> {
+    let principal = user.principal();
+    let everything = principal.is_auditor();
+    let areas: Vec<String> = match principal.reach(user.areas()) {
+        _ if everything => Vec::new(),
+        Reach::Areas(areas) => areas,
+        Reach::Assigned => Vec::new(),
+        Reach::Supported | Reach::Nobody => {
             state.audit(user.event("break_glass_list", Outcome::Denied)).await?;
             return Err(ApiError::forbidden());
         }
@@ -178,7 +179,7 @@ pub async fn visible_grants(state: &AppState, user: &AuthUser, active_only: bool
     // Who may see which rows is decided here in SQL: the auditor all, the others their
     // own grants and those on clients assigned to them or (supervisors) in their area.
     let mut scope = String::new();
-    if role != Role::Auditor {
+    if !everything {
         scope.push_str(" AND (c.assigned_worker = $3 OR g.user_id = $3");
         if !areas.is_empty() {
             let marks: Vec<String> = (0..areas.len()).map(|i| format!("${}", i + 4)).collect();
@@ -192,7 +193,7 @@ pub async fn visible_grants(state: &AppState, user: &AuthUser, active_only: bool
          WHERE ($1 = 0 OR g.expires_at > $2){scope} ORDER BY g.granted_at DESC, g.id LIMIT 1000"
     );
     let mut query = sqlx::query(&sql).bind(i64::from(active_only)).bind(&now);
-    if role != Role::Auditor {
+    if !everything {
         query = query.bind(user.id());
         for area in &areas {
             query = query.bind(area);
@@ -225,7 +226,7 @@ pub async fn visible_grants(state: &AppState, user: &AuthUser, active_only: bool
         (status = 403, description = "Not an auditor, social worker or supervisor")))]
 async fn list(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Authz,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let Query(query) = query.map_err(|_| ApiError::bad_request())?;

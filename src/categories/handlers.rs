@@ -10,8 +10,8 @@ use utoipa_axum::routes;
 use super::{Category, CategoryInput};
 use crate::AppState;
 use crate::audit::Outcome;
-use crate::auth::AuthUser;
-use crate::policy::Action;
+use crate::authz::Authz;
+use crate::policy::{Action, Resource};
 use crate::web::{ApiError, ApiJson};
 
 pub fn api() -> OpenApiRouter<AppState> {
@@ -22,7 +22,7 @@ pub fn api() -> OpenApiRouter<AppState> {
 #[utoipa::path(get, path = "/api/v1/categories", operation_id = "list_categories", tag = "categories",
     responses((status = 200, description = "`{items: [{code, name_vi, name_en, sort, active}]}`"),
         (status = 401, description = "Not logged in")))]
-async fn list(State(state): State<AppState>, _user: AuthUser) -> Result<Json<Value>, ApiError> {
+async fn list(State(state): State<AppState>, _user: Authz) -> Result<Json<Value>, ApiError> {
     let items = super::list(&state.db).await?;
     Ok(Json(json!({ "items": items })))
 }
@@ -35,10 +35,10 @@ async fn list(State(state): State<AppState>, _user: AuthUser) -> Result<Json<Val
         (status = 422, description = "`validation` naming the bad fields")))]
 async fn save(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Authz,
     ApiJson(input): ApiJson<CategoryInput>,
 ) -> Result<(StatusCode, Json<Category>), ApiError> {
-    state.authorize(&user, Action::SettingsManage).await?;
+    user.require(Action::SettingsManage, Resource::system()).await?;
     let input = super::validate(&input)?;
     let (category, created) = super::save(&state.db, &input).await?;
     state

@@ -164,10 +164,7 @@ pub async fn user(command: UserCommand, settings: Settings) -> Result<ExitCode, 
             .await
             .map_err(account_message)?;
             let mut event = Event::new(CLI_ACTOR, "user_create", Outcome::Success).object(&account.id);
-            if crate::auth::users::reads_client_content(&state, &account)
-                .await
-                .map_err(|e| e.code.to_owned())?
-            {
+            if crate::auth::users::reads_client_content(&state, &account) {
                 event = event.flagged();
             }
             audit(&state, event).await?;

@@ -18,7 +18,7 @@ use super::service::{
     UpdateInput,
 };
 use crate::AppState;
-use crate::auth::AuthUser;
+use crate::authz::Authz;
 use crate::web::{ApiError, ApiJson};
 
 /// A JSON body that may also be left out entirely (then `T::default()`), for actions
@@ -62,7 +62,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         (status = 422, description = "Bad fields, each named in `fields`; nothing was stored")))]
 async fn intake(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Authz,
     ApiJson(input): ApiJson<IntakeInput>,
 ) -> Result<(StatusCode, Json<IntakeResult>), ApiError> {
     let created = service::intake(&state, &user, input).await?;
@@ -89,7 +89,7 @@ pub struct CaseloadList {
         (status = 403, description = "A role without a caseload")))]
 async fn caseload(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Authz,
     query: Result<Query<CaseloadQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<CaseloadList>, ApiError> {
     let Query(query) = query.map_err(|_| ApiError::bad_request())?;
@@ -104,7 +104,7 @@ async fn caseload(
         (status = 404, description = "No such client, or not yours to see")))]
 async fn read(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Authz,
     Path(id): Path<String>,
 ) -> Result<Json<ClientView>, ApiError> {
     Ok(Json(service::read(&state, &user, &id).await?))
@@ -120,7 +120,7 @@ async fn read(
         (status = 422, description = "Bad fields")))]
 async fn update(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Authz,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<UpdateInput>,
 ) -> Result<Json<ClientView>, ApiError> {
@@ -137,7 +137,7 @@ async fn update(
         (status = 422, description = "Bad `reason` or `on`")))]
 async fn close(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Authz,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<CloseInput>,
 ) -> Result<Json<ClientView>, ApiError> {
@@ -154,7 +154,7 @@ async fn close(
         (status = 422, description = "Bad `on`")))]
 async fn reopen(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Authz,
     Path(id): Path<String>,
     JsonOrEmpty(input): JsonOrEmpty<ReopenInput>,
 ) -> Result<Json<ClientView>, ApiError> {
@@ -171,7 +171,7 @@ async fn reopen(
         (status = 422, description = "`user_id` is not an active social worker of the district")))]
 async fn reassign(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Authz,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<ReassignInput>,
 ) -> Result<Json<ClientView>, ApiError> {
@@ -189,7 +189,7 @@ async fn reassign(
         (status = 422, description = "`reason` missing or shorter than 10 characters")))]
 async fn erase(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Authz,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<EraseInput>,
 ) -> Result<StatusCode, ApiError> {
@@ -216,7 +216,7 @@ pub struct AlertList {
         (status = 403, description = "Not a social worker or supervisor")))]
 async fn alerts(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Authz,
     query: Result<Query<AlertQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<AlertList>, ApiError> {
     let Query(query) = query.map_err(|_| ApiError::bad_request())?;
@@ -232,7 +232,7 @@ async fn alerts(
         (status = 409, description = "`alert_acknowledged`: already seen")))]
 async fn acknowledge_alert(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Authz,
     Path(id): Path<String>,
 ) -> Result<Json<Alert>, ApiError> {
     Ok(Json(service::acknowledge_alert(&state, &user, &id).await?))

@@ -20,11 +20,12 @@ use super::validation::{self as v};
 use super::{CLOSURE_REASONS, StoreError};
 use crate::AppState;
 use crate::audit::Outcome;
-use crate::auth::AuthUser;
-use crate::auth::accounts::{self, Account};
+use crate::auth::accounts;
+use crate::authz::Authz;
+use crate::authz::ClientRef;
 use crate::consents::{self, Consent, NewConsent};
 use crate::needs::{self, Need};
-use crate::policy::{Action, ClientRef, Resource, Role};
+use crate::policy::{Action, Reach, Resource};
 use crate::volunteers::{self, Assignment, SupportLog};
 use crate::web::ApiError;
 
@@ -40,18 +41,15 @@ pub fn store_error(e: StoreError) -> ApiError {
 }
 
 /// Which sealed classes the caller may open for this client, from the policies.
-pub async fn field_classes(state: &AppState, user: &AuthUser, client: &ClientRef) -> Result<FieldClasses, ApiError> {
-    let areas = state.areas().await?;
-    let principal = user.principal();
-    let resource = Resource::Client(client.facts.clone());
-    let may = |action| state.policy.is_allowed(&areas, &principal, action, &resource);
-    Ok(FieldClasses {
+pub fn field_classes(user: &Authz, client: &ClientRef) -> FieldClasses {
+    let may = |action| user.can_on(action, client);
+    FieldClasses {
         chosen_name: may(Action::ClientRead),
         identity: may(Action::ClientReadIdentity),
         contact: may(Action::ClientReadContact),
         narrative: may(Action::ClientReadNarrative),
         health: may(Action::ClientReadHealth),
-    })
+    }
 }
 
 /// Blank optional text counts as absent.
@@ -141,11 +139,11 @@ pub struct ClientView {
 /// the notes of their own logs. Case workers get the coded case fields, every sealed
 /// class the policies allow, consents, needs (details by class), volunteers, support
 /// logs (with `support_read`) and the case periods.
-pub async fn view(state: &AppState, user: &AuthUser, client: &ClientRef) -> Result<ClientView, ApiError> {
-    let classes = field_classes(state, user, client).await?;
+pub async fn view(state: &AppState, user: &Authz, client: &ClientRef) -> Result<ClientView, ApiError> {
+    let classes = field_classes(user, client);
     let row = state.clients.get(&client.id, classes).await.map_err(store_error)?;
-    let support = state.may(user, Action::SupportRead, client).await?;
-    if user.account.role == Role::Volunteer {
+    let support = user.can_on(Action::SupportRead, client);
+    if user.principal().is_volunteer() {
         let support_logs = if support {
             Some(volunteers::support_logs(state, &client.id, classes, Some(user.id())).await?)
         } else {
@@ -214,8 +212,8 @@ pub async fn view(state: &AppState, user: &AuthUser, client: &ClientRef) -> Resu
 }
 
 /// Reads one client (`client_read`), audited as `client_read`.
-pub async fn read(state: &AppState, user: &AuthUser, client_id: &str) -> Result<ClientView, ApiError> {
-    let client = state.client_access(user, client_id, Action::ClientRead).await?;
+pub async fn read(state: &AppState, user: &Authz, client_id: &str) -> Result<ClientView, ApiError> {
+    let client = user.require_client(client_id, Action::ClientRead).await?;
     let view = view(state, user, &client).await?;
     state
         .audit(user.event("client_read", Outcome::Success).client(&client.code))
@@ -224,19 +222,11 @@ pub async fn read(state: &AppState, user: &AuthUser, client_id: &str) -> Result<
 }
 
 /// The client after a change, for the caller who made it.
-async fn reload(state: &AppState, user: &AuthUser, client_id: &str) -> Result<ClientView, ApiError> {
-    let Some((code, facts)) = state.client_facts(client_id).await? else {
-        return Err(ApiError::not_found());
-    };
-    let client = ClientRef {
-        id: client_id.to_owned(),
-        code,
-        facts,
-    };
+async fn reload(state: &AppState, user: &Authz, client_id: &str) -> Result<ClientView, ApiError> {
     // The change may have moved the client out of the caller's reach (a new area).
-    if !state.may(user, Action::ClientRead, &client).await? {
+    let Some(client) = user.find_client(client_id, Action::ClientRead).await? else {
         return Err(ApiError::not_found());
-    }
+    };
     view(state, user, &client).await
 }
 
@@ -310,23 +300,20 @@ pub struct IntakeResult {
     pub possible_duplicates: Vec<String>,
 }
 
-/// Whether `account` is an active social worker working in `area`.
-fn is_worker_for(areas: &crate::policy::Areas, account: &Account, area: &str) -> bool {
-    account.is_active() && account.role == Role::SocialWorker && areas.covers(&account.area, area)
-}
-
 /// Opens a case (`client_create` in the area): validates everything, then stores the
 /// client, its key, first case period, consents and (for a child) the alert to the
 /// district's supervisors in one transaction. Audited `client_create` (flagged for a
 /// child).
-pub async fn intake(state: &AppState, user: &AuthUser, mut input: IntakeInput) -> Result<IntakeResult, ApiError> {
-    let areas = state.areas().await?;
+pub async fn intake(state: &AppState, user: &Authz, mut input: IntakeInput) -> Result<IntakeResult, ApiError> {
+    let areas = state.areas.tree();
     let known_area = input.area.as_deref().filter(|a| areas.get(a).is_some());
     // Authorise first (403 for a role that may not open cases, whatever the body), in the
     // requested area when it exists.
-    state
-        .authorize_create(user, known_area.unwrap_or(&user.account.area))
-        .await?;
+    user.require(
+        Action::ClientCreate,
+        Resource::in_area(known_area.unwrap_or(&user.account.area)),
+    )
+    .await?;
     for field in [
         &mut input.chosen_name,
         &mut input.id_number,
@@ -357,7 +344,7 @@ pub async fn intake(state: &AppState, user: &AuthUser, mut input: IntakeInput) -
         v::known_category(&state.db, &mut errors, "consents.referral_sharing", category).await?;
     }
     let worker = match &input.assigned_worker {
-        Some(id) if id != user.id() && user.account.role != Role::Supervisor => {
+        Some(id) if id != user.id() && !user.principal().is_supervisor() => {
             state
                 .audit(user.event("client_assign", Outcome::Denied).object(id))
                 .await?;
@@ -367,13 +354,13 @@ pub async fn intake(state: &AppState, user: &AuthUser, mut input: IntakeInput) -
             let account = accounts::by_id(&state.db, id).await?;
             let fits = account
                 .as_ref()
-                .is_some_and(|a| known_area.is_some_and(|area| is_worker_for(&areas, a, area)));
+                .is_some_and(|a| known_area.is_some_and(|area| a.principal().takes_cases_in(areas, area)));
             if !fits && known_area.is_some() {
                 errors.insert("assigned_worker".into(), "field-cases-invalid_worker");
             }
             Some(id.clone())
         }
-        None if user.account.role == Role::SocialWorker => Some(user.id().to_owned()),
+        None if user.principal().is_social_worker() => Some(user.id().to_owned()),
         None => None,
     };
     v::finish(errors)?;
@@ -422,7 +409,7 @@ pub async fn intake(state: &AppState, user: &AuthUser, mut input: IntakeInput) -
         )
         .await
         .map_err(store_error)?;
-    let (shown, hidden) = partition_duplicates(state, user, matches).await?;
+    let (shown, hidden) = partition_duplicates(user, matches).await?;
     let created = state
         .clients
         .intake(&new, &given, Some(user.id()), &hidden, now)
@@ -454,22 +441,13 @@ pub async fn intake(state: &AppState, user: &AuthUser, mut input: IntakeInput) -
 /// Splits possible duplicates into those the caller may already list
 /// (`client_list_codes`) and the others.
 async fn partition_duplicates(
-    state: &AppState,
-    user: &AuthUser,
+    user: &Authz,
     matches: Vec<DuplicateMatch>,
 ) -> Result<(Vec<DuplicateMatch>, Vec<DuplicateMatch>), ApiError> {
     let mut shown = Vec::new();
     let mut hidden = Vec::new();
     for m in matches {
-        let Some((code, facts)) = state.client_facts(&m.id).await? else {
-            continue;
-        };
-        let client = ClientRef {
-            id: m.id.clone(),
-            code,
-            facts,
-        };
-        if state.may(user, Action::ClientListCodes, &client).await? {
+        if user.find_client(&m.id, Action::ClientListCodes).await?.is_some() {
             shown.push(m);
         } else {
             hidden.push(m);
@@ -530,15 +508,14 @@ pub struct CaseloadItem {
 /// policies again (`client_list_codes`). Audited once as `client_list`.
 pub async fn caseload(
     state: &AppState,
-    user: &AuthUser,
+    user: &Authz,
     status: Option<StatusFilter>,
 ) -> Result<Vec<CaseloadItem>, ApiError> {
-    let areas = state.areas().await?;
-    let scope = match user.account.role {
-        Role::SocialWorker => ListScope::AssignedTo(user.id().to_owned()),
-        Role::Volunteer => ListScope::Volunteer(user.id().to_owned()),
-        Role::Supervisor => ListScope::Areas(areas.within(&user.account.area)),
-        _ => {
+    let scope = match user.principal().reach(user.areas()) {
+        Reach::Assigned => ListScope::AssignedTo(user.id().to_owned()),
+        Reach::Supported => ListScope::Volunteer(user.id().to_owned()),
+        Reach::Areas(areas) => ListScope::Areas(areas),
+        Reach::Nobody => {
             state.audit(user.event("client_list", Outcome::Denied)).await?;
             return Err(ApiError::forbidden());
         }
@@ -548,18 +525,14 @@ pub async fn caseload(
         .list(&ListFilter { scope, status })
         .await
         .map_err(store_error)?;
-    let volunteer = user.account.role == Role::Volunteer;
-    let principal = user.principal();
+    let volunteer = user.principal().is_volunteer();
     let mut items = Vec::with_capacity(rows.len());
     for row in rows {
-        let Some((code, facts)) = state.client_facts(&row.id).await? else {
+        let Some(client) = user.find_client(&row.id, Action::ClientListCodes).await? else {
             continue;
         };
-        let resource = Resource::Client(facts);
-        let may = |action| state.policy.is_allowed(&areas, &principal, action, &resource);
-        if !may(Action::ClientListCodes) {
-            continue;
-        }
+        let may = |action| user.can_on(action, &client);
+        let code = client.code.clone();
         let classes = FieldClasses {
             chosen_name: may(Action::ClientRead),
             contact: volunteer && may(Action::ClientReadContact),
@@ -666,11 +639,11 @@ fn blank_to_null(value: &mut Option<Option<Pii>>) {
 /// `version` is stale; 422 on `area` (see [`UpdateInput::area`]). Audited `client_update`.
 pub async fn update(
     state: &AppState,
-    user: &AuthUser,
+    user: &Authz,
     client_id: &str,
     mut input: UpdateInput,
 ) -> Result<ClientView, ApiError> {
-    let client = state.client_access(user, client_id, Action::ClientUpdate).await?;
+    let client = user.require_client(client_id, Action::ClientUpdate).await?;
     for field in [
         &mut input.chosen_name,
         &mut input.id_number,
@@ -775,12 +748,12 @@ pub struct EraseInput {
 /// `client_close`.
 pub async fn close(
     state: &AppState,
-    user: &AuthUser,
+    user: &Authz,
     client_id: &str,
     input: &CloseInput,
 ) -> Result<ClientView, ApiError> {
-    let client = state.client_access(user, client_id, Action::ClientCloseRequest).await?;
-    let supervisor = state.may(user, Action::ClientClose, &client).await?;
+    let client = user.require_client(client_id, Action::ClientCloseRequest).await?;
+    let supervisor = user.can_on(Action::ClientClose, &client);
     let current = state
         .clients
         .get(&client.id, FieldClasses::NONE)
@@ -831,11 +804,11 @@ pub async fn close(
 /// Reopens a closed case (`client_reopen`) with a new case period. Audited.
 pub async fn reopen(
     state: &AppState,
-    user: &AuthUser,
+    user: &Authz,
     client_id: &str,
     input: &ReopenInput,
 ) -> Result<ClientView, ApiError> {
-    let client = state.client_access(user, client_id, Action::ClientReopen).await?;
+    let client = user.require_client(client_id, Action::ClientReopen).await?;
     let current = state
         .clients
         .get(&client.id, FieldClasses::NONE)
@@ -882,20 +855,20 @@ pub async fn reopen(
 /// supervisor). Audited with the new worker's id.
 pub async fn reassign(
     state: &AppState,
-    user: &AuthUser,
+    user: &Authz,
     client_id: &str,
     input: &ReassignInput,
 ) -> Result<ClientView, ApiError> {
-    let client = state.client_access(user, client_id, Action::ClientReassign).await?;
+    let client = user.require_client(client_id, Action::ClientReassign).await?;
     let mut errors = v::check(input);
     let target = match &input.user_id {
         Some(id) => accounts::by_id(&state.db, id).await?,
         None => None,
     };
-    let areas = state.areas().await?;
+    let areas = state.areas.tree();
     let fits = target
         .as_ref()
-        .is_some_and(|a| is_worker_for(&areas, a, &client.facts.area));
+        .is_some_and(|a| a.principal().takes_cases_in(areas, &client.facts.area));
     if input.user_id.is_some() && !fits {
         errors.insert("user_id".into(), "field-cases-invalid_worker");
     }
@@ -921,8 +894,8 @@ pub async fn reassign(
 /// Erases a client for good (`client_erase`, supervisor of the district): the data key
 /// and every row go in one transaction; the code stays in the erasure ledger. The reason
 /// (10 characters or more) goes to the audit trail, flagged for the auditor.
-pub async fn erase(state: &AppState, user: &AuthUser, client_id: &str, input: &EraseInput) -> Result<(), ApiError> {
-    let client = state.client_access(user, client_id, Action::ClientErase).await?;
+pub async fn erase(state: &AppState, user: &Authz, client_id: &str, input: &EraseInput) -> Result<(), ApiError> {
+    let client = user.require_client(client_id, Action::ClientErase).await?;
     let mut errors = v::check(input);
     let reason = input.reason.as_deref().map(str::trim).unwrap_or_default();
     if input.reason.is_some() && reason.chars().count() < v::MIN_ERASE_REASON {
@@ -941,7 +914,8 @@ pub async fn erase(state: &AppState, user: &AuthUser, client_id: &str, input: &E
                 .reason(reason)
                 .flagged(),
         )
-        .await
+        .await?;
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------
@@ -950,10 +924,10 @@ pub async fn erase(state: &AppState, user: &AuthUser, client_id: &str, input: &E
 
 /// The alerts of the caller's clients (`followups_read`): a supervisor's district, a
 /// social worker's caseload. Open ones only unless `include_acknowledged`. Audited.
-pub async fn alerts(state: &AppState, user: &AuthUser, include_acknowledged: bool) -> Result<Vec<Alert>, ApiError> {
-    state.authorize(user, Action::FollowupsRead).await?;
-    let scope = match user.account.role {
-        Role::Supervisor => AlertScope::Areas(state.areas().await?.within(&user.account.area)),
+pub async fn alerts(state: &AppState, user: &Authz, include_acknowledged: bool) -> Result<Vec<Alert>, ApiError> {
+    user.require(Action::FollowupsRead, Resource::system()).await?;
+    let scope = match user.principal().reach(user.areas()) {
+        Reach::Areas(areas) => AlertScope::Areas(areas),
         _ => AlertScope::AssignedTo(user.id().to_owned()),
     };
     let items = alerts::list(&state.db, &scope, include_acknowledged).await?;
@@ -962,15 +936,13 @@ pub async fn alerts(state: &AppState, user: &AuthUser, include_acknowledged: boo
 }
 
 /// Marks an alert seen (`client_update` on its client). Audited; 409 if it was.
-pub async fn acknowledge_alert(state: &AppState, user: &AuthUser, alert_id: &str) -> Result<Alert, ApiError> {
+pub async fn acknowledge_alert(state: &AppState, user: &Authz, alert_id: &str) -> Result<Alert, ApiError> {
     let Some(alert) = alerts::get(&state.db, alert_id).await? else {
         return Err(ApiError::not_found());
     };
     // Alerts ask a supervisor to look (a child at intake, a closure to review, withdrawn
     // consent); the worker whose case raised one may not clear it.
-    let client = state
-        .client_access(user, &alert.client_id, Action::AlertAcknowledge)
-        .await?;
+    let client = user.require_client(&alert.client_id, Action::AlertAcknowledge).await?;
     if !alerts::acknowledge(&state.db, alert_id, user.id(), state.clock.now()).await? {
         return Err(ApiError::new(StatusCode::CONFLICT, "alert_acknowledged"));
     }

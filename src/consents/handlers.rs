@@ -8,7 +8,7 @@ use utoipa_axum::routes;
 
 use super::{Consent, ConsentInput, WithdrawInput};
 use crate::AppState;
-use crate::auth::AuthUser;
+use crate::authz::Authz;
 use crate::clients::handlers::JsonOrEmpty;
 use crate::web::{ApiError, ApiJson};
 
@@ -26,7 +26,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         (status = 422, description = "Bad fields: `scope`, `category`, `given_on`, `expires_on`")))]
 async fn record(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Authz,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<ConsentInput>,
 ) -> Result<(StatusCode, Json<Consent>), ApiError> {
@@ -44,7 +44,7 @@ async fn record(
         (status = 422, description = "Bad `on`")))]
 async fn withdraw(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Authz,
     Path((id, consent_id)): Path<(String, String)>,
     JsonOrEmpty(input): JsonOrEmpty<WithdrawInput>,
 ) -> Result<Json<Consent>, ApiError> {

@@ -20,7 +20,7 @@ pub use handlers::api;
 
 use crate::AppState;
 use crate::audit::Outcome;
-use crate::auth::AuthUser;
+use crate::authz::Authz;
 use crate::clients::alerts;
 use crate::clients::validation::{self as v, FieldErrors};
 use crate::db::{Db, timestamp};
@@ -222,11 +222,11 @@ pub async fn validate_input(db: &Db, input: &ConsentInput, today: NaiveDate) -> 
 /// Records a consent of a client the caller works on (`consent_record`); audited.
 pub async fn record(
     state: &AppState,
-    user: &AuthUser,
+    user: &Authz,
     client_id: &str,
     input: &ConsentInput,
 ) -> Result<Consent, ApiError> {
-    let client = state.client_access(user, client_id, Action::ConsentRecord).await?;
+    let client = user.require_client(client_id, Action::ConsentRecord).await?;
     let today = state.clock.today();
     let new = validate_input(&state.db, input, today).await?;
     let mut conn = state.db.pool.acquire().await?;
@@ -246,12 +246,12 @@ pub async fn record(
 /// alerts the district's supervisors, who decide on erasure.
 pub async fn withdraw(
     state: &AppState,
-    user: &AuthUser,
+    user: &Authz,
     client_id: &str,
     consent_id: &str,
     input: &WithdrawInput,
 ) -> Result<Consent, ApiError> {
-    let client = state.client_access(user, client_id, Action::ConsentRecord).await?;
+    let client = user.require_client(client_id, Action::ConsentRecord).await?;
     let today = state.clock.today();
     let Some(consent) = get(&state.db, &client.id, consent_id, today).await? else {
         return Err(ApiError::not_found());

@@ -14,7 +14,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
 use crate::AppState;
-use crate::auth::AuthUser;
+use crate::authz::Authz;
 use crate::clients::Pii;
 use crate::clients::service::{self, CloseInput, IntakeConsents, IntakeInput};
 use crate::consents::{self, ConsentInput};
@@ -192,15 +192,15 @@ pub struct District {
     pub area: &'static str,
     pub clients: usize,
     pub places: &'static [&'static str],
-    pub worker: AuthUser,
-    pub supervisor: Option<AuthUser>,
-    pub volunteer: Option<AuthUser>,
+    pub worker: Authz,
+    pub supervisor: Option<Authz>,
+    pub volunteer: Option<Authz>,
 }
 
 /// The staff the demo acts as.
 pub struct Cast {
-    pub admin: AuthUser,
-    pub manager: AuthUser,
+    pub admin: Authz,
+    pub manager: Authz,
     pub districts: Vec<District>,
 }
 
@@ -726,7 +726,7 @@ async fn refer(
 async fn walk(
     world: &World,
     rng: &mut StdRng,
-    by: &AuthUser,
+    by: &Authz,
     referral_id: &str,
     from: NaiveDate,
     steps: &[Status],
@@ -822,7 +822,7 @@ pub fn last_half_year(today: NaiveDate) -> Option<Period> {
 
 /// Publishes the release of the last ended half-year as the province manager, through
 /// the same function as `POST /api/v1/stats/releases`.
-async fn publish(state: &AppState, manager: &AuthUser) -> Result<Option<Release>, String> {
+async fn publish(state: &AppState, manager: &Authz) -> Result<Option<Release>, String> {
     let today = state.clock.today();
     let Some(period) = last_half_year(today).filter(|p| p.has_ended(today)) else {
         return Ok(None);

@@ -22,8 +22,8 @@ use tower_sessions::{MemoryStore, Session};
 
 use crate::AppState;
 use crate::audit::{Event, Outcome};
-use crate::auth::AuthUser;
 use crate::auth::accounts::{self, NewAccount};
+use crate::authz::Authz;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::policy::Role;
@@ -210,19 +210,19 @@ async fn refuse_unless_empty(settings: &Settings) -> Result<(), String> {
 }
 
 /// A logged-in user for `account_id`, with a session of its own (kept in memory).
-async fn act_as(state: &AppState, account_id: &str) -> Result<AuthUser, String> {
+async fn act_as(state: &AppState, account_id: &str) -> Result<Authz, String> {
     let account = accounts::by_id(&state.db, account_id)
         .await
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("the demo account {account_id} has disappeared"))?;
     let session = Session::new(None, Arc::new(MemoryStore::default()), None);
-    Ok(AuthUser { account, session })
+    Ok(Authz::new(state, crate::auth::AuthUser { account, session }))
 }
 
 struct Created {
     spec: &'static Spec,
     password: SecretString,
-    user: AuthUser,
+    user: Authz,
 }
 
 async fn create_accounts(state: &AppState) -> Result<Vec<Created>, String> {
@@ -352,7 +352,7 @@ async fn count(state: &AppState, sql: &str) -> Result<i64, String> {
 
 /// The printed text: accounts and passwords, what was made, second factor, first steps.
 async fn report(state: &AppState, created: &[Created], release: Option<&Release>) -> Result<String, String> {
-    let areas = crate::areas::list(&state.db).await.map_err(|e| e.to_string())?;
+    let areas = state.areas.list();
     let area_name = |code: &str| {
         areas
             .iter()

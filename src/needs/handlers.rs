@@ -8,7 +8,7 @@ use utoipa_axum::routes;
 
 use super::{Need, NeedInput};
 use crate::AppState;
-use crate::auth::AuthUser;
+use crate::authz::Authz;
 use crate::web::{ApiError, ApiJson};
 
 pub fn api() -> OpenApiRouter<AppState> {
@@ -26,7 +26,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         (status = 422, description = "Bad fields: `category`, `detail`, `assessed_on`")))]
 async fn record(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Authz,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<NeedInput>,
 ) -> Result<(StatusCode, Json<Need>), ApiError> {

@@ -17,7 +17,7 @@ pub use handlers::api;
 
 use crate::AppState;
 use crate::audit::Outcome;
-use crate::auth::AuthUser;
+use crate::authz::Authz;
 use crate::clients::validation::{self as v};
 use crate::clients::{FieldClasses, Pii};
 use crate::db::timestamp;
@@ -139,8 +139,8 @@ pub async fn insert(
 
 /// Records a need of a client the caller works on (`need_record`); audited. Answers the
 /// need as the caller may see it.
-pub async fn record(state: &AppState, user: &AuthUser, client_id: &str, input: &NeedInput) -> Result<Need, ApiError> {
-    let client = state.client_access(user, client_id, Action::NeedRecord).await?;
+pub async fn record(state: &AppState, user: &Authz, client_id: &str, input: &NeedInput) -> Result<Need, ApiError> {
+    let client = user.require_client(client_id, Action::NeedRecord).await?;
     let today = state.clock.today();
     let coded = state
         .clients
@@ -176,7 +176,7 @@ pub async fn record(state: &AppState, user: &AuthUser, client_id: &str, input: &
                 .object(&id),
         )
         .await?;
-    let classes = crate::clients::service::field_classes(state, user, &client).await?;
+    let classes = crate::clients::service::field_classes(user, &client);
     let needs = list(state, &client.id, classes).await?;
     needs.into_iter().find(|n| n.id == id).ok_or_else(ApiError::not_found)
 }

@@ -44,7 +44,7 @@ struct AccountPage {
 async fn account_page(State(state): State<AppState>, page: PageUser) -> Result<Response, PageError> {
     let account = &page.user.account;
     let codes_left = mfa::recovery_codes_left(&state.db, &account.id).await?;
-    let area = area_name(&state, &account.area).await?;
+    let area = area_name(&state, &account.area);
     render(
         &AccountPage {
             username: account.username.clone(),
@@ -62,12 +62,13 @@ fn mfa_required(state: &AppState, role: &str) -> bool {
     state.settings.auth.mfa_required_roles.iter().any(|r| r == role)
 }
 
-pub(super) async fn area_name(state: &AppState, code: &str) -> Result<String, PageError> {
-    let areas = crate::areas::list(&state.db).await?;
-    Ok(areas
-        .into_iter()
+pub(super) fn area_name(state: &AppState, code: &str) -> String {
+    state
+        .areas
+        .list()
+        .iter()
         .find(|a| a.code == code)
-        .map_or_else(|| code.to_owned(), |a| a.name))
+        .map_or_else(|| code.to_owned(), |a| a.name.clone())
 }
 
 /// The enrolment's forms post to paths without a page; the language switch returns to

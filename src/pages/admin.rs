@@ -19,7 +19,7 @@ use crate::areas::Area;
 use crate::audit::Outcome;
 use crate::auth::accounts::{self, Account, AccountError, NewAccount};
 use crate::auth::{mfa, password};
-use crate::policy::{Action, Role};
+use crate::policy::{Action, Resource, Role};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -77,10 +77,6 @@ impl ListPage {
     }
 }
 
-async fn areas(state: &AppState) -> Result<Vec<Area>, PageError> {
-    crate::areas::list(&state.db).await.map_err(|e| PageError::internal(&e))
-}
-
 async fn show_list(
     state: &AppState,
     page: PageUser,
@@ -89,7 +85,7 @@ async fn show_list(
     done: String,
 ) -> Result<Response, PageError> {
     let accounts = accounts::list(&state.db).await?;
-    let areas = areas(state).await?;
+    let areas = state.areas.list().to_vec();
     state.audit(page.user.event("users_list", Outcome::Success)).await?;
     let status = if errs.is_empty() {
         StatusCode::OK
@@ -117,7 +113,7 @@ async fn list_page(
     page: PageUser,
     q: Result<Query<DoneQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
-    state.authorize(&page.user, Action::UsersManage).await?;
+    page.user.require(Action::UsersManage, Resource::system()).await?;
     show_list(&state, page, NewForm::default(), FormErrors::new(), done_message(q)).await
 }
 
@@ -130,7 +126,7 @@ fn raw(form: &FormData, name: &str) -> String {
 }
 
 async fn create(State(state): State<AppState>, page: PageUser, form: FormData) -> Result<Response, PageError> {
-    state.authorize(&page.user, Action::UsersManage).await?;
+    page.user.require(Action::UsersManage, Resource::system()).await?;
     let input = NewForm {
         username: form.text("username"),
         display_name: form.text("display_name"),
@@ -173,7 +169,7 @@ async fn create(State(state): State<AppState>, page: PageUser, form: FormData) -
         match created {
             Ok(account) => {
                 let mut event = page.user.event("user_create", Outcome::Success).object(&account.id);
-                if crate::auth::users::reads_client_content(&state, &account).await? {
+                if crate::auth::users::reads_client_content(&state, &account) {
                     event = event.flagged();
                 }
                 state.audit(event).await?;
@@ -210,7 +206,7 @@ async fn show_account(
     done: String,
 ) -> Result<Response, PageError> {
     let account = target(state, id).await?;
-    let area = super::account::area_name(state, &account.area).await?;
+    let area = super::account::area_name(state, &account.area);
     state
         .audit(page.user.event("user_read", Outcome::Success).object(&account.id))
         .await?;
@@ -240,7 +236,7 @@ async fn account_page(
     Path(id): Path<String>,
     q: Result<Query<DoneQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
-    state.authorize(&page.user, Action::UsersManage).await?;
+    page.user.require(Action::UsersManage, Resource::system()).await?;
     show_account(&state, page, &id, FormErrors::new(), done_message(q)).await
 }
 
@@ -250,7 +246,7 @@ fn back(id: &str, done: &str) -> Response {
 }
 
 async fn disable(State(state): State<AppState>, page: PageUser, Path(id): Path<String>) -> Result<Response, PageError> {
-    state.authorize(&page.user, Action::UsersManage).await?;
+    page.user.require(Action::UsersManage, Resource::system()).await?;
     let account = target(&state, &id).await?;
     crate::auth::users::check_may_disable(&state, &page.user, &account).await?;
     accounts::set_active(&state.db, &id, false, state.clock.now())
@@ -263,7 +259,7 @@ async fn disable(State(state): State<AppState>, page: PageUser, Path(id): Path<S
 }
 
 async fn enable(State(state): State<AppState>, page: PageUser, Path(id): Path<String>) -> Result<Response, PageError> {
-    state.authorize(&page.user, Action::UsersManage).await?;
+    page.user.require(Action::UsersManage, Resource::system()).await?;
     target(&state, &id).await?;
     accounts::set_active(&state.db, &id, true, state.clock.now())
         .await
@@ -280,7 +276,7 @@ async fn reset_password(
     Path(id): Path<String>,
     form: FormData,
 ) -> Result<Response, PageError> {
-    state.authorize(&page.user, Action::UsersManage).await?;
+    page.user.require(Action::UsersManage, Resource::system()).await?;
     target(&state, &id).await?;
     let password = SecretString::from(raw(&form, "password"));
     let mut errs = FormErrors::new();
@@ -307,7 +303,7 @@ async fn reset_mfa(
     page: PageUser,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    state.authorize(&page.user, Action::UsersManage).await?;
+    page.user.require(Action::UsersManage, Resource::system()).await?;
     if !mfa::reset(&state.db, &id, state.clock.now()).await? {
         return Err(PageError::not_found());
     }

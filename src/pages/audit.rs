@@ -20,7 +20,7 @@ use super::form::{FormData, FormErrors};
 use crate::AppState;
 use crate::audit::{Checkpoint, Entry, Filter, Outcome, Report, Verification};
 use crate::auth::accounts;
-use crate::policy::Action;
+use crate::policy::{Action, Resource};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -108,7 +108,7 @@ async fn audit_page(
     page: PageUser,
     query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
-    state.authorize(&page.user, Action::AuditRead).await?;
+    page.user.require(Action::AuditRead, Resource::system()).await?;
     let q = AuditQuery {
         client_code: String::new(),
         ..query.map(|Query(q)| q).unwrap_or_default()
@@ -118,7 +118,7 @@ async fn audit_page(
 
 /// The filter form, a POST so that a client code never sits in a URL.
 async fn audit_search(State(state): State<AppState>, page: PageUser, form: FormData) -> Result<Response, PageError> {
-    state.authorize(&page.user, Action::AuditRead).await?;
+    page.user.require(Action::AuditRead, Resource::system()).await?;
     let q = AuditQuery {
         from: form.text("from"),
         to: form.text("to"),
@@ -130,7 +130,7 @@ async fn audit_search(State(state): State<AppState>, page: PageUser, form: FormD
 }
 
 async fn verify_page(State(state): State<AppState>, page: PageUser) -> Result<Response, PageError> {
-    state.authorize(&page.user, Action::AuditRead).await?;
+    page.user.require(Action::AuditRead, Resource::system()).await?;
     let report = state.audit_log.report(None).await?;
     let outcome = if report.ok() {
         Outcome::Success
@@ -156,7 +156,7 @@ async fn verify_checkpoint_page(
     page: PageUser,
     form: FormData,
 ) -> Result<Response, PageError> {
-    state.authorize(&page.user, Action::AuditRead).await?;
+    page.user.require(Action::AuditRead, Resource::system()).await?;
     let text = form.text("checkpoint");
     let mut errs = FormErrors::new();
     let checkpoint = if text.is_empty() {
@@ -204,7 +204,7 @@ async fn verify_checkpoint_page(
 
 /// A new checkpoint as a file to keep off the server (409 page when the chain is broken).
 async fn checkpoint_download(State(state): State<AppState>, page: PageUser) -> Result<Response, PageError> {
-    state.authorize(&page.user, Action::AuditRead).await?;
+    page.user.require(Action::AuditRead, Resource::system()).await?;
     let taken = state
         .audit_log
         .checkpoint(

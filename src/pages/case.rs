@@ -24,11 +24,12 @@ use super::intake::iso_date;
 use super::lookup::Names;
 use crate::AppState;
 use crate::auth::accounts::{self, Account};
+use crate::authz::ClientRef;
 use crate::clients::service::{self, ClientView, CloseInput, EraseInput, ReopenInput};
 use crate::clients::{CLOSURE_REASONS, FieldClasses, Pii};
 use crate::consents::{ConsentInput, SCOPES, WithdrawInput};
 use crate::needs::NeedInput;
-use crate::policy::{Action, ClientRef, Role};
+use crate::policy::Action;
 use crate::providers::{Provider, ProviderFilter};
 use crate::referrals::{NewReferral, Referral, TransitionInput};
 use crate::volunteers::AssignInput;
@@ -70,24 +71,24 @@ pub(super) struct Perms {
     pub transfer: bool,
 }
 
-async fn perms(state: &AppState, page: &PageUser, client: &ClientRef) -> Result<Perms, ApiError> {
-    let may = |action| state.may(&page.user, action, client);
-    Ok(Perms {
-        update: may(Action::ClientUpdate).await?,
-        consent: may(Action::ConsentRecord).await?,
-        need: may(Action::NeedRecord).await?,
-        refer: may(Action::ReferralCreate).await?,
-        read_referrals: may(Action::ReferralRead).await?,
-        transition: may(Action::ReferralTransition).await?,
-        close: may(Action::ClientClose).await? || may(Action::ClientCloseRequest).await?,
-        reopen: may(Action::ClientReopen).await?,
-        erase: may(Action::ClientErase).await?,
-        assign: may(Action::VolunteerAssign).await?,
-        reassign: may(Action::ClientReassign).await?,
-        override_consent: may(Action::ConsentOverride).await?,
-        log_support: may(Action::SupportLog).await?,
-        transfer: may(Action::TransferRequest).await?,
-    })
+fn perms(page: &PageUser, client: &ClientRef) -> Perms {
+    let may = |action| page.user.can_on(action, client);
+    Perms {
+        update: may(Action::ClientUpdate),
+        consent: may(Action::ConsentRecord),
+        need: may(Action::NeedRecord),
+        refer: may(Action::ReferralCreate),
+        read_referrals: may(Action::ReferralRead),
+        transition: may(Action::ReferralTransition),
+        close: may(Action::ClientClose) || may(Action::ClientCloseRequest),
+        reopen: may(Action::ClientReopen),
+        erase: may(Action::ClientErase),
+        assign: may(Action::VolunteerAssign),
+        reassign: may(Action::ClientReassign),
+        override_consent: may(Action::ConsentOverride),
+        log_support: may(Action::SupportLog),
+        transfer: may(Action::TransferRequest),
+    }
 }
 
 #[derive(Template)]
@@ -170,15 +171,6 @@ struct DoneQuery {
     done: String,
 }
 
-async fn client_ref(state: &AppState, id: &str) -> Result<ClientRef, PageError> {
-    let (code, facts) = state.client_facts(id).await?.ok_or_else(PageError::not_found)?;
-    Ok(ClientRef {
-        id: id.to_owned(),
-        code,
-        facts,
-    })
-}
-
 #[derive(Template)]
 #[template(path = "break_glass.html")]
 struct BreakGlassPage {
@@ -200,21 +192,26 @@ async fn show(
     let view = match service::read(state, &page.user, id).await {
         Ok(view) => view,
         Err(e) if matches!(e.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND) => {
-            return offer_break_glass(state, page, id, e, FormErrors::new(), String::new()).await;
+            return offer_break_glass(page, id, e, FormErrors::new(), String::new()).await;
         }
         Err(e) => return Err(e.into()),
     };
-    let client = client_ref(state, id).await?;
-    let classes = service::field_classes(state, &page.user, &client).await?;
-    let may = perms(state, &page, &client).await?;
-    let is_volunteer = page.user.account.role == Role::Volunteer;
+    // Just read, so in reach; looked up again only for the facts.
+    let client = page
+        .user
+        .find_client(id, Action::ClientRead)
+        .await?
+        .ok_or_else(PageError::not_found)?;
+    let classes = service::field_classes(&page.user, &client);
+    let may = perms(&page, &client);
+    let is_volunteer = page.user.principal().is_volunteer();
     let referrals = if may.read_referrals && !is_volunteer {
         crate::referrals::list_for_client(state, &page.user, id).await?
     } else {
         Vec::new()
     };
     let names = Names::load(state, page.ctx.lang).await?.with_staff(state).await?;
-    let tree = state.areas().await?;
+    let tree = state.areas.tree();
     let providers = if may.refer {
         crate::providers::list(
             &state.db,
@@ -237,12 +234,7 @@ async fn show(
         accounts::list(&state.db)
             .await?
             .into_iter()
-            .filter(|a| {
-                a.is_active()
-                    && a.role == Role::Volunteer
-                    && tree.covers(&a.area, &view.area)
-                    && !assigned.contains(&a.id)
-            })
+            .filter(|a| a.principal().supports_in(tree, &view.area) && !assigned.contains(&a.id))
             .collect()
     } else {
         Vec::new()
@@ -252,12 +244,7 @@ async fn show(
         accounts::list(&state.db)
             .await?
             .into_iter()
-            .filter(|a| {
-                a.is_active()
-                    && a.role == Role::SocialWorker
-                    && tree.covers(&a.area, &view.area)
-                    && current.as_deref() != Some(a.id.as_str())
-            })
+            .filter(|a| a.principal().takes_cases_in(tree, &view.area) && current.as_deref() != Some(a.id.as_str()))
             .collect()
     } else {
         Vec::new()
@@ -298,17 +285,16 @@ async fn show(
 }
 
 async fn offer_break_glass(
-    state: &AppState,
     page: PageUser,
     id: &str,
     refused: ApiError,
     errs: FormErrors,
     reason: String,
 ) -> Result<Response, PageError> {
-    if !matches!(page.user.account.role, Role::SocialWorker | Role::Supervisor) {
+    if !page.user.principal().works_cases() {
         return Err(refused.into());
     }
-    let Ok(client) = state.client_access(&page.user, id, Action::BreakGlass).await else {
+    let Ok(client) = page.user.require_client(id, Action::BreakGlass).await else {
         return Err(refused.into());
     };
     let status = if errs.is_empty() {
@@ -573,7 +559,7 @@ async fn erase_case(
     if !form.checked("erase_confirm") {
         // Nothing is done without the explicit confirmation; the service authorises the
         // real request.
-        state.client_access(&page.user, &id, Action::ClientErase).await?;
+        page.user.require_client(&id, Action::ClientErase).await?;
         let failure = Failure {
             form: "erase",
             errs: {
@@ -605,7 +591,7 @@ async fn break_glass(
     match crate::breakglass::break_glass(&state, &page.user, &id, &reason).await {
         Ok(grant) => Ok(back(&grant.client_id, "glass", "main")),
         Err(e) => match FormErrors::from_api(&e) {
-            Some(errs) => offer_break_glass(&state, page, &id, e, errs, reason).await,
+            Some(errs) => offer_break_glass(page, &id, e, errs, reason).await,
             None => Err(e.into()),
         },
     }

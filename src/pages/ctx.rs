@@ -16,6 +16,7 @@ use super::lang;
 use crate::AppState;
 use crate::auth::extract::{CSRF_KEY, ENROLMENT_PENDING_KEY};
 use crate::auth::{AuthUser, SessionUser};
+use crate::authz::Authz;
 use crate::policy::Role;
 use crate::web::{ApiError, Lang};
 
@@ -216,7 +217,7 @@ async fn csrf_of(user: &AuthUser) -> Result<String, Response> {
 /// A logged-in user with a complete login, and the page context for them.
 #[derive(Debug, Clone)]
 pub struct PageUser {
-    pub user: AuthUser,
+    pub user: Authz,
     pub ctx: PageCtx,
 }
 
@@ -232,7 +233,10 @@ impl FromRequestParts<AppState> for PageUser {
                 if let Some(slot) = parts.extensions.get::<CtxSlot>() {
                     slot.set(&ctx);
                 }
-                Ok(Self { user, ctx })
+                Ok(Self {
+                    user: Authz::new(state, user),
+                    ctx,
+                })
             }
             Err(e) if e.code == "unauthenticated" => Err(login_redirect(parts)),
             Err(e) if e.code == "mfa_enrolment_required" => Err(Redirect::to("/account/mfa").into_response()),

@@ -24,7 +24,7 @@ use crate::breakglass::Grant;
 use crate::clients::StatusFilter;
 use crate::clients::alerts::Alert;
 use crate::clients::service::{self, CaseloadItem};
-use crate::policy::{Action, Resource, Role};
+use crate::policy::{Action, Role};
 use crate::referrals::FollowUp;
 use crate::volunteers::SupportFollowUp;
 
@@ -113,7 +113,7 @@ async fn build(state: &AppState, page: PageUser, show_closed: bool) -> Result<Ho
     let names = Names::load(state, page.ctx.lang).await?;
     let user = page.user;
     let mut home = HomePage::new(page.ctx, kind, names);
-    home.is_supervisor = role == Role::Supervisor;
+    home.is_supervisor = user.principal().is_supervisor();
     match kind {
         Kind::CaseWork => {
             let status = (!show_closed).then_some(StatusFilter::Open);
@@ -182,24 +182,20 @@ async fn find(State(state): State<AppState>, page: PageUser, form: FormData) -> 
 /// text typed for one that does not (it could be anything, a name even).
 async fn findable(state: &AppState, page: &PageUser, code: &str) -> Result<Option<String>, PageError> {
     let user = &page.user;
-    let found = match state.clients.id_for_code(code).await? {
-        Some(id) => state.client_facts(&id).await?.map(|(code, facts)| (id, code, facts)),
-        None => None,
+    let id = match state.clients.id_for_code(code).await? {
+        Some(id) if user.client_exists(&id).await? => id,
+        _ => {
+            state
+                .audit(user.event("client_find", Outcome::Denied).reason("no such client"))
+                .await?;
+            return Ok(None);
+        }
     };
-    let Some((id, code, facts)) = found else {
-        state
-            .audit(user.event("client_find", Outcome::Denied).reason("no such client"))
-            .await?;
-        return Ok(None);
-    };
-    let areas = state.areas().await?;
-    let principal = user.principal();
-    let resource = Resource::Client(facts);
-    let visible = [Action::ClientListCodes, Action::BreakGlass]
-        .into_iter()
-        .any(|action| state.policy.is_allowed(&areas, &principal, action, &resource));
+    let visible = user.find_client(&id, Action::ClientListCodes).await?.is_some()
+        || user.find_client(&id, Action::BreakGlass).await?.is_some();
     let outcome = if visible { Outcome::Success } else { Outcome::Denied };
-    state.audit(user.event("client_find", outcome).client(&code)).await?;
+    // The code matched a stored one exactly, so it is the client's code.
+    state.audit(user.event("client_find", outcome).client(code)).await?;
     Ok(visible.then_some(id))
 }
 

@@ -18,7 +18,7 @@ use super::lookup::Names;
 use crate::AppState;
 use crate::clients::service::{self, ClientView, ReassignInput, UpdateInput};
 use crate::clients::{FieldClasses, Pii};
-use crate::policy::{Action, ClientRef};
+use crate::policy::Action;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -69,15 +69,6 @@ fn stored(v: &ClientView) -> FormData {
     FormData(fields)
 }
 
-async fn client_ref(state: &AppState, id: &str) -> Result<ClientRef, PageError> {
-    let (code, facts) = state.client_facts(id).await?.ok_or_else(PageError::not_found)?;
-    Ok(ClientRef {
-        id: id.to_owned(),
-        code,
-        facts,
-    })
-}
-
 async fn show(
     state: &AppState,
     page: PageUser,
@@ -85,9 +76,9 @@ async fn show(
     posted: Option<FormData>,
     errs: FormErrors,
 ) -> Result<Response, PageError> {
-    let client = state.client_access(&page.user, id, Action::ClientUpdate).await?;
+    let client = page.user.require_client(id, Action::ClientUpdate).await?;
     let v = service::read(state, &page.user, id).await?;
-    let classes = service::field_classes(state, &page.user, &client).await?;
+    let classes = service::field_classes(&page.user, &client);
     let names = Names::load(state, page.ctx.lang).await?;
     let area_name = names.area(&v.area);
     let status = if errs.is_empty() {
@@ -128,8 +119,8 @@ async fn edit_submit(
     Path(id): Path<String>,
     form: FormData,
 ) -> Result<Response, PageError> {
-    let client = client_ref(&state, &id).await?;
-    let classes = service::field_classes(&state, &page.user, &client).await?;
+    let client = page.user.require_client(&id, Action::ClientUpdate).await?;
+    let classes = service::field_classes(&page.user, &client);
     let mut errs = FormErrors::new();
     let version = form.get("version").and_then(|v| v.parse::<i64>().ok());
     if version.is_none() {

@@ -17,7 +17,7 @@ use crate::AppState;
 use crate::auth::accounts::{self, Account};
 use crate::clients::Pii;
 use crate::clients::service::{self, IntakeConsents, IntakeInput};
-use crate::policy::Role;
+use crate::policy::{Action, Resource};
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/clients/new", get(form_page).post(submit))
@@ -64,7 +64,7 @@ struct IntakeDone {
 async fn page(state: &AppState, page: PageUser, posted: FormData, errs: FormErrors) -> Result<Response, PageError> {
     let account = &page.user.account;
     let names = Names::load(state, page.ctx.lang).await?;
-    let tree = state.areas().await?;
+    let tree = state.areas.tree();
     let scope = tree.within(&account.area);
     // A district-level user opens cases in her district; a province-level one chooses.
     let areas: Vec<(String, String)> = names
@@ -73,11 +73,11 @@ async fn page(state: &AppState, page: PageUser, posted: FormData, errs: FormErro
         .filter(|a| scope.contains(&a.code) && (a.parent.is_some() || scope.len() == 1))
         .map(|a| (a.code.clone(), a.name.clone()))
         .collect();
-    let workers = if account.role == Role::Supervisor {
+    let workers = if account.principal().is_supervisor() {
         accounts::list(&state.db)
             .await?
             .into_iter()
-            .filter(|a| a.is_active() && a.role == Role::SocialWorker && tree.covers(&account.area, &a.area))
+            .filter(|a| a.is_active() && a.principal().is_social_worker() && tree.covers(&account.area, &a.area))
             .collect()
     } else {
         Vec::new()
@@ -108,7 +108,9 @@ async fn page(state: &AppState, page: PageUser, posted: FormData, errs: FormErro
 }
 
 async fn form_page(State(state): State<AppState>, user: PageUser) -> Result<Response, PageError> {
-    state.authorize_create(&user.user, &user.user.account.area).await?;
+    user.user
+        .require(Action::ClientCreate, Resource::in_area(&user.user.account.area))
+        .await?;
     page(&state, user, FormData::default(), FormErrors::new()).await
 }
 

@@ -122,14 +122,9 @@ async fn show_providers(
     errs: FormErrors,
     done: String,
 ) -> Result<Response, PageError> {
-    state.authorize(&page.user, Action::ProvidersRead).await?;
-    let areas = state.areas().await?;
-    let principal = page.user.principal();
-    let may_manage_in = |area: &str| {
-        state
-            .policy
-            .is_allowed(&areas, &principal, Action::ProvidersManage, &Resource::in_area(area))
-    };
+    page.user.require(Action::ProvidersRead, Resource::system()).await?;
+    let areas = state.areas.tree();
+    let may_manage_in = |area: &str| page.user.can(Action::ProvidersManage, &Resource::in_area(area));
     let may_manage = may_manage_in(&page.user.account.area);
     let filter = ProviderFilter {
         category: Some(q.category.clone()).filter(|c| !c.is_empty()),
@@ -263,8 +258,8 @@ async fn show_support(
     posted: FormData,
     errs: FormErrors,
 ) -> Result<Response, PageError> {
-    let client = state.client_access(&page.user, id, Action::SupportLog).await?;
-    let may_flag = state.may(&page.user, Action::FollowupFlag, &client).await?;
+    let client = page.user.require_client(id, Action::SupportLog).await?;
+    let may_flag = page.user.can_on(Action::FollowupFlag, &client);
     let v = service::read(state, &page.user, id).await?;
     let status = if errs.is_empty() {
         StatusCode::OK

@@ -58,7 +58,7 @@ async fn show_request(
     posted: FormData,
     errs: FormErrors,
 ) -> Result<Response, PageError> {
-    let client = state.client_access(&page.user, id, Action::TransferRequest).await?;
+    let client = page.user.require_client(id, Action::TransferRequest).await?;
     let names = Names::load(state, page.ctx.lang).await?;
     let areas = names
         .areas
@@ -165,18 +165,13 @@ async fn show_list(
     failed: Option<(String, FormErrors)>,
 ) -> Result<Response, PageError> {
     let transfers = service::list(state, &page.user, None, number).await?;
-    let areas = state.areas().await?;
-    let principal = page.user.principal();
+    let areas = state.areas.tree();
     let names = Names::load(state, page.ctx.lang).await?.with_staff(state).await?;
-    let may_decide = |area: &str| {
-        state
-            .policy
-            .is_allowed(&areas, &principal, Action::TransferDecide, &Resource::in_area(area))
-    };
+    let may_decide = |area: &str| page.user.can(Action::TransferDecide, &Resource::in_area(area));
     let workers: Vec<crate::auth::accounts::Account> = crate::auth::accounts::list(&state.db)
         .await?
         .into_iter()
-        .filter(|a| a.is_active() && a.role == crate::policy::Role::SocialWorker)
+        .filter(|a| a.is_active() && a.principal().is_social_worker())
         .collect();
     // For each row, the social workers who may take the case in the receiving area.
     let workers_for = |to_area: &str| {

@@ -9,9 +9,9 @@
 //!
 //! The area hierarchy is database data, so it is not loaded with the
 //! policies: callers keep an [`Areas`] value, rebuild it when areas are
-//! edited, and pass it to [`PolicyEngine::is_allowed`].
+//! edited, and pass it to [`PolicyEngine::is_allowed`]. Requests are authorised
+//! through `crate::authz::Authz`, which holds both.
 
-mod access;
 mod areas;
 mod model;
 #[cfg(test)]
@@ -26,9 +26,8 @@ use cedar_policy::{
     RestrictedExpression, Schema, ValidationMode, Validator,
 };
 
-pub use access::ClientRef;
 pub use areas::{AreaNode, Areas};
-pub use model::{Action, ClientFacts, Principal, Resource, Role};
+pub use model::{Action, ClientFacts, Principal, Reach, Resource, Role};
 
 /// File name of the schema inside a policy directory.
 pub const SCHEMA_FILE: &str = "schema.cedarschema";
@@ -261,6 +260,25 @@ impl PolicyEngine {
                 false
             }
         }
+    }
+
+    /// Whether the policies let `principal` read a client's content: asked about a client
+    /// of its own area that it is assigned to, the most it could ever see. (An account
+    /// that is not active yet is asked about as if it were.)
+    pub fn reads_client_content(&self, areas: &Areas, principal: &Principal) -> bool {
+        let principal = Principal {
+            active: true,
+            ..principal.clone()
+        };
+        let own = Resource::Client(ClientFacts {
+            client_id: "probe".to_owned(),
+            area: principal.area.clone(),
+            assigned_worker: Some(principal.user_id.clone()),
+            volunteers: vec![principal.user_id.clone()],
+            break_glass: Vec::new(),
+            contact_consent: true,
+        });
+        self.is_allowed(areas, &principal, Action::ClientRead, &own)
     }
 
     /// The full decision with the deciding policy ids, for audit records.

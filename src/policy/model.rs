@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use super::PolicyError;
+use super::{Areas, PolicyError};
 
 /// A user's role. The Cedar policies compare `principal.role` with
 /// [`Role::as_str`], so the strings are part of the policy contract.
@@ -226,6 +226,76 @@ pub struct Principal {
     pub area: String,
     /// False for deactivated accounts, which are refused everything.
     pub active: bool,
+}
+
+/// The clients a principal's lists start from, filtered in SQL before the policies
+/// decide row by row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reach {
+    /// Every client of these areas: a supervisor's area and all below it.
+    Areas(Vec<String>),
+    /// The clients assigned to her: a social worker.
+    Assigned,
+    /// The clients she supports: a volunteer.
+    Supported,
+    /// No caseload: managers, auditors and admins.
+    Nobody,
+}
+
+/// What a role is for, where a list, a form or a page is shaped by it. The permissions
+/// themselves are the policies'; these are the only role comparisons in the code.
+impl Principal {
+    /// Where this principal's lists of clients start.
+    pub fn reach(&self, areas: &Areas) -> Reach {
+        match self.role {
+            Role::Supervisor => Reach::Areas(areas.within(&self.area)),
+            Role::SocialWorker => Reach::Assigned,
+            Role::Volunteer => Reach::Supported,
+            Role::Manager | Role::Auditor | Role::Admin => Reach::Nobody,
+        }
+    }
+
+    /// An active social worker whose area covers `area`: someone a case there can be
+    /// given to.
+    pub fn takes_cases_in(&self, areas: &Areas, area: &str) -> bool {
+        self.active && self.role == Role::SocialWorker && areas.covers(&self.area, area)
+    }
+
+    /// An active volunteer whose area covers `area`: someone who can be assigned to
+    /// support a client there.
+    pub fn supports_in(&self, areas: &Areas, area: &str) -> bool {
+        self.active && self.role == Role::Volunteer && areas.covers(&self.area, area)
+    }
+
+    /// Holds cases: a social worker or a supervisor.
+    pub fn works_cases(&self) -> bool {
+        matches!(self.role, Role::SocialWorker | Role::Supervisor)
+    }
+
+    pub fn is_social_worker(&self) -> bool {
+        self.role == Role::SocialWorker
+    }
+
+    /// Supervises an area: assigns cases to its workers, decides its transfers.
+    pub fn is_supervisor(&self) -> bool {
+        self.role == Role::Supervisor
+    }
+
+    /// Sees a client as a volunteer does: contact details and her own support logs,
+    /// never the case.
+    pub fn is_volunteer(&self) -> bool {
+        self.role == Role::Volunteer
+    }
+
+    /// Reads the whole audit trail and every break-glass grant.
+    pub fn is_auditor(&self) -> bool {
+        self.role == Role::Auditor
+    }
+
+    /// An active admin: the service must always keep one.
+    pub fn is_active_admin(&self) -> bool {
+        self.active && self.role == Role::Admin
+    }
 }
 
 /// What the action is done on.

@@ -10,8 +10,8 @@ use utoipa_axum::routes;
 
 use super::{Provider, ProviderFilter, ProviderInput, ProviderPatch};
 use crate::AppState;
-use crate::auth::AuthUser;
-use crate::policy::Action;
+use crate::authz::Authz;
+use crate::policy::{Action, Resource};
 use crate::web::{ApiError, ApiJson};
 
 pub fn api() -> OpenApiRouter<AppState> {
@@ -27,12 +27,12 @@ pub fn api() -> OpenApiRouter<AppState> {
         (status = 403, description = "The role may not read the directory")))]
 async fn list(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Authz,
     query: Result<Query<ProviderFilter>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    state.authorize(&user, Action::ProvidersRead).await?;
+    user.require(Action::ProvidersRead, Resource::system()).await?;
     let Query(filter) = query.map_err(|_| ApiError::bad_request())?;
-    let areas = state.areas().await?;
+    let areas = state.areas.tree();
     let items = super::list(&state.db, &areas, &filter).await?;
     Ok(Json(json!({ "items": items })))
 }
@@ -44,7 +44,7 @@ async fn list(
         (status = 422, description = "`validation` naming the bad fields")))]
 async fn create(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Authz,
     ApiJson(input): ApiJson<ProviderInput>,
 ) -> Result<(StatusCode, Json<Provider>), ApiError> {
     let provider = super::create(&state, &user, &input).await?;
@@ -57,12 +57,8 @@ async fn create(
     responses((status = 200, description = "The provider", body = Provider),
         (status = 403, description = "The role may not read the directory"),
         (status = 404, description = "No such provider")))]
-async fn one(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Path(id): Path<String>,
-) -> Result<Json<Provider>, ApiError> {
-    state.authorize(&user, Action::ProvidersRead).await?;
+async fn one(State(state): State<AppState>, user: Authz, Path(id): Path<String>) -> Result<Json<Provider>, ApiError> {
+    user.require(Action::ProvidersRead, Resource::system()).await?;
     super::get(&state.db, &id)
         .await?
         .map(Json)
@@ -79,7 +75,7 @@ async fn one(
         (status = 422, description = "`validation` naming the bad fields")))]
 async fn update(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Authz,
     Path(id): Path<String>,
     ApiJson(patch): ApiJson<ProviderPatch>,
 ) -> Result<Json<Provider>, ApiError> {

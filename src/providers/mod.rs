@@ -4,7 +4,7 @@
 //! clients and by the admin ([`Action::ProvidersRead`]); kept by supervisors and admins
 //! ([`Action::ProvidersManage`]).
 //!
-//! The functions taking an [`AuthUser`] authorise and audit; the pages and the JSON API
+//! The functions taking an [`Authz`] authorise and audit; the pages and the JSON API
 //! both call them.
 
 mod handlers;
@@ -16,9 +16,9 @@ use sqlx::Row;
 
 use crate::AppState;
 use crate::audit::Outcome;
-use crate::auth::AuthUser;
+use crate::authz::Authz;
 use crate::db::{Db, timestamp};
-use crate::policy::{Action, Areas};
+use crate::policy::{Action, Areas, Resource};
 use crate::web::ApiError;
 
 pub use handlers::api;
@@ -164,16 +164,15 @@ fn trimmed(value: Option<&String>) -> Option<String> {
 
 /// Adds a provider (a supervisor in her own area, or the admin); 422 names every bad
 /// field. Audited.
-pub async fn create(state: &AppState, user: &AuthUser, input: &ProviderInput) -> Result<Provider, ApiError> {
+pub async fn create(state: &AppState, user: &Authz, input: &ProviderInput) -> Result<Provider, ApiError> {
     // A role that manages no providers at all is refused whatever the body.
-    state
-        .authorize_in(user, Action::ProvidersManage, &user.account.area)
+    user.require(Action::ProvidersManage, Resource::in_area(&user.account.area))
         .await?;
     let name = input.name.trim().to_owned();
     let category = input.category.trim().to_owned();
     let area = input.area.trim().to_owned();
     let contact = trimmed(input.contact.as_ref()).filter(|c| !c.is_empty());
-    let areas = state.areas().await?;
+    let areas = state.areas.tree();
     let mut fields = BTreeMap::new();
     check_name(&name, &mut fields);
     check_category(&state.db, &category, &mut fields).await?;
@@ -183,7 +182,7 @@ pub async fn create(state: &AppState, user: &AuthUser, input: &ProviderInput) ->
         return Err(ApiError::validation(fields));
     }
     // A supervisor adds providers of her own area only.
-    state.authorize_in(user, Action::ProvidersManage, &area).await?;
+    user.require(Action::ProvidersManage, Resource::in_area(&area)).await?;
     let id = uuid::Uuid::new_v4().to_string();
     let row = sqlx::query(&format!(
         "INSERT INTO providers (id, name, category, area, contact, active, created_at) \
@@ -208,9 +207,8 @@ pub async fn create(state: &AppState, user: &AuthUser, input: &ProviderInput) ->
 /// Renames, moves, recategorises, (de)activates a provider (a supervisor of its area, or
 /// the admin). 404 for
 /// an unknown id; 422 names every bad field. Audited.
-pub async fn update(state: &AppState, user: &AuthUser, id: &str, patch: &ProviderPatch) -> Result<Provider, ApiError> {
-    state
-        .authorize_in(user, Action::ProvidersManage, &user.account.area)
+pub async fn update(state: &AppState, user: &Authz, id: &str, patch: &ProviderPatch) -> Result<Provider, ApiError> {
+    user.require(Action::ProvidersManage, Resource::in_area(&user.account.area))
         .await?;
     let Some(current) = get(&state.db, id).await? else {
         return Err(ApiError::not_found());
@@ -219,7 +217,7 @@ pub async fn update(state: &AppState, user: &AuthUser, id: &str, patch: &Provide
     let category = trimmed(patch.category.as_ref());
     let area = trimmed(patch.area.as_ref());
     let contact = trimmed(patch.contact.as_ref());
-    let areas = state.areas().await?;
+    let areas = state.areas.tree();
     let mut fields = BTreeMap::new();
     if let Some(name) = &name {
         check_name(name, &mut fields);
@@ -235,9 +233,10 @@ pub async fn update(state: &AppState, user: &AuthUser, id: &str, patch: &Provide
         return Err(ApiError::validation(fields));
     }
     // A supervisor changes providers of her own area only, and cannot move one out of it.
-    state.authorize_in(user, Action::ProvidersManage, &current.area).await?;
+    user.require(Action::ProvidersManage, Resource::in_area(&current.area))
+        .await?;
     if let Some(area) = &area {
-        state.authorize_in(user, Action::ProvidersManage, area).await?;
+        user.require(Action::ProvidersManage, Resource::in_area(area)).await?;
     }
     let row = sqlx::query(&format!(
         "UPDATE providers SET name = COALESCE($2, name), category = COALESCE($3, category), \

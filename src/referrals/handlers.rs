@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 
 use super::{NewReferral, Referral, Slip, TransitionInput};
 use crate::AppState;
-use crate::auth::AuthUser;
+use crate::authz::Authz;
 use crate::web::{ApiError, ApiJson};
 
 pub fn api() -> OpenApiRouter<AppState> {
@@ -33,7 +33,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         (status = 422, description = "`consent_missing`, `client_closed`, or `validation` naming the bad fields")))]
 async fn create(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Authz,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<NewReferral>,
 ) -> Result<(StatusCode, Json<Referral>), ApiError> {
@@ -49,7 +49,7 @@ async fn create(
         (status = 404, description = "No such client (or not visible to the caller)")))]
 async fn list_for_client(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Authz,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let items = super::list_for_client(&state, &user, &id).await?;
@@ -73,7 +73,7 @@ struct FollowUpQuery {
         (status = 403, description = "Not a social worker or supervisor")))]
 async fn follow_ups(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Authz,
     query: Result<Query<FollowUpQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Query(query) = query.map_err(|_| ApiError::bad_request())?;
@@ -91,11 +91,7 @@ async fn follow_ups(
     responses((status = 200, description = "The referral", body = Referral),
         (status = 403, description = "Not allowed to read this client's referrals"),
         (status = 404, description = "No such referral (or not visible to the caller)")))]
-async fn one(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Path(id): Path<String>,
-) -> Result<Json<Referral>, ApiError> {
+async fn one(State(state): State<AppState>, user: Authz, Path(id): Path<String>) -> Result<Json<Referral>, ApiError> {
     super::get(&state, &user, &id).await.map(Json)
 }
 
@@ -109,7 +105,7 @@ async fn one(
         (status = 422, description = "`invalid_transition` with `details.allowed`, or `validation`")))]
 async fn transition(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Authz,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<TransitionInput>,
 ) -> Result<Json<Referral>, ApiError> {
@@ -122,6 +118,6 @@ async fn transition(
     responses((status = 200, description = "The slip", body = Slip),
         (status = 403, description = "Not allowed to read this client's referrals"),
         (status = 404, description = "No such referral (or not visible to the caller)")))]
-async fn slip(State(state): State<AppState>, user: AuthUser, Path(id): Path<String>) -> Result<Json<Slip>, ApiError> {
+async fn slip(State(state): State<AppState>, user: Authz, Path(id): Path<String>) -> Result<Json<Slip>, ApiError> {
     super::slip(&state, &user, &id).await.map(Json)
 }

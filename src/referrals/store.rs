@@ -15,9 +15,10 @@ use sqlx::Row;
 use super::model::{FollowUp, NewReferral, Pii, Referral, ReferralEvent, Slip, SlipProvider, Status, TransitionInput};
 use crate::AppState;
 use crate::audit::Outcome;
-use crate::auth::AuthUser;
+use crate::authz::Authz;
+use crate::authz::ClientRef;
 use crate::db::timestamp;
-use crate::policy::{Action, ClientFacts, ClientRef, Resource};
+use crate::policy::{Action, ClientFacts, Resource};
 use crate::web::ApiError;
 
 const TABLE: &str = "referrals";
@@ -103,25 +104,20 @@ where
 
 /// Whether the caller may read the free text (detail, notes, override reason) of a
 /// referral of this category on this client.
-pub async fn may_read_free_text(
-    state: &AppState,
-    user: &AuthUser,
-    client: &ClientRef,
-    category: &str,
-) -> Result<bool, ApiError> {
+pub fn may_read_free_text(user: &Authz, client: &ClientRef, category: &str) -> bool {
     let action = if HEALTH_CATEGORIES.contains(&category) {
         Action::ClientReadHealth
     } else {
         Action::ClientReadNarrative
     };
-    state.may(user, action, client).await
+    user.can_on(action, client)
 }
 
 /// Opens the referral's client for `action`; an unknown referral is 404 (audited, like
 /// an unknown client).
 async fn access_for_referral(
     state: &AppState,
-    user: &AuthUser,
+    user: &Authz,
     referral_id: &str,
     action: Action,
 ) -> Result<ClientRef, ApiError> {
@@ -139,7 +135,7 @@ async fn access_for_referral(
             .await?;
         return Err(ApiError::not_found());
     };
-    state.client_access(user, &client_id, action).await
+    Ok(user.require_client(&client_id, action).await?)
 }
 
 /// Adds a referral for a client (`referral_create`). It needs the client's sharing
@@ -149,11 +145,11 @@ async fn access_for_referral(
 /// The referral and its first event are written in one transaction.
 pub async fn create(
     state: &AppState,
-    user: &AuthUser,
+    user: &Authz,
     client_id: &str,
     input: &NewReferral,
 ) -> Result<Referral, ApiError> {
-    let client = state.client_access(user, client_id, Action::ReferralCreate).await?;
+    let client = user.require_client(client_id, Action::ReferralCreate).await?;
     let today = state.clock.today();
     let case = sqlx::query("SELECT opened_on, status FROM clients WHERE id = $1")
         .bind(&client.id)
@@ -249,7 +245,7 @@ pub async fn create(
                 .await?;
             return Err(consent_missing(&category));
         };
-        if !state.may(user, Action::ConsentOverride, &client).await? {
+        if !user.can_on(Action::ConsentOverride, &client) {
             state
                 .audit(
                     user.event(Action::ConsentOverride.name(), Outcome::Denied)
@@ -366,7 +362,7 @@ pub async fn create(
 /// same referral makes this one 409 `conflict`.
 pub async fn transition(
     state: &AppState,
-    user: &AuthUser,
+    user: &Authz,
     referral_id: &str,
     input: &TransitionInput,
 ) -> Result<Referral, ApiError> {
@@ -460,7 +456,7 @@ pub async fn transition(
 
 /// One referral with its events (`referral_read`); free text only for callers who may
 /// read it. Audited.
-pub async fn get(state: &AppState, user: &AuthUser, referral_id: &str) -> Result<Referral, ApiError> {
+pub async fn get(state: &AppState, user: &Authz, referral_id: &str) -> Result<Referral, ApiError> {
     let client = access_for_referral(state, user, referral_id, Action::ReferralRead).await?;
     let referral = load(state, user, &client, referral_id).await?;
     state
@@ -474,8 +470,8 @@ pub async fn get(state: &AppState, user: &AuthUser, referral_id: &str) -> Result
 }
 
 /// A client's referrals, newest first (`referral_read`). Audited.
-pub async fn list_for_client(state: &AppState, user: &AuthUser, client_id: &str) -> Result<Vec<Referral>, ApiError> {
-    let client = state.client_access(user, client_id, Action::ReferralRead).await?;
+pub async fn list_for_client(state: &AppState, user: &Authz, client_id: &str) -> Result<Vec<Referral>, ApiError> {
+    let client = user.require_client(client_id, Action::ReferralRead).await?;
     let ids: Vec<String> = sqlx::query_scalar(
         "SELECT id FROM referrals WHERE client_id = $1 ORDER BY referred_on DESC, created_at DESC, id",
     )
@@ -507,7 +503,7 @@ async fn open_opt(
 }
 
 /// Reads a referral the caller was already allowed to read; not audited (callers audit).
-async fn load(state: &AppState, user: &AuthUser, client: &ClientRef, referral_id: &str) -> Result<Referral, ApiError> {
+async fn load(state: &AppState, user: &Authz, client: &ClientRef, referral_id: &str) -> Result<Referral, ApiError> {
     let row = sqlx::query(
         "SELECT r.id, r.client_id, c.code AS client_code, r.category, r.need_id, r.provider_id, \
          p.name AS provider_name, r.status, r.referred_on, r.last_moved_on, r.created_by, r.created_at, r.version, \
@@ -521,7 +517,7 @@ async fn load(state: &AppState, user: &AuthUser, client: &ClientRef, referral_id
     .await?
     .ok_or_else(ApiError::not_found)?;
     let category: String = row.try_get("category")?;
-    let readable = may_read_free_text(state, user, client, &category).await?;
+    let readable = may_read_free_text(user, client, &category);
     let detail_sealed: Option<Vec<u8>> = row.try_get("detail_sealed")?;
     let reason_sealed: Option<Vec<u8>> = row.try_get("override_reason_sealed")?;
     let consent_overridden = reason_sealed.is_some();
@@ -592,8 +588,8 @@ async fn load(state: &AppState, user: &AuthUser, client: &ClientRef, referral_id
 /// are really stuck. Only open cases, and only those the caller may read referrals of
 /// (a social worker: their caseload; a supervisor: their district — decided by the
 /// policies). Oldest first. One audit entry for the list.
-pub async fn follow_ups(state: &AppState, user: &AuthUser, days: Option<u32>) -> Result<Vec<FollowUp>, ApiError> {
-    state.authorize(user, Action::FollowupsRead).await?;
+pub async fn follow_ups(state: &AppState, user: &Authz, days: Option<u32>) -> Result<Vec<FollowUp>, ApiError> {
+    user.require(Action::FollowupsRead, Resource::system()).await?;
     let days = days.unwrap_or(state.settings.cases.referral_followup_days);
     let today = state.clock.today();
     let cutoff = today
@@ -609,8 +605,6 @@ pub async fn follow_ups(state: &AppState, user: &AuthUser, days: Option<u32>) ->
     .bind(cutoff.to_string())
     .fetch_all(&state.db.pool)
     .await?;
-    let areas = state.areas().await?;
-    let principal = user.principal();
     let mut items = Vec::new();
     for row in &rows {
         // Only the standing facts: a break-glass grant does not put a client on the list.
@@ -620,12 +614,7 @@ pub async fn follow_ups(state: &AppState, user: &AuthUser, days: Option<u32>) ->
             assigned_worker: row.try_get("assigned_worker")?,
             ..ClientFacts::default()
         };
-        if !state.policy.is_allowed(
-            &areas,
-            &principal,
-            Action::ReferralRead,
-            &Resource::Client(facts.clone()),
-        ) {
+        if !user.can(Action::ReferralRead, &Resource::Client(facts.clone())) {
             continue;
         }
         let last_moved_on: String = row.try_get("last_moved_on")?;
@@ -653,7 +642,7 @@ pub async fn follow_ups(state: &AppState, user: &AuthUser, days: Option<u32>) ->
 /// only when the client agreed to share it and their sharing consent for the category
 /// holds today (never for a referral made on an override). Nothing else about the client.
 /// Audited as `referral_slip`.
-pub async fn slip(state: &AppState, user: &AuthUser, referral_id: &str) -> Result<Slip, ApiError> {
+pub async fn slip(state: &AppState, user: &Authz, referral_id: &str) -> Result<Slip, ApiError> {
     let client = access_for_referral(state, user, referral_id, Action::ReferralRead).await?;
     let row = sqlx::query(
         "SELECT r.category, r.referred_on, r.detail_sealed, r.share_detail, c.code, c.chosen_name_sealed, \
@@ -671,7 +660,7 @@ pub async fn slip(state: &AppState, user: &AuthUser, referral_id: &str) -> Resul
         .ok_or_else(|| ApiError::internal(&"a referral names an unknown category"))?;
     let today = state.clock.today();
 
-    let chosen_name = if client.facts.contact_consent && state.may(user, Action::ClientRead, &client).await? {
+    let chosen_name = if client.facts.contact_consent && user.can_on(Action::ClientRead, &client) {
         let sealed: Option<Vec<u8>> = row.try_get("chosen_name_sealed")?;
         open_opt(state, &client.id, "clients", "chosen_name", &client.id, sealed).await?
     } else {
@@ -679,7 +668,7 @@ pub async fn slip(state: &AppState, user: &AuthUser, referral_id: &str) -> Resul
     };
     let detail = if crate::db::flag(&row, "share_detail")?
         && has_sharing_consent(&state.db.pool, &client.id, &category, today).await?
-        && may_read_free_text(state, user, &client, &category).await?
+        && may_read_free_text(user, &client, &category)
     {
         let sealed: Option<Vec<u8>> = row.try_get("detail_sealed")?;
         open_opt(state, &client.id, TABLE, "detail", referral_id, sealed).await?

@@ -12,7 +12,7 @@ use super::handlers::Format as FileFormat;
 use super::release::{Count, Release};
 use crate::AppState;
 use crate::audit::Outcome;
-use crate::auth::AuthUser;
+use crate::authz::Authz;
 use crate::config::ProgrammeSettings;
 use crate::web::{ApiError, Lang};
 
@@ -283,7 +283,7 @@ pub fn xlsx(rows: &[Vec<Item>], sheet_name: &str) -> Result<Vec<u8>, XlsxError> 
 /// The file for `format`, audited as `stats_export` before it is returned (fail closed).
 pub async fn download(
     state: &AppState,
-    user: &AuthUser,
+    user: &Authz,
     release: &Release,
     format: FileFormat,
 ) -> Result<Response, ApiError> {

@@ -21,8 +21,8 @@ use super::release::{self, Meta, Progress, Release, Summary};
 use super::view;
 use crate::AppState;
 use crate::audit::Outcome;
-use crate::auth::AuthUser;
-use crate::policy::Action;
+use crate::authz::Authz;
+use crate::policy::{Action, Resource};
 use crate::web::{ApiError, ApiJson};
 
 /// Longest accepted reason for publishing a period again.
@@ -64,10 +64,10 @@ fn json_bytes(status: StatusCode, body: String) -> Response {
             period not ended, or `reason` missing (a range of months, or a period published before)")))]
 async fn publish(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Authz,
     ApiJson(request): ApiJson<PublishRequest>,
 ) -> Result<Response, ApiError> {
-    state.authorize(&user, Action::StatsPublish).await?;
+    user.require(Action::StatsPublish, Resource::system()).await?;
     let (_, body) = publish_release(&state, &user, &request.period, request.reason.as_deref()).await?;
     Ok(json_bytes(StatusCode::CREATED, body))
 }
@@ -77,7 +77,7 @@ async fn publish(
 /// Returns the release and its stored JSON.
 pub async fn publish_release(
     state: &AppState,
-    user: &AuthUser,
+    user: &Authz,
     period: &Value,
     reason: Option<&str>,
 ) -> Result<(Release, String), ApiError> {
@@ -107,7 +107,7 @@ pub async fn publish_release(
         today,
     };
     let figures = compute::figures(&state.db, window, rules.require_reporting_consent, Scope::Release).await?;
-    let areas = crate::areas::list(&state.db).await?;
+    let areas = state.areas.list();
     let categories = release::categories(&state.db).await?;
     let id = uuid::Uuid::new_v4().to_string();
     let meta = Meta {
@@ -143,7 +143,7 @@ pub async fn publish_release(
         if let Err(db) = release::withdraw_unaudited(&state.db, &id).await {
             tracing::error!(error = %db, release = %id, "could not remove an unaudited release");
         }
-        return Err(e);
+        return Err(e.into());
     }
     Ok((release, body))
 }
@@ -158,8 +158,8 @@ pub struct ReleaseList {
 #[utoipa::path(get, path = "/api/v1/stats/releases", tag = "stats",
     responses((status = 200, description = "The releases", body = ReleaseList),
         (status = 403, description = "Not a manager")))]
-async fn list(State(state): State<AppState>, user: AuthUser) -> Result<axum::Json<ReleaseList>, ApiError> {
-    state.authorize(&user, Action::StatsView).await?;
+async fn list(State(state): State<AppState>, user: Authz) -> Result<axum::Json<ReleaseList>, ApiError> {
+    user.require(Action::StatsView, Resource::system()).await?;
     let items = release::list(&state.db).await?;
     Ok(axum::Json(ReleaseList { items }))
 }
@@ -196,10 +196,10 @@ pub fn split_format(segment: &str) -> Option<(&str, Format)> {
         (status = 404, description = "No such release")))]
 async fn get_release(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Authz,
     Path(segment): Path<String>,
 ) -> Result<Response, ApiError> {
-    state.authorize(&user, Action::StatsView).await?;
+    user.require(Action::StatsView, Resource::system()).await?;
     let (id, format) = split_format(&segment).ok_or_else(ApiError::not_found)?;
     let viewed = view::for_user(&state, &user, id).await?;
     match format {
@@ -215,8 +215,8 @@ async fn get_release(
     responses((status = 200, description = "Province totals and categories, no area rows; shown counts \
         rounded to a multiple of `rounded_to`", body = Progress),
         (status = 403, description = "Not a manager")))]
-async fn progress(State(state): State<AppState>, user: AuthUser) -> Result<Response, ApiError> {
-    state.authorize(&user, Action::StatsView).await?;
+async fn progress(State(state): State<AppState>, user: Authz) -> Result<Response, ApiError> {
+    user.require(Action::StatsView, Resource::system()).await?;
     let rules = release::rules(&state.settings)?;
     let (_, body) = release::progress(&state.db, &state.clock, &rules)
         .await

@@ -334,7 +334,7 @@ fn list_line(s: &Summary) -> ListLine {
 }
 
 async fn index(State(state): State<AppState>, page: PageUser) -> Result<Response, PageError> {
-    state.authorize(&page.user, Action::StatsView).await?;
+    page.user.require(Action::StatsView, Resource::system()).await?;
     show_index(&state, page, PublishForm::default(), FormErrors::new(), StatusCode::OK).await
 }
 
@@ -363,13 +363,7 @@ async fn show_index(
         .await
         .map_err(|e| PageError::internal(&e))?;
     let releases = release::list(&state.db).await?.iter().map(list_line).collect();
-    let areas = state.areas().await?;
-    let can_publish = state.policy.is_allowed(
-        &areas,
-        &page.user.principal(),
-        Action::StatsPublish,
-        &Resource::system(),
-    );
+    let can_publish = page.user.can(Action::StatsPublish, &Resource::system());
     page.ctx.here = "/stats".to_owned();
     render(
         &IndexPage {
@@ -391,7 +385,7 @@ async fn release_page(
     page: PageUser,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    state.authorize(&page.user, Action::StatsView).await?;
+    page.user.require(Action::StatsView, Resource::system()).await?;
     let viewed = view::for_user(&state, &page.user, &id).await?;
     let categories = release::categories(&state.db).await?;
     let lang = page.ctx.lang;
@@ -412,7 +406,7 @@ async fn release_page(
 /// The publish form: a period label (`2024-H1`, `2024`) or a range of days, and a reason
 /// when the period was published before. Success goes to the new release's page.
 async fn publish(State(state): State<AppState>, page: PageUser, data: FormData) -> Result<Response, PageError> {
-    state.authorize(&page.user, Action::StatsPublish).await?;
+    page.user.require(Action::StatsPublish, Resource::system()).await?;
     let form = PublishForm {
         period: data.text("period"),
         from: data.text("from"),

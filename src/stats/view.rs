@@ -4,7 +4,7 @@
 
 use super::release::{self, Release};
 use crate::AppState;
-use crate::auth::AuthUser;
+use crate::authz::Authz;
 use crate::policy::Areas;
 use crate::web::ApiError;
 
@@ -36,12 +36,12 @@ pub fn narrow(release: &mut Release, areas: &Areas, scope: &str) -> bool {
 
 /// Loads release `id` for `user` (already authorised for `stats_view`). 404 when it does
 /// not exist.
-pub async fn for_user(state: &AppState, user: &AuthUser, id: &str) -> Result<Viewed, ApiError> {
+pub async fn for_user(state: &AppState, user: &Authz, id: &str) -> Result<Viewed, ApiError> {
     let stored = release::stored_body(&state.db, id)
         .await?
         .ok_or_else(ApiError::not_found)?;
     let mut parsed: Release = serde_json::from_str(&stored).map_err(|e| ApiError::internal(&e))?;
-    let areas = state.areas().await?;
+    let areas = state.areas.tree();
     if narrow(&mut parsed, &areas, &user.account.area) {
         let bytes = serde_json::to_string(&parsed).map_err(|e| ApiError::internal(&e))?;
         Ok(Viewed { bytes, release: parsed })

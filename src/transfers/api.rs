@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 use super::model::{DecisionInput, Transfer, TransferInput, TransferStatus};
 use super::service;
 use crate::AppState;
-use crate::auth::AuthUser;
+use crate::authz::Authz;
 use crate::clients::handlers::JsonOrEmpty;
 use crate::web::{ApiError, ApiJson};
 
@@ -35,7 +35,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         (status = 422, description = "Bad fields, each named in `fields`; nothing was stored")))]
 async fn request(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Authz,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<TransferInput>,
 ) -> Result<(StatusCode, Json<Transfer>), ApiError> {
@@ -66,7 +66,7 @@ pub struct TransferList {
         (status = 403, description = "A role without case work")))]
 async fn list(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Authz,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<TransferList>, ApiError> {
     let Query(query) = query.map_err(|_| ApiError::bad_request())?;
@@ -85,7 +85,7 @@ async fn list(
         (status = 422, description = "Bad fields")))]
 async fn accept(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Authz,
     Path(id): Path<String>,
     JsonOrEmpty(input): JsonOrEmpty<DecisionInput>,
 ) -> Result<Json<Transfer>, ApiError> {
@@ -103,7 +103,7 @@ async fn accept(
         (status = 422, description = "Bad fields")))]
 async fn decline(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Authz,
     Path(id): Path<String>,
     JsonOrEmpty(input): JsonOrEmpty<DecisionInput>,
 ) -> Result<Json<Transfer>, ApiError> {
@@ -121,7 +121,7 @@ async fn decline(
         (status = 422, description = "Bad fields")))]
 async fn cancel(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Authz,
     Path(id): Path<String>,
     JsonOrEmpty(input): JsonOrEmpty<DecisionInput>,
 ) -> Result<Json<Transfer>, ApiError> {

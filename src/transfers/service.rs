@@ -10,11 +10,11 @@ use super::model::{DecisionInput, MAX_TEXT, MIN_REASON, Transfer, TransferInput,
 use super::store::{self, Decision, NewTransfer, Scope, StoredTransfer, TransferStoreError};
 use crate::AppState;
 use crate::audit::Outcome;
-use crate::auth::AuthUser;
 use crate::auth::accounts;
+use crate::authz::Authz;
 use crate::clients::validation::{self as v, FieldErrors};
 use crate::clients::{FieldClasses, Pii};
-use crate::policy::{Action, Resource, Role};
+use crate::policy::{Action, Reach, Resource};
 use crate::web::ApiError;
 
 const TABLE: &str = "client_transfers";
@@ -75,12 +75,12 @@ fn view(state: &AppState, row: StoredTransfer) -> Result<Transfer, ApiError> {
 /// one is open already, 409 `case_not_open` for a closed case. Audited.
 pub async fn request(
     state: &AppState,
-    user: &AuthUser,
+    user: &Authz,
     client_id: &str,
     input: &TransferInput,
 ) -> Result<Transfer, ApiError> {
-    let client = state.client_access(user, client_id, Action::TransferRequest).await?;
-    let areas = state.areas().await?;
+    let client = user.require_client(client_id, Action::TransferRequest).await?;
+    let areas = state.areas.tree();
     let mut errors = v::check(input);
     match input.to_area.as_deref() {
         Some(area) if areas.get(area).is_none() => {
@@ -128,27 +128,21 @@ async fn get_row(state: &AppState, id: &str) -> Result<StoredTransfer, ApiError>
 
 /// Whether the caller is on one side of the transfer: a supervisor of either area, the
 /// worker who asked, or the client's worker now. Others get 404, as for a missing one.
-async fn on_a_side(state: &AppState, user: &AuthUser, row: &StoredTransfer) -> Result<bool, ApiError> {
+fn on_a_side(user: &Authz, row: &StoredTransfer) -> bool {
     if row.requested_by == user.id() || row.assigned_worker.as_deref() == Some(user.id()) {
-        return Ok(true);
+        return true;
     }
-    let areas = state.areas().await?;
-    let principal = user.principal();
-    let supervises = |area: &str| {
-        state
-            .policy
-            .is_allowed(&areas, &principal, Action::TransferDecide, &Resource::in_area(area))
-    };
+    let supervises = |area: &str| user.can(Action::TransferDecide, &Resource::in_area(area));
     // The receiving side only while the request waits and once accepted (as in the list).
     let receiving_sees = matches!(row.status, TransferStatus::Requested | TransferStatus::Accepted);
-    Ok(supervises(&row.from_area) || (receiving_sees && supervises(&row.to_area)))
+    supervises(&row.from_area) || (receiving_sees && supervises(&row.to_area))
 }
 
 /// The transfer `id` if the caller is on one of its sides; otherwise 404, audited.
-async fn visible(state: &AppState, user: &AuthUser, id: &str, action: Action) -> Result<StoredTransfer, ApiError> {
+async fn visible(state: &AppState, user: &Authz, id: &str, action: Action) -> Result<StoredTransfer, ApiError> {
     let row = store::get(&state.db, id).await?;
     match row {
-        Some(row) if on_a_side(state, user, &row).await? => Ok(row),
+        Some(row) if on_a_side(user, &row) => Ok(row),
         _ => {
             state
                 .audit(
@@ -165,14 +159,9 @@ async fn visible(state: &AppState, user: &AuthUser, id: &str, action: Action) ->
 /// Authorises a decision on a transfer into `row.to_area` (`transfer_decide`).
 /// Who asked never decides, even a supervisor whose area covers both sides: a transfer
 /// takes two people.
-async fn authorize_decision(state: &AppState, user: &AuthUser, row: &StoredTransfer) -> Result<(), ApiError> {
-    let areas = state.areas().await?;
+async fn authorize_decision(state: &AppState, user: &Authz, row: &StoredTransfer) -> Result<(), ApiError> {
     let resource = Resource::in_area(row.to_area.as_str());
-    if row.requested_by != user.id()
-        && state
-            .policy
-            .is_allowed(&areas, &user.principal(), Action::TransferDecide, &resource)
-    {
+    if row.requested_by != user.id() && user.can(Action::TransferDecide, &resource) {
         return Ok(());
     }
     state
@@ -190,7 +179,7 @@ async fn authorize_decision(state: &AppState, user: &AuthUser, row: &StoredTrans
 /// when it was decided meanwhile. Audited.
 pub async fn accept(
     state: &AppState,
-    user: &AuthUser,
+    user: &Authz,
     transfer_id: &str,
     input: &DecisionInput,
 ) -> Result<Transfer, ApiError> {
@@ -211,10 +200,9 @@ pub async fn accept(
         errors.insert("on".into(), "field-transfers-before_current_area");
     }
     if let Some(worker) = &input.assigned_worker {
-        let areas = state.areas().await?;
         let fits = accounts::by_id(&state.db, worker)
             .await?
-            .is_some_and(|a| a.is_active() && a.role == Role::SocialWorker && areas.covers(&a.area, &row.to_area));
+            .is_some_and(|a| a.principal().takes_cases_in(user.areas(), &row.to_area));
         if !fits {
             errors.insert("assigned_worker".into(), "field-cases-invalid_worker");
         }
@@ -252,7 +240,7 @@ pub async fn accept(
 /// the sending side. Audited.
 pub async fn decline(
     state: &AppState,
-    user: &AuthUser,
+    user: &Authz,
     transfer_id: &str,
     input: &DecisionInput,
 ) -> Result<Transfer, ApiError> {
@@ -264,20 +252,18 @@ pub async fn decline(
 /// Withdraws a request (the sending side: `transfer_request` on the client). Audited.
 pub async fn cancel(
     state: &AppState,
-    user: &AuthUser,
+    user: &Authz,
     transfer_id: &str,
     input: &DecisionInput,
 ) -> Result<Transfer, ApiError> {
     let row = visible(state, user, transfer_id, Action::TransferRequest).await?;
-    state
-        .client_access(user, &row.client_id, Action::TransferRequest)
-        .await?;
+    user.require_client(&row.client_id, Action::TransferRequest).await?;
     close(state, user, row, input, TransferStatus::Cancelled, "transfer_cancel").await
 }
 
 async fn close(
     state: &AppState,
-    user: &AuthUser,
+    user: &Authz,
     row: StoredTransfer,
     input: &DecisionInput,
     status: TransferStatus,
@@ -315,28 +301,17 @@ async fn close(
     get_row(state, &row.id).await.and_then(|row| view(state, row))
 }
 
-/// Which transfers are the caller's to see (`transfers_read`): a supervisor's into and
-/// out of her area, a social worker's asked by her or about her clients.
-async fn scope_of(state: &AppState, user: &AuthUser) -> Result<Vec<String>, ApiError> {
-    Ok(match user.account.role {
-        Role::Supervisor => state.areas().await?.within(&user.account.area),
-        _ => Vec::new(),
-    })
-}
-
 /// How many of the caller's transfers wait for a decision (a count for the home page;
 /// nothing about any client). Zero for roles without case work.
-pub async fn waiting(state: &AppState, user: &AuthUser) -> Result<i64, ApiError> {
-    let areas = state.areas().await?;
-    if !state
-        .policy
-        .is_allowed(&areas, &user.principal(), Action::TransfersRead, &Resource::system())
-    {
+pub async fn waiting(state: &AppState, user: &Authz) -> Result<i64, ApiError> {
+    if !user.can(Action::TransfersRead, &Resource::system()) {
         return Ok(0);
     }
-    let within = scope_of(state, user).await?;
-    let scope = match user.account.role {
-        Role::Supervisor => Scope::Areas(&within),
+    // A supervisor's into and out of her area, a social worker's asked by her or about
+    // her clients.
+    let reach = user.principal().reach(user.areas());
+    let scope = match &reach {
+        Reach::Areas(areas) => Scope::Areas(areas),
         _ => Scope::Worker(user.id()),
     };
     store::count_waiting(&state.db, &scope).await.map_err(ApiError::from)
@@ -347,14 +322,16 @@ pub async fn waiting(state: &AppState, user: &AuthUser) -> Result<i64, ApiError>
 /// clients. Audited once.
 pub async fn list(
     state: &AppState,
-    user: &AuthUser,
+    user: &Authz,
     status: Option<TransferStatus>,
     page: u32,
 ) -> Result<Vec<Transfer>, ApiError> {
-    state.authorize(user, Action::TransfersRead).await?;
-    let within = scope_of(state, user).await?;
-    let scope = match user.account.role {
-        Role::Supervisor => Scope::Areas(&within),
+    user.require(Action::TransfersRead, Resource::system()).await?;
+    // A supervisor's into and out of her area, a social worker's asked by her or about
+    // her clients.
+    let reach = user.principal().reach(user.areas());
+    let scope = match &reach {
+        Reach::Areas(areas) => Scope::Areas(areas),
         _ => Scope::Worker(user.id()),
     };
     let offset = i64::from(page.max(1) - 1) * PAGE_SIZE;

@@ -9,7 +9,7 @@ use utoipa_axum::routes;
 
 use super::{AssignInput, Assignment, SupportFollowUp, SupportLog, SupportLogInput};
 use crate::AppState;
-use crate::auth::AuthUser;
+use crate::authz::Authz;
 use crate::web::{ApiError, ApiJson};
 
 pub fn api() -> OpenApiRouter<AppState> {
@@ -32,7 +32,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         (status = 422, description = "`user_id` is not an active volunteer covering the client's area")))]
 async fn assign(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Authz,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<AssignInput>,
 ) -> Result<(StatusCode, Json<Assignment>), ApiError> {
@@ -49,7 +49,7 @@ async fn assign(
         (status = 404, description = "No such client or assignment")))]
 async fn unassign(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Authz,
     Path((id, user_id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     super::unassign(&state, &user, &id, &user_id).await?;
@@ -66,7 +66,7 @@ async fn unassign(
         (status = 422, description = "Bad fields: `kind`, `on`, `duration_minutes`, `note`")))]
 async fn log_support(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Authz,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<SupportLogInput>,
 ) -> Result<(StatusCode, Json<SupportLog>), ApiError> {
@@ -93,7 +93,7 @@ pub struct SupportFollowUpList {
         (status = 403, description = "Not a social worker or supervisor")))]
 async fn follow_ups(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Authz,
     query: Result<Query<FollowUpQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<SupportFollowUpList>, ApiError> {
     let Query(query) = query.map_err(|_| ApiError::bad_request())?;
@@ -109,7 +109,7 @@ async fn follow_ups(
         (status = 409, description = "`follow_up_done`: already done")))]
 async fn follow_up_done(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Authz,
     Path(id): Path<String>,
 ) -> Result<Json<SupportLog>, ApiError> {
     Ok(Json(super::follow_up_done(&state, &user, &id).await?))

@@ -18,13 +18,13 @@ pub use handlers::api;
 
 use crate::AppState;
 use crate::audit::Outcome;
-use crate::auth::AuthUser;
 use crate::auth::accounts;
+use crate::authz::Authz;
 use crate::clients::alerts::placeholders;
 use crate::clients::validation::{self as v};
 use crate::clients::{FieldClasses, Pii};
 use crate::db::{flag, timestamp};
-use crate::policy::{Action, Role};
+use crate::policy::{Action, Reach, Resource};
 use crate::web::ApiError;
 
 pub const SUPPORT_KINDS: [&str; 6] = [
@@ -182,20 +182,19 @@ pub async fn support_logs(
 /// whether the assignment is new. Audited.
 pub async fn assign(
     state: &AppState,
-    user: &AuthUser,
+    user: &Authz,
     client_id: &str,
     input: &AssignInput,
 ) -> Result<(bool, Assignment), ApiError> {
-    let client = state.client_access(user, client_id, Action::VolunteerAssign).await?;
+    let client = user.require_client(client_id, Action::VolunteerAssign).await?;
     let mut errors = v::check(input);
     let target = match &input.user_id {
         Some(id) => accounts::by_id(&state.db, id).await?,
         None => None,
     };
-    let areas = state.areas().await?;
     let fits = target
         .as_ref()
-        .is_some_and(|a| a.is_active() && a.role == Role::Volunteer && areas.covers(&a.area, &client.facts.area));
+        .is_some_and(|a| a.principal().supports_in(user.areas(), &client.facts.area));
     if input.user_id.is_some() && !fits {
         errors.insert("user_id".into(), "field-cases-invalid_volunteer");
     }
@@ -232,8 +231,8 @@ pub async fn assign(
 }
 
 /// Ends a volunteer's assignment (`volunteer_assign`). Audited; 404 if not assigned.
-pub async fn unassign(state: &AppState, user: &AuthUser, client_id: &str, volunteer_id: &str) -> Result<(), ApiError> {
-    let client = state.client_access(user, client_id, Action::VolunteerAssign).await?;
+pub async fn unassign(state: &AppState, user: &Authz, client_id: &str, volunteer_id: &str) -> Result<(), ApiError> {
+    let client = user.require_client(client_id, Action::VolunteerAssign).await?;
     let n = sqlx::query("DELETE FROM client_volunteers WHERE client_id = $1 AND user_id = $2")
         .bind(&client.id)
         .bind(volunteer_id)
@@ -249,20 +248,21 @@ pub async fn unassign(state: &AppState, user: &AuthUser, client_id: &str, volunt
                 .client(&client.code)
                 .object(volunteer_id),
         )
-        .await
+        .await?;
+    Ok(())
 }
 
 /// Logs a support contact (`support_log`: a volunteer assigned to the client; flagging a
 /// follow-up also needs `followup_flag`). The note is sealed. Audited.
 pub async fn log_support(
     state: &AppState,
-    user: &AuthUser,
+    user: &Authz,
     client_id: &str,
     input: &SupportLogInput,
 ) -> Result<SupportLog, ApiError> {
-    let client = state.client_access(user, client_id, Action::SupportLog).await?;
+    let client = user.require_client(client_id, Action::SupportLog).await?;
     let follow_up = input.needs_follow_up.unwrap_or(false);
-    if follow_up && !state.may(user, Action::FollowupFlag, &client).await? {
+    if follow_up && !user.can_on(Action::FollowupFlag, &client) {
         state
             .audit(user.event("followup_flag", Outcome::Denied).client(&client.code))
             .await?;
@@ -315,7 +315,7 @@ pub async fn log_support(
         event = event.reason("needs_follow_up");
     }
     state.audit(event).await?;
-    let classes = crate::clients::service::field_classes(state, user, &client).await?;
+    let classes = crate::clients::service::field_classes(user, &client);
     support_logs(state, &client.id, classes, Some(user.id()))
         .await?
         .into_iter()
@@ -325,20 +325,15 @@ pub async fn log_support(
 
 /// The follow-ups flagged on the caller's clients (`followups_read`): a social worker's
 /// own caseload, a supervisor's district. Open ones only unless `include_done`. Audited.
-pub async fn follow_ups(
-    state: &AppState,
-    user: &AuthUser,
-    include_done: bool,
-) -> Result<Vec<SupportFollowUp>, ApiError> {
-    state.authorize(user, Action::FollowupsRead).await?;
+pub async fn follow_ups(state: &AppState, user: &Authz, include_done: bool) -> Result<Vec<SupportFollowUp>, ApiError> {
+    user.require(Action::FollowupsRead, Resource::system()).await?;
     // Open follow-ups: done IN (false, false); with the done ones: done IN (false, true).
     let select = "SELECT s.id, s.client_id, c.code, s.kind, s.on_date, s.volunteer_id, u.display_name, \
                   s.follow_up_done, s.follow_up_done_at FROM support_logs s JOIN clients c ON c.id = s.client_id \
                   JOIN users u ON u.id = s.volunteer_id WHERE s.needs_follow_up = $1 AND s.follow_up_done IN ($2, $3)";
     let order = " ORDER BY s.on_date DESC, s.created_at DESC, s.id";
-    let rows = match user.account.role {
-        Role::Supervisor => {
-            let areas = state.areas().await?.within(&user.account.area);
+    let rows = match user.principal().reach(user.areas()) {
+        Reach::Areas(areas) => {
             if areas.is_empty() {
                 Vec::new()
             } else {
@@ -383,7 +378,7 @@ pub async fn follow_ups(
 
 /// Marks a follow-up done (`client_update` on its client: the assigned worker or a
 /// supervisor of the district). Audited; 409 if it was done already.
-pub async fn follow_up_done(state: &AppState, user: &AuthUser, log_id: &str) -> Result<SupportLog, ApiError> {
+pub async fn follow_up_done(state: &AppState, user: &Authz, log_id: &str) -> Result<SupportLog, ApiError> {
     let client_id: Option<String> =
         sqlx::query_scalar("SELECT client_id FROM support_logs WHERE id = $1 AND needs_follow_up = $2")
             .bind(log_id)
@@ -393,7 +388,7 @@ pub async fn follow_up_done(state: &AppState, user: &AuthUser, log_id: &str) -> 
     let Some(client_id) = client_id else {
         return Err(ApiError::not_found());
     };
-    let client = state.client_access(user, &client_id, Action::ClientUpdate).await?;
+    let client = user.require_client(&client_id, Action::ClientUpdate).await?;
     let n = sqlx::query(
         "UPDATE support_logs SET follow_up_done = $1, follow_up_done_at = $2, follow_up_done_by = $3 \
          WHERE id = $4 AND follow_up_done = $5",
@@ -416,7 +411,7 @@ pub async fn follow_up_done(state: &AppState, user: &AuthUser, log_id: &str) -> 
                 .object(log_id),
         )
         .await?;
-    let classes = crate::clients::service::field_classes(state, user, &client).await?;
+    let classes = crate::clients::service::field_classes(user, &client);
     support_logs(state, &client.id, classes, None)
         .await?
         .into_iter()

@@ -3,6 +3,7 @@
 pub mod error;
 pub mod extract;
 pub mod i18n;
+pub mod proxy;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -38,7 +39,7 @@ fn came_over_https(settings: &crate::config::Settings, request: &Request) -> boo
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .is_some_and(|ConnectInfo(peer)| {
-            crate::auth::proxy::TrustedProxies::of(settings).forwarded_https(peer.ip(), request.headers())
+            proxy::TrustedProxies::of(settings).forwarded_https(peer.ip(), request.headers())
         })
 }
 

@@ -3,10 +3,14 @@
 
 use crate::kit::{Api, TestEnv, TestServer, add_user};
 use hoanhap::AppState;
+use hoanhap::auth::AuthUser;
+use hoanhap::authz::Authz;
 use hoanhap::clients::NewClient;
 use hoanhap::crypto::Sensitive;
-use hoanhap::policy::{Action, Principal, Resource, Role};
+use hoanhap::policy::{Action, Role};
 use serde_json::{Value, json};
+use std::sync::Arc;
+use tower_sessions::{MemoryStore, Session};
 
 const NAME: &str = "Trần Thị Bích Ngọc";
 const REASON: &str = "Client called the hotline at night; her worker is on leave.";
@@ -41,17 +45,13 @@ async fn may_read(state: &AppState, user_id: &str, client_id: &str) -> bool {
         .await
         .unwrap()
         .unwrap();
-    let (_, facts) = state.client_facts(client_id).await.unwrap().unwrap();
-    let principal = Principal {
-        user_id: account.id,
-        role: account.role,
-        area: account.area,
-        active: true,
-    };
-    let areas = state.areas().await.unwrap();
-    state
-        .policy
-        .is_allowed(&areas, &principal, Action::ClientRead, &Resource::Client(facts))
+    let session = Session::new(None, Arc::new(MemoryStore::default()), None);
+    let authz = Authz::new(state, AuthUser { account, session });
+    authz
+        .find_client(client_id, Action::ClientRead)
+        .await
+        .unwrap()
+        .is_some()
 }
 
 struct World {

@@ -1,7 +1,8 @@
 //! The shape of the code, checked over `src/`: failures of the machinery reach the user
 //! through the one domain error (`crate::error::Error`, with `?`), never through a local
 //! `internal` helper; the shared layers import no feature module, so the layering has no
-//! cycle.
+//! cycle; requests are authorised only through the per-request `Authz` value, and no
+//! role is compared outside the policy module.
 
 use std::path::{Path, PathBuf};
 
@@ -58,9 +59,10 @@ fn internal_failures_go_through_the_domain_error() {
 }
 
 /// The feature modules: what the shared layers must not depend on.
-const FEATURES: [&str; 16] = [
+const FEATURES: [&str; 17] = [
     "areas",
     "auth",
+    "authz",
     "breakglass",
     "categories",
     "cli",
@@ -77,18 +79,18 @@ const FEATURES: [&str; 16] = [
     "volunteers",
 ];
 
-/// Shared layers and the feature modules each still reaches into. `web`, `policy` and
-/// `audit` take the signed-in user from `auth` and the area tree from `areas` until the
-/// per-request authorisation value (issue 9, step 3) owns both; nothing may be added.
+/// Shared layers and the feature modules each still reaches into: the audit API takes
+/// the caller's authorisation until it moves into a feature of its own; nothing may be
+/// added.
 const SHARED: [(&str, &[&str]); 8] = [
     ("db", &[]),
     ("crypto", &[]),
     ("error.rs", &[]),
     ("dates.rs", &[]),
     ("clock.rs", &[]),
-    ("web", &["auth"]),
-    ("policy", &["auth", "areas"]),
-    ("audit", &["auth"]),
+    ("web", &[]),
+    ("policy", &[]),
+    ("audit", &["authz"]),
 ];
 
 #[test]
@@ -111,5 +113,52 @@ fn shared_layers_import_no_feature_module() {
     assert!(
         offending.is_empty(),
         "a shared layer imports a feature module: {offending:#?}"
+    );
+}
+
+/// Code lines (comments left out) of every file outside `except`, as "file:n: line".
+fn code_lines_outside(except: &[&str], matches: impl Fn(&str) -> bool) -> Vec<String> {
+    lines_under("")
+        .into_iter()
+        .filter(|(file, _, line)| {
+            !except.iter().any(|prefix| file.starts_with(prefix))
+                && !line.trim_start().starts_with("//")
+                && matches(line)
+        })
+        .map(|(file, n, line)| format!("{file}:{n}: {}", line.trim()))
+        .collect()
+}
+
+#[test]
+fn requests_are_authorised_through_the_authz_value() {
+    let offending = code_lines_outside(&["policy/", "authz/"], |line| {
+        line.contains("is_allowed(") || line.contains(".authorize(") || line.contains("client_facts(")
+    });
+    assert!(
+        offending.is_empty(),
+        "decide through crate::authz::Authz (require, require_client, can, can_on): {offending:#?}"
+    );
+}
+
+#[test]
+fn no_role_is_compared_outside_the_policy_module() {
+    let offending = code_lines_outside(&["policy/"], |line| {
+        let compared = ["role ==", "role !=", "== Role::", "!= Role::"]
+            .iter()
+            .any(|p| line.contains(p));
+        compared || (line.contains("matches!(") && line.contains("role"))
+    });
+    assert!(
+        offending.is_empty(),
+        "ask the principal what the role is for (crate::policy::Principal: reach, takes_cases_in…): {offending:#?}"
+    );
+}
+
+#[test]
+fn the_area_hierarchy_is_read_from_the_cache() {
+    let offending = code_lines_outside(&["areas/"], |line| line.contains("areas::list("));
+    assert!(
+        offending.is_empty(),
+        "use state.areas (loaded once at startup): {offending:#?}"
     );
 }
