@@ -5,6 +5,7 @@
 
 pub mod areas;
 pub mod audit;
+pub mod audit_review;
 pub mod auth;
 pub mod authz;
 pub mod breakglass;
@@ -197,7 +198,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::api())
         .merge(areas::api())
-        .merge(audit::api())
+        .merge(audit_review::api())
         .merge(clients::api())
         .merge(consents::api())
         .merge(needs::api())

@@ -6,7 +6,6 @@
 //! behind a lock one by one, and each entry is committed before its response leaves.
 
 pub mod checkpoint;
-mod handlers;
 
 use chrono::{DateTime, Utc};
 use ring::hmac;
@@ -16,8 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::db::{Db, timestamp};
 
-pub use checkpoint::{Checkpoint, CheckpointError, Report};
-pub use handlers::api;
+pub use checkpoint::{Checkpoint, CheckpointError, Report, ReportBody};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -18,9 +18,10 @@ use super::ctx::{PageCtx, PageUser};
 use super::error::{PageError, render};
 use super::form::{FormData, FormErrors};
 use crate::AppState;
-use crate::audit::{Checkpoint, Entry, Filter, Outcome, Report, Verification};
+use crate::audit::{Checkpoint, Entry, Filter, Report, Verification};
+use crate::audit_review::service;
 use crate::auth::accounts;
-use crate::policy::{Action, Resource};
+use crate::error::Error;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -108,7 +109,7 @@ async fn audit_page(
     page: PageUser,
     query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
-    page.user.require(Action::AuditRead, Resource::system()).await?;
+    service::open(&page.user).await?;
     let q = AuditQuery {
         client_code: String::new(),
         ..query.map(|Query(q)| q).unwrap_or_default()
@@ -118,7 +119,7 @@ async fn audit_page(
 
 /// The filter form, a POST so that a client code never sits in a URL.
 async fn audit_search(State(state): State<AppState>, page: PageUser, form: FormData) -> Result<Response, PageError> {
-    page.user.require(Action::AuditRead, Resource::system()).await?;
+    service::open(&page.user).await?;
     let q = AuditQuery {
         from: form.text("from"),
         to: form.text("to"),
@@ -130,14 +131,7 @@ async fn audit_search(State(state): State<AppState>, page: PageUser, form: FormD
 }
 
 async fn verify_page(State(state): State<AppState>, page: PageUser) -> Result<Response, PageError> {
-    page.user.require(Action::AuditRead, Resource::system()).await?;
-    let report = state.audit_log.report(None).await?;
-    let outcome = if report.ok() {
-        Outcome::Success
-    } else {
-        Outcome::Failure
-    };
-    state.audit(page.user.event("audit_verify", outcome)).await?;
+    let report = service::verify(&state, &page.user).await?;
     let verified = Verified::new(&report, None);
     show(
         &state,
@@ -156,66 +150,35 @@ async fn verify_checkpoint_page(
     page: PageUser,
     form: FormData,
 ) -> Result<Response, PageError> {
-    page.user.require(Action::AuditRead, Resource::system()).await?;
     let text = form.text("checkpoint");
-    let mut errs = FormErrors::new();
-    let checkpoint = if text.is_empty() {
-        errs.add("checkpoint", "field-required");
-        None
-    } else {
-        match Checkpoint::parse(&text, &state.keyring) {
-            Ok(c) => Some(c),
-            Err(e) => {
-                state
-                    .audit(
-                        page.user
-                            .event("audit_verify", Outcome::Failure)
-                            .reason(&e.to_string())
-                            .flagged(),
-                    )
-                    .await?;
-                errs.add("checkpoint", e.message_id());
-                None
-            }
+    let pasted = (!text.is_empty()).then(|| Checkpoint::parse(&text, &state.keyring));
+    match service::verify_checkpoint(&state, &page.user, pasted).await {
+        Ok((report, checkpoint)) => {
+            let verified = Verified::new(&report, Some(&checkpoint));
+            show(
+                &state,
+                page,
+                AuditQuery::default(),
+                Some(verified),
+                FormErrors::new(),
+                text,
+            )
+            .await
         }
-    };
-    let Some(checkpoint) = checkpoint else {
-        return show(&state, page, AuditQuery::default(), None, errs, text).await;
-    };
-    let report = state.audit_log.report(Some(&checkpoint)).await?;
-    let mut event = page
-        .user
-        .event(
-            "audit_verify",
-            if report.ok() {
-                Outcome::Success
-            } else {
-                Outcome::Failure
-            },
-        )
-        .object(&format!("checkpoint:{}", checkpoint.seq));
-    if !report.ok() {
-        event = event.flagged();
+        Err(Error::Validation(fields)) => {
+            let mut errs = FormErrors::new();
+            for (field, message) in fields {
+                errs.add(&field, message);
+            }
+            show(&state, page, AuditQuery::default(), None, errs, text).await
+        }
+        Err(e) => Err(e.into()),
     }
-    state.audit(event).await?;
-    let verified = Verified::new(&report, Some(&checkpoint));
-    show(&state, page, AuditQuery::default(), Some(verified), errs, text).await
 }
 
 /// A new checkpoint as a file to keep off the server (409 page when the chain is broken).
 async fn checkpoint_download(State(state): State<AppState>, page: PageUser) -> Result<Response, PageError> {
-    page.user.require(Action::AuditRead, Resource::system()).await?;
-    let taken = state
-        .audit_log
-        .checkpoint(
-            &state.keyring,
-            page.user.event("audit_checkpoint", Outcome::Success),
-            state.clock.now(),
-        )
-        .await?;
-    let Ok(checkpoint) = taken else {
-        return Err(crate::web::ApiError::new(StatusCode::CONFLICT, "audit_chain_broken").into());
-    };
+    let checkpoint = service::take_checkpoint(&state, &page.user).await?;
     let json = serde_json::to_string_pretty(&checkpoint).map_err(|e| PageError::internal(&e))?;
     let disposition = format!(
         "attachment; filename=\"hoanhap-audit-checkpoint-{}.json\"",
@@ -279,9 +242,7 @@ async fn show(
             flagged_only: !q.flagged.is_empty(),
             limit: LIMIT,
         };
-        rows = state
-            .audit_log
-            .list(&filter)
+        rows = service::search(state, &page.user, &filter)
             .await?
             .into_iter()
             .map(|entry| Row {
@@ -289,7 +250,6 @@ async fn show(
                 entry,
             })
             .collect();
-        state.audit(page.user.event("audit_read", Outcome::Success)).await?;
     }
     let status = if errs.is_empty() && cp_errs.is_empty() {
         StatusCode::OK

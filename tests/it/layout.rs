@@ -90,7 +90,7 @@ const SHARED: [(&str, &[&str]); 8] = [
     ("clock.rs", &[]),
     ("web", &[]),
     ("policy", &[]),
-    ("audit", &["authz"]),
+    ("audit", &[]),
 ];
 
 #[test]

@@ -9,11 +9,10 @@ use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::checkpoint::ReportBody;
-use super::{Checkpoint, Filter, Outcome};
+use super::service;
 use crate::AppState;
+use crate::audit::{Checkpoint, Filter, ReportBody};
 use crate::authz::Authz;
-use crate::policy::{Action, Resource};
 use crate::web::{ApiError, ApiJson};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -54,7 +53,6 @@ async fn list(
     user: Authz,
     query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    user.require(Action::AuditRead, Resource::system()).await?;
     let Query(query) = query.map_err(|_| ApiError::bad_request())?;
     let filter = Filter {
         from: bound(query.from, false),
@@ -64,8 +62,7 @@ async fn list(
         flagged_only: query.flagged.unwrap_or(false),
         limit: query.limit.unwrap_or(200),
     };
-    let items = state.audit_log.list(&filter).await?;
-    state.audit(user.event("audit_read", Outcome::Success)).await?;
+    let items = service::search(&state, &user, &filter).await?;
     Ok(Json(json!({ "items": items })))
 }
 
@@ -75,14 +72,7 @@ async fn list(
     responses((status = 200, description = "`{ok, entries | first_bad_seq, releases}`", body = ReportBody),
         (status = 403, description = "Not an auditor")))]
 async fn verify(State(state): State<AppState>, user: Authz) -> Result<Json<ReportBody>, ApiError> {
-    user.require(Action::AuditRead, Resource::system()).await?;
-    let report = state.audit_log.report(None).await?;
-    let outcome = if report.ok() {
-        Outcome::Success
-    } else {
-        Outcome::Failure
-    };
-    state.audit(user.event("audit_verify", outcome)).await?;
+    let report = service::verify(&state, &user).await?;
     Ok(Json(ReportBody::from(&report)))
 }
 
@@ -105,32 +95,8 @@ async fn verify_checkpoint(
     user: Authz,
     ApiJson(request): ApiJson<VerifyRequest>,
 ) -> Result<Json<ReportBody>, ApiError> {
-    user.require(Action::AuditRead, Resource::system()).await?;
-    if let Err(e) = request.checkpoint.check(&state.keyring) {
-        state
-            .audit(
-                user.event("audit_verify", Outcome::Failure)
-                    .reason(&e.to_string())
-                    .flagged(),
-            )
-            .await?;
-        return Err(ApiError::field("checkpoint", e.message_id()));
-    }
-    let report = state.audit_log.report(Some(&request.checkpoint)).await?;
-    let mut event = user
-        .event(
-            "audit_verify",
-            if report.ok() {
-                Outcome::Success
-            } else {
-                Outcome::Failure
-            },
-        )
-        .object(&format!("checkpoint:{}", request.checkpoint.seq));
-    if !report.ok() {
-        event = event.flagged();
-    }
-    state.audit(event).await?;
+    let checked = request.checkpoint.check(&state.keyring).map(|()| request.checkpoint);
+    let (report, _) = service::verify_checkpoint(&state, &user, Some(checked)).await?;
     Ok(Json(ReportBody::from(&report)))
 }
 
@@ -141,16 +107,5 @@ async fn verify_checkpoint(
         (status = 403, description = "Not an auditor"),
         (status = 409, description = "`audit_chain_broken`: the chain does not verify")))]
 async fn checkpoint(State(state): State<AppState>, user: Authz) -> Result<Json<Checkpoint>, ApiError> {
-    user.require(Action::AuditRead, Resource::system()).await?;
-    let taken = state
-        .audit_log
-        .checkpoint(
-            &state.keyring,
-            user.event("audit_checkpoint", Outcome::Success),
-            state.clock.now(),
-        )
-        .await?;
-    taken
-        .map(Json)
-        .map_err(|_| ApiError::new(axum::http::StatusCode::CONFLICT, "audit_chain_broken"))
+    Ok(Json(service::take_checkpoint(&state, &user).await?))
 }
