@@ -5,6 +5,7 @@
 //! writes them in one transaction, then answers each caller: requests do not queue
 //! behind a lock one by one, and each entry is committed before its response leaves.
 
+pub mod actions;
 pub mod checkpoint;
 
 use chrono::{DateTime, Utc};

@@ -1,6 +1,7 @@
 //! Every operation needs `audit_read` and is itself audited.
 
 use crate::AppState;
+use crate::audit::actions;
 use crate::audit::{Checkpoint, CheckpointError, Entry, Filter, Outcome, Report};
 use crate::authz::Authz;
 use crate::error::Error;
@@ -16,7 +17,7 @@ pub async fn open(authz: &Authz) -> Result<(), Error> {
 pub async fn search(state: &AppState, authz: &Authz, filter: &Filter) -> Result<Vec<Entry>, Error> {
     open(authz).await?;
     let entries = state.audit_log.list(filter).await?;
-    state.audit(authz.event("audit_read", Outcome::Success)).await?;
+    state.audit(authz.event(actions::AUDIT_READ, Outcome::Success)).await?;
     Ok(entries)
 }
 
@@ -33,7 +34,9 @@ fn outcome(report: &Report) -> Outcome {
 pub async fn verify(state: &AppState, authz: &Authz) -> Result<Report, Error> {
     open(authz).await?;
     let report = state.audit_log.report(None).await?;
-    state.audit(authz.event("audit_verify", outcome(&report))).await?;
+    state
+        .audit(authz.event(actions::AUDIT_VERIFY, outcome(&report)))
+        .await?;
     Ok(report)
 }
 
@@ -53,7 +56,7 @@ pub async fn verify_checkpoint(
             state
                 .audit(
                     authz
-                        .event("audit_verify", Outcome::Failure)
+                        .event(actions::AUDIT_VERIFY, Outcome::Failure)
                         .reason(&e.to_string())
                         .flagged(),
                 )
@@ -64,7 +67,7 @@ pub async fn verify_checkpoint(
     };
     let report = state.audit_log.report(Some(&checkpoint)).await?;
     let mut event = authz
-        .event("audit_verify", outcome(&report))
+        .event(actions::AUDIT_VERIFY, outcome(&report))
         .object(&format!("checkpoint:{}", checkpoint.seq));
     if !report.ok() {
         event = event.flagged();
@@ -82,7 +85,7 @@ pub async fn take_checkpoint(state: &AppState, authz: &Authz) -> Result<Checkpoi
         .audit_log
         .checkpoint(
             &state.keyring,
-            authz.event("audit_checkpoint", Outcome::Success),
+            authz.event(actions::AUDIT_CHECKPOINT, Outcome::Success),
             state.clock.now(),
         )
         .await?

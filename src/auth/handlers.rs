@@ -16,6 +16,7 @@ use super::extract::{ACTIVE_AT_KEY, AUTHENTICATED_AT_KEY, CSRF_KEY, ENROLMENT_PE
 use super::session_store::USER_ID_KEY;
 use super::{password, throttle};
 use crate::AppState;
+use crate::audit::actions;
 use crate::audit::{Event, Outcome};
 use crate::web::{ApiError, ApiJson};
 
@@ -100,7 +101,7 @@ pub async fn check_login(
     }
     if let throttle::Claim::Refused { retry_after } = throttle::claim(&state.db, &account_key, now).await? {
         state
-            .audit(Event::new("anonymous", "login", Outcome::Denied).reason("throttled"))
+            .audit(Event::new("anonymous", actions::LOGIN, Outcome::Denied).reason("throttled"))
             .await?;
         return Ok(LoginOutcome::Rejected(too_many(retry_after)));
     }
@@ -113,7 +114,7 @@ pub async fn check_login(
         // Not checked, so not counted.
         throttle::release(&state.db, &account_key).await?;
         state
-            .audit(Event::new("anonymous", "login", Outcome::Denied).reason("busy"))
+            .audit(Event::new("anonymous", actions::LOGIN, Outcome::Denied).reason("busy"))
             .await?;
         return Ok(LoginOutcome::Rejected(busy()));
     };
@@ -121,7 +122,7 @@ pub async fn check_login(
     let Some(account) = account else {
         throttle::record_address_failure(&state.db, &address_key, now).await?;
         state
-            .audit(Event::new("anonymous", "login", Outcome::Failure).reason("invalid credentials"))
+            .audit(Event::new("anonymous", actions::LOGIN, Outcome::Failure).reason("invalid credentials"))
             .await?;
         return Ok(LoginOutcome::Rejected(
             ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials").into_response(),
@@ -142,7 +143,7 @@ pub async fn check_login(
                     throttle::record_address_failure(&state.db, &address_key, now).await?;
                     state
                         .audit(
-                            Event::new(account.id.clone(), "login_second_factor", Outcome::Failure)
+                            Event::new(account.id.clone(), actions::LOGIN_SECOND_FACTOR, Outcome::Failure)
                                 .role(account.role.as_str()),
                         )
                         .await?;
@@ -183,7 +184,7 @@ pub async fn start_session(
     session.insert(ENROLMENT_PENDING_KEY, enrolment_pending).await?;
     session.save().await?;
     state
-        .audit(Event::new(account.id.clone(), "login", Outcome::Success).role(account.role.as_str()))
+        .audit(Event::new(account.id.clone(), actions::LOGIN, Outcome::Success).role(account.role.as_str()))
         .await?;
     Ok(csrf)
 }
@@ -225,7 +226,7 @@ pub async fn login(
 #[utoipa::path(delete, path = "/api/v1/session", tag = "session",
     responses((status = 204, description = "Logged out"), (status = 401, description = "Not logged in")))]
 pub async fn logout(State(state): State<AppState>, LoginUser(user): LoginUser) -> Result<StatusCode, ApiError> {
-    state.audit(user.event("logout", Outcome::Success)).await?;
+    state.audit(user.event(actions::LOGOUT, Outcome::Success)).await?;
     user.session.flush().await?;
     Ok(StatusCode::NO_CONTENT)
 }

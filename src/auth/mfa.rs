@@ -25,6 +25,7 @@ use zeroize::Zeroize;
 use super::accounts::Account;
 use super::extract::{AuthUser, ENROLMENT_PENDING_KEY, SessionUser};
 use crate::AppState;
+use crate::audit::actions;
 use crate::audit::{Event, Outcome};
 use crate::crypto::Sensitive;
 use crate::db::{Db, timestamp};
@@ -133,7 +134,8 @@ pub async fn verify_login_code(state: &AppState, account: &Account, code: &str) 
     if used == 1 {
         state
             .audit(
-                Event::new(account.id.clone(), "mfa_recovery_code_used", Outcome::Success).role(account.role.as_str()),
+                Event::new(account.id.clone(), actions::MFA_RECOVERY_CODE_USED, Outcome::Success)
+                    .role(account.role.as_str()),
             )
             .await?;
     }
@@ -195,11 +197,14 @@ pub async fn enrol(state: &AppState, user: &AuthUser) -> Result<Enrolment, ApiEr
     .rows_affected();
     if updated != 1 {
         state
-            .audit(user.event("mfa_enrol", Outcome::Failure).reason("already enrolled"))
+            .audit(
+                user.event(actions::MFA_ENROL, Outcome::Failure)
+                    .reason("already enrolled"),
+            )
             .await?;
         return Err(ApiError::new(StatusCode::CONFLICT, "mfa_already_enrolled"));
     }
-    state.audit(user.event("mfa_enrol", Outcome::Success)).await?;
+    state.audit(user.event(actions::MFA_ENROL, Outcome::Success)).await?;
     Ok(Enrolment {
         secret: totp.secret().to_base32(),
         otpauth_url,
@@ -223,7 +228,7 @@ pub async fn confirm(state: &AppState, user: &AuthUser, code: &str) -> Result<Ve
     };
     let Some(step) = matching_step(state, account, &sealed, code.trim())? else {
         state
-            .audit(user.event("mfa_confirm", Outcome::Failure).reason("wrong code"))
+            .audit(user.event(actions::MFA_CONFIRM, Outcome::Failure).reason("wrong code"))
             .await?;
         return Err(ApiError::field("code", "field-invalid_totp"));
     };
@@ -268,7 +273,7 @@ pub async fn confirm(state: &AppState, user: &AuthUser, code: &str) -> Result<Ve
         .insert(ENROLMENT_PENDING_KEY, false)
         .await
         .map_err(session_error)?;
-    state.audit(user.event("mfa_confirm", Outcome::Success)).await?;
+    state.audit(user.event(actions::MFA_CONFIRM, Outcome::Success)).await?;
     Ok(codes)
 }
 

@@ -12,6 +12,7 @@ use super::extract::{AuthUser, LoginUser};
 use super::{accounts, password, throttle};
 use crate::AppState;
 use crate::audit::Outcome;
+use crate::audit::actions;
 use crate::web::{ApiError, ApiJson};
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -54,7 +55,9 @@ pub async fn change(
         return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy"));
     };
     if !ok {
-        state.audit(user.event("password_change", Outcome::Failure)).await?;
+        state
+            .audit(user.event(actions::PASSWORD_CHANGE, Outcome::Failure))
+            .await?;
         return Err(ApiError::field("current_password", "field-wrong_password"));
     }
     throttle::clear(&state.db, &key).await?;
@@ -64,7 +67,10 @@ pub async fn change(
     // The row of this session went with the others; a new id is saved at the response.
     user.session.cycle_id().await?;
     state
-        .audit(user.event("password_change", Outcome::Success).object(&user.account.id))
+        .audit(
+            user.event(actions::PASSWORD_CHANGE, Outcome::Success)
+                .object(&user.account.id),
+        )
         .await?;
     Ok(())
 }

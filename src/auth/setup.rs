@@ -37,6 +37,7 @@ use sqlx::Row;
 use super::accounts::{self, Account};
 use super::password;
 use crate::AppState;
+use crate::audit::actions;
 use crate::audit::{Event, Outcome};
 use crate::db::{is_unique_violation, timestamp};
 use crate::policy::Role;
@@ -122,7 +123,7 @@ pub async fn issue_setup_token(state: &AppState) -> Result<String, SetupError> {
     tx.commit().await?;
     state
         .audit_log
-        .append(Event::new("system", "setup_token_issue", Outcome::Success), now)
+        .append(Event::new("system", actions::SETUP_TOKEN_ISSUE, Outcome::Success), now)
         .await
         .map_err(|_| SetupError::Audit)?;
     Ok(token)
@@ -235,7 +236,7 @@ pub async fn create_first_admin(
     state
         .audit_log
         .append(
-            Event::new(id.clone(), "first_admin_create", Outcome::Success)
+            Event::new(id.clone(), actions::FIRST_ADMIN_CREATE, Outcome::Success)
                 .role(Role::Admin.as_str())
                 .object(&id),
             now,

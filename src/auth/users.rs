@@ -22,6 +22,7 @@ use super::accounts::{self, Account, AccountError, NewAccount};
 use super::{mfa, password};
 use crate::AppState;
 use crate::audit::Outcome;
+use crate::audit::actions;
 use crate::authz::Authz;
 use crate::policy::{Action, Resource, Role};
 use crate::web::{ApiError, ApiJson};
@@ -112,7 +113,7 @@ async fn target(state: &AppState, id: &str) -> Result<Account, ApiError> {
 async fn list_users(State(state): State<AppState>, user: Authz) -> Result<Json<Value>, ApiError> {
     user.require(Action::UsersManage, Resource::system()).await?;
     let items = accounts::list(&state.db).await?;
-    state.audit(user.event("users_list", Outcome::Success)).await?;
+    state.audit(user.event(actions::USERS_LIST, Outcome::Success)).await?;
     Ok(Json(json!({ "items": items })))
 }
 
@@ -142,7 +143,7 @@ async fn create_user(
     )
     .await
     .map_err(account_error)?;
-    let mut event = user.event("user_create", Outcome::Success).object(&account.id);
+    let mut event = user.event(actions::USER_CREATE, Outcome::Success).object(&account.id);
     if reads_client_content(&state, &account) {
         event = event.flagged();
     }
@@ -194,7 +195,7 @@ async fn disable_user(
         .await
         .map_err(account_error)?;
     state
-        .audit(user.event("user_disable", Outcome::Success).object(&id))
+        .audit(user.event(actions::USER_DISABLE, Outcome::Success).object(&id))
         .await?;
     Ok(Json(target(&state, &id).await?))
 }
@@ -214,7 +215,7 @@ async fn enable_user(
         .await
         .map_err(account_error)?;
     state
-        .audit(user.event("user_enable", Outcome::Success).object(&id))
+        .audit(user.event(actions::USER_ENABLE, Outcome::Success).object(&id))
         .await?;
     Ok(Json(target(&state, &id).await?))
 }
@@ -238,7 +239,7 @@ async fn reset_password(
         .map_err(account_error)?;
     state
         .audit(
-            user.event("user_reset_password", Outcome::Success)
+            user.event(actions::USER_RESET_PASSWORD, Outcome::Success)
                 .object(&id)
                 .flagged(),
         )
@@ -262,7 +263,11 @@ async fn reset_mfa(
         return Err(ApiError::not_found());
     }
     state
-        .audit(user.event("user_reset_mfa", Outcome::Success).object(&id).flagged())
+        .audit(
+            user.event(actions::USER_RESET_MFA, Outcome::Success)
+                .object(&id)
+                .flagged(),
+        )
         .await?;
     Ok(Json(target(&state, &id).await?))
 }

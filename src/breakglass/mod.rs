@@ -15,6 +15,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::audit::Outcome;
+use crate::audit::actions;
 use crate::authz::Authz;
 use crate::db::timestamp;
 use crate::policy::{Action, Reach};
@@ -171,7 +172,9 @@ pub async fn visible_grants(state: &AppState, user: &Authz, active_only: bool) -
         Reach::Areas(areas) => areas,
         Reach::Assigned => Vec::new(),
         Reach::Supported | Reach::Nobody => {
-            state.audit(user.event("break_glass_list", Outcome::Denied)).await?;
+            state
+                .audit(user.event(actions::BREAK_GLASS_LIST, Outcome::Denied))
+                .await?;
             return Err(ApiError::forbidden());
         }
     };
@@ -215,7 +218,9 @@ pub async fn visible_grants(state: &AppState, user: &Authz, active_only: bool) -
             expires_at,
         });
     }
-    state.audit(user.event("break_glass_list", Outcome::Success)).await?;
+    state
+        .audit(user.event(actions::BREAK_GLASS_LIST, Outcome::Success))
+        .await?;
     Ok(grants)
 }
 

@@ -10,6 +10,7 @@ use utoipa_axum::routes;
 use super::{Category, CategoryInput};
 use crate::AppState;
 use crate::audit::Outcome;
+use crate::audit::actions;
 use crate::authz::Authz;
 use crate::policy::{Action, Resource};
 use crate::web::{ApiError, ApiJson};
@@ -41,14 +42,13 @@ async fn save(
     user.require(Action::SettingsManage, Resource::system()).await?;
     let input = super::validate(&input)?;
     let (category, created) = super::save(&state.db, &input).await?;
+    let action = if created {
+        actions::CATEGORY_CREATE
+    } else {
+        actions::CATEGORY_UPDATE
+    };
     state
-        .audit(
-            user.event(
-                if created { "category_create" } else { "category_update" },
-                Outcome::Success,
-            )
-            .object(&category.code),
-        )
+        .audit(user.event(action, Outcome::Success).object(&category.code))
         .await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(category)))

@@ -11,6 +11,7 @@ use secrecy::SecretString;
 use zeroize::Zeroizing;
 
 use crate::AppState;
+use crate::audit::actions;
 use crate::audit::{Checkpoint, CheckpointError, Event, Outcome, Verification, checkpoint};
 use crate::auth::accounts::{self, Account, AccountError, NewAccount};
 use crate::auth::{mfa, password, setup};
@@ -163,7 +164,7 @@ pub async fn user(command: UserCommand, settings: Settings) -> Result<ExitCode, 
             )
             .await
             .map_err(account_message)?;
-            let mut event = Event::new(CLI_ACTOR, "user_create", Outcome::Success).object(&account.id);
+            let mut event = Event::new(CLI_ACTOR, actions::USER_CREATE, Outcome::Success).object(&account.id);
             if crate::auth::users::reads_client_content(&state, &account) {
                 event = event.flagged();
             }
@@ -187,7 +188,7 @@ pub async fn user(command: UserCommand, settings: Settings) -> Result<ExitCode, 
                 .map_err(account_message)?;
             audit(
                 &state,
-                Event::new(CLI_ACTOR, "user_reset_password", Outcome::Success)
+                Event::new(CLI_ACTOR, actions::USER_RESET_PASSWORD, Outcome::Success)
                     .object(&account.id)
                     .flagged(),
             )
@@ -205,7 +206,7 @@ pub async fn user(command: UserCommand, settings: Settings) -> Result<ExitCode, 
                 .map_err(|e| e.to_string())?;
             audit(
                 &state,
-                Event::new(CLI_ACTOR, "user_reset_mfa", Outcome::Success)
+                Event::new(CLI_ACTOR, actions::USER_RESET_MFA, Outcome::Success)
                     .object(&account.id)
                     .flagged(),
             )
@@ -218,7 +219,7 @@ pub async fn user(command: UserCommand, settings: Settings) -> Result<ExitCode, 
         UserCommand::List => {
             let state = open(settings).await?;
             let list = accounts::list(&state.db).await.map_err(|e| e.to_string())?;
-            audit(&state, Event::new(CLI_ACTOR, "users_list", Outcome::Success)).await?;
+            audit(&state, Event::new(CLI_ACTOR, actions::USERS_LIST, Outcome::Success)).await?;
             let mut out = std::io::stdout().lock();
             let _ = writeln!(
                 out,
@@ -248,7 +249,11 @@ async fn set_active(settings: Settings, username: &str, active: bool) -> Result<
     accounts::set_active(&state.db, &account.id, active, state.clock.now())
         .await
         .map_err(account_message)?;
-    let action = if active { "user_enable" } else { "user_disable" };
+    let action = if active {
+        actions::USER_ENABLE
+    } else {
+        actions::USER_DISABLE
+    };
     audit(
         &state,
         Event::new(CLI_ACTOR, action, Outcome::Success).object(&account.id),
@@ -347,7 +352,7 @@ async fn audit_verify(settings: Settings, checkpoint: Option<PathBuf>) -> Result
         }
     }
     drop(out);
-    let mut event = Event::new(CLI_ACTOR, "audit_verify", Outcome::Success);
+    let mut event = Event::new(CLI_ACTOR, actions::AUDIT_VERIFY, Outcome::Success);
     if let Some(kept) = &checkpoint {
         event = event.object(&format!("checkpoint:{}", kept.seq));
     }
@@ -372,7 +377,7 @@ async fn take_checkpoint(settings: Settings) -> Result<Checkpoint, String> {
         .audit_log
         .checkpoint(
             &state.keyring,
-            Event::new(CLI_ACTOR, "audit_checkpoint", Outcome::Success),
+            Event::new(CLI_ACTOR, actions::AUDIT_CHECKPOINT, Outcome::Success),
             state.clock.now(),
         )
         .await

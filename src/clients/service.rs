@@ -20,6 +20,7 @@ use super::validation::{self as v};
 use super::{CLOSURE_REASONS, StoreError};
 use crate::AppState;
 use crate::audit::Outcome;
+use crate::audit::actions;
 use crate::auth::accounts;
 use crate::authz::Authz;
 use crate::authz::ClientRef;
@@ -216,7 +217,7 @@ pub async fn read(state: &AppState, user: &Authz, client_id: &str) -> Result<Cli
     let client = user.require_client(client_id, Action::ClientRead).await?;
     let view = view(state, user, &client).await?;
     state
-        .audit(user.event("client_read", Outcome::Success).client(&client.code))
+        .audit(user.event(actions::CLIENT_READ, Outcome::Success).client(&client.code))
         .await?;
     Ok(view)
 }
@@ -346,7 +347,7 @@ pub async fn intake(state: &AppState, user: &Authz, mut input: IntakeInput) -> R
     let worker = match &input.assigned_worker {
         Some(id) if id != user.id() && !user.principal().is_supervisor() => {
             state
-                .audit(user.event("client_assign", Outcome::Denied).object(id))
+                .audit(user.event(actions::CLIENT_ASSIGN, Outcome::Denied).object(id))
                 .await?;
             return Err(ApiError::forbidden());
         }
@@ -416,7 +417,7 @@ pub async fn intake(state: &AppState, user: &Authz, mut input: IntakeInput) -> R
         .await
         .map_err(store_error)?;
     let code = created.client.code.clone();
-    let mut event = user.event("client_create", Outcome::Success).client(&code);
+    let mut event = user.event(actions::CLIENT_CREATE, Outcome::Success).client(&code);
     if created.client.child_protection {
         event = event.reason("child_protection").flagged();
     }
@@ -424,7 +425,7 @@ pub async fn intake(state: &AppState, user: &Authz, mut input: IntakeInput) -> R
     // raised with the case) and flagged for the auditor under the matched code.
     let mut events = vec![event];
     events.extend(hidden.iter().map(|m| {
-        user.event("duplicate_alert", Outcome::Success)
+        user.event(actions::DUPLICATE_ALERT, Outcome::Success)
             .client(&m.code)
             .object(&code)
             .reason(alerts::POSSIBLE_DUPLICATE)
@@ -516,7 +517,7 @@ pub async fn caseload(
         Reach::Supported => ListScope::Volunteer(user.id().to_owned()),
         Reach::Areas(areas) => ListScope::Areas(areas),
         Reach::Nobody => {
-            state.audit(user.event("client_list", Outcome::Denied)).await?;
+            state.audit(user.event(actions::CLIENT_LIST, Outcome::Denied)).await?;
             return Err(ApiError::forbidden());
         }
     };
@@ -581,7 +582,7 @@ pub async fn caseload(
     }
     state
         .audit(
-            user.event("client_list", Outcome::Success)
+            user.event(actions::CLIENT_LIST, Outcome::Success)
                 .reason(&format!("{} clients", items.len())),
         )
         .await?;
@@ -689,7 +690,9 @@ pub async fn update(
         .update_by(&client.id, &patch, Some(user.id()), now)
         .await
         .map_err(store_error)?;
-    let mut event = user.event("client_update", Outcome::Success).client(&client.code);
+    let mut event = user
+        .event(actions::CLIENT_UPDATE, Outcome::Success)
+        .client(&client.code);
     if updated.child_protection && !current.child_protection {
         event = event.reason("child_protection").flagged();
     }
@@ -793,7 +796,7 @@ pub async fn close(
         .map_err(store_error)?;
     state
         .audit(
-            user.event("client_close", Outcome::Success)
+            user.event(actions::CLIENT_CLOSE, Outcome::Success)
                 .client(&client.code)
                 .reason(&reason),
         )
@@ -846,7 +849,10 @@ pub async fn reopen(
         .await
         .map_err(store_error)?;
     state
-        .audit(user.event("client_reopen", Outcome::Success).client(&client.code))
+        .audit(
+            user.event(actions::CLIENT_REOPEN, Outcome::Success)
+                .client(&client.code),
+        )
         .await?;
     reload(state, user, &client.id).await
 }
@@ -883,7 +889,7 @@ pub async fn reassign(
         .map_err(store_error)?;
     state
         .audit(
-            user.event("client_reassign", Outcome::Success)
+            user.event(actions::CLIENT_REASSIGN, Outcome::Success)
                 .client(&client.code)
                 .object(&target.id),
         )
@@ -909,7 +915,7 @@ pub async fn erase(state: &AppState, user: &Authz, client_id: &str, input: &Eras
         .map_err(store_error)?;
     state
         .audit(
-            user.event("client_erase", Outcome::Success)
+            user.event(actions::CLIENT_ERASE, Outcome::Success)
                 .client(&code)
                 .reason(reason)
                 .flagged(),
@@ -931,7 +937,7 @@ pub async fn alerts(state: &AppState, user: &Authz, include_acknowledged: bool) 
         _ => AlertScope::AssignedTo(user.id().to_owned()),
     };
     let items = alerts::list(&state.db, &scope, include_acknowledged).await?;
-    state.audit(user.event("alerts_read", Outcome::Success)).await?;
+    state.audit(user.event(actions::ALERTS_READ, Outcome::Success)).await?;
     Ok(items)
 }
 
@@ -948,7 +954,7 @@ pub async fn acknowledge_alert(state: &AppState, user: &Authz, alert_id: &str) -
     }
     state
         .audit(
-            user.event("alert_acknowledge", Outcome::Success)
+            user.event(actions::ALERT_ACKNOWLEDGE, Outcome::Success)
                 .client(&client.code)
                 .object(alert_id)
                 .reason(&alert.kind),

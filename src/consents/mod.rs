@@ -20,6 +20,7 @@ pub use handlers::api;
 
 use crate::AppState;
 use crate::audit::Outcome;
+use crate::audit::actions;
 use crate::authz::Authz;
 use crate::clients::alerts;
 use crate::clients::validation::{self as v, FieldErrors};
@@ -233,7 +234,7 @@ pub async fn record(
     let consent = insert(&mut conn, &client.id, &new, Some(user.id()), state.clock.now()).await?;
     state
         .audit(
-            user.event("consent_record", Outcome::Success)
+            user.event(actions::CONSENT_RECORD, Outcome::Success)
                 .client(&client.code)
                 .object(&consent.id)
                 .reason(&new.scope),
@@ -294,7 +295,7 @@ pub async fn withdraw(
     tx.commit().await?;
     state
         .audit(
-            user.event("consent_withdraw", Outcome::Success)
+            user.event(actions::CONSENT_WITHDRAW, Outcome::Success)
                 .client(&client.code)
                 .object(consent_id)
                 .reason(&consent.scope),

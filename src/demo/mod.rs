@@ -21,6 +21,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tower_sessions::{MemoryStore, Session};
 
 use crate::AppState;
+use crate::audit::actions;
 use crate::audit::{Event, Outcome};
 use crate::auth::accounts::{self, NewAccount};
 use crate::authz::Authz;
@@ -245,7 +246,7 @@ async fn create_accounts(state: &AppState) -> Result<Vec<Created>, String> {
         state
             .audit_log
             .append(
-                Event::new(CLI_ACTOR, "user_create", Outcome::Success)
+                Event::new(CLI_ACTOR, actions::USER_CREATE, Outcome::Success)
                     .object(&account.id)
                     .reason("demo"),
                 state.clock.now(),

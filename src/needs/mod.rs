@@ -17,6 +17,7 @@ pub use handlers::api;
 
 use crate::AppState;
 use crate::audit::Outcome;
+use crate::audit::actions;
 use crate::authz::Authz;
 use crate::clients::validation::{self as v};
 use crate::clients::{FieldClasses, Pii};
@@ -171,7 +172,7 @@ pub async fn record(state: &AppState, user: &Authz, client_id: &str, input: &Nee
     .await?;
     state
         .audit(
-            user.event("need_record", Outcome::Success)
+            user.event(actions::NEED_RECORD, Outcome::Success)
                 .client(&client.code)
                 .object(&id),
         )

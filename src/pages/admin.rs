@@ -17,6 +17,7 @@ use super::form::{FormData, FormErrors};
 use crate::AppState;
 use crate::areas::Area;
 use crate::audit::Outcome;
+use crate::audit::actions;
 use crate::auth::accounts::{self, Account, AccountError, NewAccount};
 use crate::auth::{mfa, password};
 use crate::policy::{Action, Resource, Role};
@@ -86,7 +87,9 @@ async fn show_list(
 ) -> Result<Response, PageError> {
     let accounts = accounts::list(&state.db).await?;
     let areas = state.areas.list().to_vec();
-    state.audit(page.user.event("users_list", Outcome::Success)).await?;
+    state
+        .audit(page.user.event(actions::USERS_LIST, Outcome::Success))
+        .await?;
     let status = if errs.is_empty() {
         StatusCode::OK
     } else {
@@ -168,7 +171,10 @@ async fn create(State(state): State<AppState>, page: PageUser, form: FormData) -
         .await;
         match created {
             Ok(account) => {
-                let mut event = page.user.event("user_create", Outcome::Success).object(&account.id);
+                let mut event = page
+                    .user
+                    .event(actions::USER_CREATE, Outcome::Success)
+                    .object(&account.id);
                 if crate::auth::users::reads_client_content(&state, &account) {
                     event = event.flagged();
                 }
@@ -208,7 +214,11 @@ async fn show_account(
     let account = target(state, id).await?;
     let area = super::account::area_name(state, &account.area);
     state
-        .audit(page.user.event("user_read", Outcome::Success).object(&account.id))
+        .audit(
+            page.user
+                .event(actions::USER_READ, Outcome::Success)
+                .object(&account.id),
+        )
         .await?;
     let status = if errs.is_empty() {
         StatusCode::OK
@@ -253,7 +263,7 @@ async fn disable(State(state): State<AppState>, page: PageUser, Path(id): Path<S
         .await
         .map_err(|e| PageError::internal(&e))?;
     state
-        .audit(page.user.event("user_disable", Outcome::Success).object(&id))
+        .audit(page.user.event(actions::USER_DISABLE, Outcome::Success).object(&id))
         .await?;
     Ok(back(&id, "disabled"))
 }
@@ -265,7 +275,7 @@ async fn enable(State(state): State<AppState>, page: PageUser, Path(id): Path<St
         .await
         .map_err(|e| PageError::internal(&e))?;
     state
-        .audit(page.user.event("user_enable", Outcome::Success).object(&id))
+        .audit(page.user.event(actions::USER_ENABLE, Outcome::Success).object(&id))
         .await?;
     Ok(back(&id, "enabled"))
 }
@@ -290,7 +300,7 @@ async fn reset_password(
     state
         .audit(
             page.user
-                .event("user_reset_password", Outcome::Success)
+                .event(actions::USER_RESET_PASSWORD, Outcome::Success)
                 .object(&id)
                 .flagged(),
         )
@@ -310,7 +320,7 @@ async fn reset_mfa(
     state
         .audit(
             page.user
-                .event("user_reset_mfa", Outcome::Success)
+                .event(actions::USER_RESET_MFA, Outcome::Success)
                 .object(&id)
                 .flagged(),
         )

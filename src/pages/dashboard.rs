@@ -20,6 +20,7 @@ use super::form::{FormData, FormErrors};
 use super::lookup::Names;
 use crate::AppState;
 use crate::audit::Outcome;
+use crate::audit::actions;
 use crate::breakglass::Grant;
 use crate::clients::StatusFilter;
 use crate::clients::alerts::Alert;
@@ -186,7 +187,10 @@ async fn findable(state: &AppState, page: &PageUser, code: &str) -> Result<Optio
         Some(id) if user.client_exists(&id).await? => id,
         _ => {
             state
-                .audit(user.event("client_find", Outcome::Denied).reason("no such client"))
+                .audit(
+                    user.event(actions::CLIENT_FIND, Outcome::Denied)
+                        .reason("no such client"),
+                )
                 .await?;
             return Ok(None);
         }
@@ -195,7 +199,9 @@ async fn findable(state: &AppState, page: &PageUser, code: &str) -> Result<Optio
         || user.find_client(&id, Action::BreakGlass).await?.is_some();
     let outcome = if visible { Outcome::Success } else { Outcome::Denied };
     // The code matched a stored one exactly, so it is the client's code.
-    state.audit(user.event("client_find", outcome).client(code)).await?;
+    state
+        .audit(user.event(actions::CLIENT_FIND, outcome).client(code))
+        .await?;
     Ok(visible.then_some(id))
 }
 

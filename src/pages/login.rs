@@ -20,6 +20,7 @@ use super::form::{FormData, FormErrors};
 use super::lang::PageLang;
 use crate::AppState;
 use crate::audit::Outcome;
+use crate::audit::actions;
 use crate::auth::LoginUser;
 use crate::auth::handlers::{LoginOutcome, check_login, client_address, start_session};
 use crate::web::ApiError;
@@ -155,7 +156,7 @@ async fn login_submit(
 /// Logs out any session, also one that must still change its password or enrol.
 async fn logout(State(state): State<AppState>, user: Result<LoginUser, ApiError>) -> Result<Response, PageError> {
     if let Ok(LoginUser(user)) = user {
-        state.audit(user.event("logout", Outcome::Success)).await?;
+        state.audit(user.event(actions::LOGOUT, Outcome::Success)).await?;
         user.session.flush().await?;
     }
     Ok(Redirect::to("/login").into_response())

@@ -16,6 +16,7 @@ use sqlx::Row;
 
 use crate::AppState;
 use crate::audit::Outcome;
+use crate::audit::actions;
 use crate::authz::Authz;
 use crate::db::{Db, timestamp};
 use crate::policy::{Action, Areas, Resource};
@@ -199,7 +200,10 @@ pub async fn create(state: &AppState, user: &Authz, input: &ProviderInput) -> Re
     .await?;
     let provider = decode(&row)?;
     state
-        .audit(user.event("provider_create", Outcome::Success).object(&provider.id))
+        .audit(
+            user.event(actions::PROVIDER_CREATE, Outcome::Success)
+                .object(&provider.id),
+        )
         .await?;
     Ok(provider)
 }
@@ -257,7 +261,10 @@ pub async fn update(state: &AppState, user: &Authz, id: &str, patch: &ProviderPa
     };
     let provider = decode(&row)?;
     state
-        .audit(user.event("provider_update", Outcome::Success).object(&provider.id))
+        .audit(
+            user.event(actions::PROVIDER_UPDATE, Outcome::Success)
+                .object(&provider.id),
+        )
         .await?;
     Ok(provider)
 }

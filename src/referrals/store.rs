@@ -15,6 +15,7 @@ use sqlx::Row;
 use super::model::{FollowUp, NewReferral, Pii, Referral, ReferralEvent, Slip, SlipProvider, Status, TransitionInput};
 use crate::AppState;
 use crate::audit::Outcome;
+use crate::audit::actions;
 use crate::authz::Authz;
 use crate::authz::ClientRef;
 use crate::db::timestamp;
@@ -483,7 +484,10 @@ pub async fn list_for_client(state: &AppState, user: &Authz, client_id: &str) ->
         items.push(load(state, user, &client, id).await?);
     }
     state
-        .audit(user.event("referral_list", Outcome::Success).client(&client.code))
+        .audit(
+            user.event(actions::REFERRAL_LIST, Outcome::Success)
+                .client(&client.code),
+        )
         .await?;
     Ok(items)
 }
@@ -632,7 +636,7 @@ pub async fn follow_ups(state: &AppState, user: &Authz, days: Option<u32>) -> Re
         });
     }
     state
-        .audit(user.event("referral_followups_read", Outcome::Success))
+        .audit(user.event(actions::REFERRAL_FOLLOWUPS_READ, Outcome::Success))
         .await?;
     Ok(items)
 }
@@ -686,7 +690,7 @@ pub async fn slip(state: &AppState, user: &Authz, referral_id: &str) -> Result<S
     };
     state
         .audit(
-            user.event("referral_slip", Outcome::Success)
+            user.event(actions::REFERRAL_SLIP, Outcome::Success)
                 .client(&client.code)
                 .object(referral_id),
         )

@@ -14,6 +14,7 @@ use chrono::{DateTime, Months, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
+use crate::audit::actions;
 use crate::audit::{Event, Outcome};
 use crate::config::Settings;
 
@@ -144,7 +145,7 @@ pub async fn run(
     for case in cases {
         match state.clients.erase(&case.client_id, Some(ACTOR), now).await {
             Ok(code) => {
-                let event = Event::new(ACTOR, "retention_erase", Outcome::Success)
+                let event = Event::new(ACTOR, actions::RETENTION_ERASE, Outcome::Success)
                     .client(&code)
                     .reason(&format!(
                         "closed on {}, kept {} years",

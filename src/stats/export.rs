@@ -12,6 +12,7 @@ use super::handlers::Format as FileFormat;
 use super::release::{Count, Release};
 use crate::AppState;
 use crate::audit::Outcome;
+use crate::audit::actions;
 use crate::authz::Authz;
 use crate::config::ProgrammeSettings;
 use crate::web::{ApiError, Lang};
@@ -304,7 +305,7 @@ pub async fn download(
     };
     state
         .audit(
-            user.event("stats_export", Outcome::Success)
+            user.event(actions::STATS_EXPORT, Outcome::Success)
                 .object(&release.id)
                 .reason(ext),
         )

@@ -21,6 +21,7 @@ use super::release::{self, Meta, Progress, Release, Summary};
 use super::view;
 use crate::AppState;
 use crate::audit::Outcome;
+use crate::audit::actions;
 use crate::authz::Authz;
 use crate::policy::{Action, Resource};
 use crate::web::{ApiError, ApiJson};
@@ -134,7 +135,7 @@ pub async fn publish_release(
         Err(release::StatsError::Db(e)) if crate::db::is_unique_violation(&e) => return Err(ApiError::conflict()),
         Err(e) => return Err(ApiError::internal(&e)),
     };
-    let mut event = user.event("stats_publish", Outcome::Success).object(&id);
+    let mut event = user.event(actions::STATS_PUBLISH, Outcome::Success).object(&id);
     if let Some(reason) = &reason {
         event = event.reason(reason);
     }

@@ -10,6 +10,7 @@ use super::model::{DecisionInput, MAX_TEXT, MIN_REASON, Transfer, TransferInput,
 use super::store::{self, Decision, NewTransfer, Scope, StoredTransfer, TransferStoreError};
 use crate::AppState;
 use crate::audit::Outcome;
+use crate::audit::actions;
 use crate::auth::accounts;
 use crate::authz::Authz;
 use crate::clients::validation::{self as v, FieldErrors};
@@ -227,7 +228,7 @@ pub async fn accept(
     .await?;
     state
         .audit(
-            user.event("transfer_accept", Outcome::Success)
+            user.event(actions::TRANSFER_ACCEPT, Outcome::Success)
                 .client(&row.client_code)
                 .object(&row.id)
                 .reason(&format!("{} -> {}", row.from_area, row.to_area)),
@@ -246,7 +247,15 @@ pub async fn decline(
 ) -> Result<Transfer, ApiError> {
     let row = visible(state, user, transfer_id, Action::TransferDecide).await?;
     authorize_decision(state, user, &row).await?;
-    close(state, user, row, input, TransferStatus::Declined, "transfer_decline").await
+    close(
+        state,
+        user,
+        row,
+        input,
+        TransferStatus::Declined,
+        actions::TRANSFER_DECLINE,
+    )
+    .await
 }
 
 /// Withdraws a request (the sending side: `transfer_request` on the client). Audited.
@@ -258,7 +267,15 @@ pub async fn cancel(
 ) -> Result<Transfer, ApiError> {
     let row = visible(state, user, transfer_id, Action::TransferRequest).await?;
     user.require_client(&row.client_id, Action::TransferRequest).await?;
-    close(state, user, row, input, TransferStatus::Cancelled, "transfer_cancel").await
+    close(
+        state,
+        user,
+        row,
+        input,
+        TransferStatus::Cancelled,
+        actions::TRANSFER_CANCEL,
+    )
+    .await
 }
 
 async fn close(
@@ -267,7 +284,7 @@ async fn close(
     row: StoredTransfer,
     input: &DecisionInput,
     status: TransferStatus,
-    audit_action: &str,
+    audit_action: &'static str,
 ) -> Result<Transfer, ApiError> {
     if row.status != TransferStatus::Requested {
         return Err(ApiError::new(StatusCode::CONFLICT, "transfer_decided"));

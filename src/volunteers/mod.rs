@@ -18,6 +18,7 @@ pub use handlers::api;
 
 use crate::AppState;
 use crate::audit::Outcome;
+use crate::audit::actions;
 use crate::auth::accounts;
 use crate::authz::Authz;
 use crate::clients::alerts::placeholders;
@@ -217,7 +218,7 @@ pub async fn assign(
         > 0;
     state
         .audit(
-            user.event("volunteer_assign", Outcome::Success)
+            user.event(actions::VOLUNTEER_ASSIGN, Outcome::Success)
                 .client(&client.code)
                 .object(&volunteer.id),
         )
@@ -244,7 +245,7 @@ pub async fn unassign(state: &AppState, user: &Authz, client_id: &str, volunteer
     }
     state
         .audit(
-            user.event("volunteer_unassign", Outcome::Success)
+            user.event(actions::VOLUNTEER_UNASSIGN, Outcome::Success)
                 .client(&client.code)
                 .object(volunteer_id),
         )
@@ -264,7 +265,7 @@ pub async fn log_support(
     let follow_up = input.needs_follow_up.unwrap_or(false);
     if follow_up && !user.can_on(Action::FollowupFlag, &client) {
         state
-            .audit(user.event("followup_flag", Outcome::Denied).client(&client.code))
+            .audit(user.event(actions::FOLLOWUP_FLAG, Outcome::Denied).client(&client.code))
             .await?;
         return Err(ApiError::forbidden());
     }
@@ -308,7 +309,7 @@ pub async fn log_support(
     .execute(&state.db.pool)
     .await?;
     let mut event = user
-        .event("support_log", Outcome::Success)
+        .event(actions::SUPPORT_LOG, Outcome::Success)
         .client(&client.code)
         .object(&id);
     if follow_up {
@@ -372,7 +373,9 @@ pub async fn follow_ups(state: &AppState, user: &Authz, include_done: bool) -> R
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    state.audit(user.event("followups_read", Outcome::Success)).await?;
+    state
+        .audit(user.event(actions::FOLLOWUPS_READ, Outcome::Success))
+        .await?;
     Ok(items)
 }
 
@@ -406,7 +409,7 @@ pub async fn follow_up_done(state: &AppState, user: &Authz, log_id: &str) -> Res
     }
     state
         .audit(
-            user.event("followup_done", Outcome::Success)
+            user.event(actions::FOLLOWUP_DONE, Outcome::Success)
                 .client(&client.code)
                 .object(log_id),
         )

@@ -162,3 +162,43 @@ fn the_area_hierarchy_is_read_from_the_cache() {
         "use state.areas (loaded once at startup): {offending:#?}"
     );
 }
+
+/// An audited action is named by a constant of `audit::actions` (or by the policy action
+/// it records), so the names the auditor searches for are listed in one place.
+#[test]
+fn audit_action_names_are_constants_in_one_place() {
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    let mut offending = Vec::new();
+    for file in files {
+        let name = file.strip_prefix(src()).unwrap().display().to_string();
+        if name == "audit/actions.rs" {
+            continue;
+        }
+        // One line per file, so that a call split over lines is seen whole.
+        let text: String = std::fs::read_to_string(&file)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .join(" ");
+        for call in [".event(", "Event::new("] {
+            for rest in text.split(call).skip(1) {
+                let named = if call == "Event::new(" {
+                    rest.split_once(',').map_or("", |(_, r)| r)
+                } else {
+                    rest
+                };
+                let named = named.trim_start();
+                if named.starts_with('"') || named.starts_with("if ") {
+                    offending.push(format!("{name}: {call}{}", &rest[..rest.len().min(60)]));
+                }
+            }
+        }
+    }
+    assert!(
+        offending.is_empty(),
+        "name the audited action with a crate::audit::actions constant: {offending:#?}"
+    );
+}

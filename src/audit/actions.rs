@@ -1,0 +1,60 @@
+//! The names of the audited actions, as they are written to the trail and searched for.
+//! An entry about a decision of the policies is named by the policy action
+//! (`crate::policy::Action::name`); these are the names of everything else, and of the
+//! operations whose name differs from the permission they need.
+
+pub const ALERT_ACKNOWLEDGE: &str = "alert_acknowledge";
+pub const ALERTS_READ: &str = "alerts_read";
+pub const AUDIT_CHECKPOINT: &str = "audit_checkpoint";
+pub const AUDIT_READ: &str = "audit_read";
+pub const AUDIT_VERIFY: &str = "audit_verify";
+pub const BREAK_GLASS_LIST: &str = "break_glass_list";
+pub const CATEGORY_CREATE: &str = "category_create";
+pub const CATEGORY_UPDATE: &str = "category_update";
+pub const CLIENT_ASSIGN: &str = "client_assign";
+pub const CLIENT_CLOSE: &str = "client_close";
+pub const CLIENT_CREATE: &str = "client_create";
+pub const CLIENT_ERASE: &str = "client_erase";
+pub const CLIENT_FIND: &str = "client_find";
+pub const CLIENT_LIST: &str = "client_list";
+pub const CLIENT_READ: &str = "client_read";
+pub const CLIENT_REASSIGN: &str = "client_reassign";
+pub const CLIENT_REOPEN: &str = "client_reopen";
+pub const CLIENT_UPDATE: &str = "client_update";
+pub const CONSENT_RECORD: &str = "consent_record";
+pub const CONSENT_WITHDRAW: &str = "consent_withdraw";
+pub const DUPLICATE_ALERT: &str = "duplicate_alert";
+pub const FIRST_ADMIN_CREATE: &str = "first_admin_create";
+pub const FOLLOWUP_DONE: &str = "followup_done";
+pub const FOLLOWUP_FLAG: &str = "followup_flag";
+pub const FOLLOWUPS_READ: &str = "followups_read";
+pub const LOGIN: &str = "login";
+pub const LOGIN_SECOND_FACTOR: &str = "login_second_factor";
+pub const LOGOUT: &str = "logout";
+pub const MFA_CONFIRM: &str = "mfa_confirm";
+pub const MFA_ENROL: &str = "mfa_enrol";
+pub const MFA_RECOVERY_CODE_USED: &str = "mfa_recovery_code_used";
+pub const NEED_RECORD: &str = "need_record";
+pub const PASSWORD_CHANGE: &str = "password_change";
+pub const PROVIDER_CREATE: &str = "provider_create";
+pub const PROVIDER_UPDATE: &str = "provider_update";
+pub const REFERRAL_FOLLOWUPS_READ: &str = "referral_followups_read";
+pub const REFERRAL_LIST: &str = "referral_list";
+pub const REFERRAL_SLIP: &str = "referral_slip";
+pub const RETENTION_ERASE: &str = "retention_erase";
+pub const SETUP_TOKEN_ISSUE: &str = "setup_token_issue";
+pub const STATS_EXPORT: &str = "stats_export";
+pub const STATS_PUBLISH: &str = "stats_publish";
+pub const SUPPORT_LOG: &str = "support_log";
+pub const TRANSFER_ACCEPT: &str = "transfer_accept";
+pub const TRANSFER_CANCEL: &str = "transfer_cancel";
+pub const TRANSFER_DECLINE: &str = "transfer_decline";
+pub const USER_CREATE: &str = "user_create";
+pub const USER_DISABLE: &str = "user_disable";
+pub const USER_ENABLE: &str = "user_enable";
+pub const USER_READ: &str = "user_read";
+pub const USER_RESET_MFA: &str = "user_reset_mfa";
+pub const USER_RESET_PASSWORD: &str = "user_reset_password";
+pub const USERS_LIST: &str = "users_list";
+pub const VOLUNTEER_ASSIGN: &str = "volunteer_assign";
+pub const VOLUNTEER_UNASSIGN: &str = "volunteer_unassign";
