@@ -25,6 +25,7 @@ use crate::auth::accounts;
 use crate::authz::Authz;
 use crate::authz::ClientRef;
 use crate::consents::{self, Consent, NewConsent};
+use crate::error::Error;
 use crate::needs::{self, Need};
 use crate::policy::{Action, Reach, Resource};
 use crate::volunteers::{self, Assignment, SupportLog};
@@ -220,6 +221,46 @@ pub async fn read(state: &AppState, user: &Authz, client_id: &str) -> Result<Cli
         .audit(user.event(actions::CLIENT_READ, Outcome::Success).client(&client.code))
         .await?;
     Ok(view)
+}
+
+/// Opens a client for a form about `action` (editing, a support log, a transfer
+/// request…): the page shows the form only when the operation it posts to would be
+/// allowed, and a refusal is audited as that operation's.
+pub async fn open_for(user: &Authz, client_id: &str, action: Action) -> Result<ClientRef, Error> {
+    user.require_client(client_id, action).await
+}
+
+/// Authorises showing the intake form: opening a case in the caller's own area.
+pub async fn begin_intake(user: &Authz) -> Result<(), Error> {
+    user.require(Action::ClientCreate, Resource::in_area(&user.account.area))
+        .await
+}
+
+/// The id of the client with `code`, if the caller may list its code or break glass on
+/// it; anyone else gets the answer for an unknown code, so that a code's existence is
+/// not revealed to them. Audited as `client_find`: the code when it exists, never the
+/// text typed for one that does not (it could be anything, a name even).
+pub async fn find_by_code(state: &AppState, user: &Authz, code: &str) -> Result<Option<String>, Error> {
+    let id = match state.clients.id_for_code(code).await? {
+        Some(id) if user.client_exists(&id).await? => id,
+        _ => {
+            state
+                .audit(
+                    user.event(actions::CLIENT_FIND, Outcome::Denied)
+                        .reason("no such client"),
+                )
+                .await?;
+            return Ok(None);
+        }
+    };
+    let visible = user.find_client(&id, Action::ClientListCodes).await?.is_some()
+        || user.find_client(&id, Action::BreakGlass).await?.is_some();
+    let outcome = if visible { Outcome::Success } else { Outcome::Denied };
+    // The code matched a stored one exactly, so it is the client's code.
+    state
+        .audit(user.event(actions::CLIENT_FIND, outcome).client(code))
+        .await?;
+    Ok(visible.then_some(id))
 }
 
 /// The client after a change, for the caller who made it.

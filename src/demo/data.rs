@@ -204,8 +204,8 @@ pub struct Cast {
     pub districts: Vec<District>,
 }
 
-fn api(what: &'static str) -> impl FnOnce(ApiError) -> String {
-    move |e| format!("demo data ({what}): {}", e.body(Lang::En))
+fn api<E: Into<ApiError>>(what: &'static str) -> impl FnOnce(E) -> String {
+    move |e| format!("demo data ({what}): {}", e.into().body(Lang::En))
 }
 
 /// `day` moved by `days` (negative: back).
@@ -381,7 +381,7 @@ async fn providers_of(world: &World) -> Result<Vec<Provider>, String> {
             contact: Some(contact.into()),
         };
         out.push(
-            providers::create(&world.state, &world.cast.admin, &input)
+            providers::service::create(&world.state, &world.cast.admin, &input)
                 .await
                 .map_err(api("provider"))?,
         );

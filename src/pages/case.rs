@@ -213,7 +213,7 @@ async fn show(
     let names = Names::load(state, page.ctx.lang).await?.with_staff(state).await?;
     let tree = state.areas.tree();
     let providers = if may.refer {
-        crate::providers::list(
+        crate::providers::store::list(
             &state.db,
             &tree,
             &ProviderFilter {
@@ -294,7 +294,7 @@ async fn offer_break_glass(
     if !page.user.principal().works_cases() {
         return Err(refused.into());
     }
-    let Ok(client) = page.user.require_client(id, Action::BreakGlass).await else {
+    let Ok(client) = service::open_for(&page.user, id, Action::BreakGlass).await else {
         return Err(refused.into());
     };
     let status = if errs.is_empty() {
@@ -559,7 +559,7 @@ async fn erase_case(
     if !form.checked("erase_confirm") {
         // Nothing is done without the explicit confirmation; the service authorises the
         // real request.
-        page.user.require_client(&id, Action::ClientErase).await?;
+        service::open_for(&page.user, &id, Action::ClientErase).await?;
         let failure = Failure {
             form: "erase",
             errs: {

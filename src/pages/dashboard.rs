@@ -19,13 +19,11 @@ use super::error::{PageError, render};
 use super::form::{FormData, FormErrors};
 use super::lookup::Names;
 use crate::AppState;
-use crate::audit::Outcome;
-use crate::audit::actions;
 use crate::breakglass::Grant;
 use crate::clients::StatusFilter;
 use crate::clients::alerts::Alert;
 use crate::clients::service::{self, CaseloadItem};
-use crate::policy::{Action, Role};
+use crate::policy::Role;
 use crate::referrals::FollowUp;
 use crate::volunteers::SupportFollowUp;
 
@@ -165,7 +163,7 @@ async fn find(State(state): State<AppState>, page: PageUser, form: FormData) -> 
         errs.add("code", "field-required");
     } else if code.chars().count() > 40 {
         errs.add("code", "field-too_long");
-    } else if let Some(id) = findable(&state, &page, &code).await? {
+    } else if let Some(id) = service::find_by_code(&state, &page.user, &code).await? {
         let id: String = form_urlencoded::byte_serialize(id.as_bytes()).collect();
         return Ok(Redirect::to(&format!("/clients/{id}")).into_response());
     } else {
@@ -175,34 +173,6 @@ async fn find(State(state): State<AppState>, page: PageUser, form: FormData) -> 
     home.find_code = code;
     home.errs = errs;
     render(&home, StatusCode::UNPROCESSABLE_ENTITY)
-}
-
-/// The id of the client with `code`, if the caller may list its code or break glass on
-/// it; anyone else gets the answer for an unknown code, so that a code's existence is
-/// not revealed to them. Audited as `client_find`: the code when it exists, never the
-/// text typed for one that does not (it could be anything, a name even).
-async fn findable(state: &AppState, page: &PageUser, code: &str) -> Result<Option<String>, PageError> {
-    let user = &page.user;
-    let id = match state.clients.id_for_code(code).await? {
-        Some(id) if user.client_exists(&id).await? => id,
-        _ => {
-            state
-                .audit(
-                    user.event(actions::CLIENT_FIND, Outcome::Denied)
-                        .reason("no such client"),
-                )
-                .await?;
-            return Ok(None);
-        }
-    };
-    let visible = user.find_client(&id, Action::ClientListCodes).await?.is_some()
-        || user.find_client(&id, Action::BreakGlass).await?.is_some();
-    let outcome = if visible { Outcome::Success } else { Outcome::Denied };
-    // The code matched a stored one exactly, so it is the client's code.
-    state
-        .audit(user.event(actions::CLIENT_FIND, outcome).client(code))
-        .await?;
-    Ok(visible.then_some(id))
 }
 
 async fn acknowledge(

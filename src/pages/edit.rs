@@ -76,7 +76,7 @@ async fn show(
     posted: Option<FormData>,
     errs: FormErrors,
 ) -> Result<Response, PageError> {
-    let client = page.user.require_client(id, Action::ClientUpdate).await?;
+    let client = service::open_for(&page.user, id, Action::ClientUpdate).await?;
     let v = service::read(state, &page.user, id).await?;
     let classes = service::field_classes(&page.user, &client);
     let names = Names::load(state, page.ctx.lang).await?;
@@ -119,7 +119,7 @@ async fn edit_submit(
     Path(id): Path<String>,
     form: FormData,
 ) -> Result<Response, PageError> {
-    let client = page.user.require_client(&id, Action::ClientUpdate).await?;
+    let client = service::open_for(&page.user, &id, Action::ClientUpdate).await?;
     let classes = service::field_classes(&page.user, &client);
     let mut errs = FormErrors::new();
     let version = form.get("version").and_then(|v| v.parse::<i64>().ok());

@@ -17,7 +17,6 @@ use crate::AppState;
 use crate::auth::accounts::{self, Account};
 use crate::clients::Pii;
 use crate::clients::service::{self, IntakeConsents, IntakeInput};
-use crate::policy::{Action, Resource};
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/clients/new", get(form_page).post(submit))
@@ -108,9 +107,7 @@ async fn page(state: &AppState, page: PageUser, posted: FormData, errs: FormErro
 }
 
 async fn form_page(State(state): State<AppState>, user: PageUser) -> Result<Response, PageError> {
-    user.user
-        .require(Action::ClientCreate, Resource::in_area(&user.user.account.area))
-        .await?;
+    service::begin_intake(&user.user).await?;
     page(&state, user, FormData::default(), FormErrors::new()).await
 }
 

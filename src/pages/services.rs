@@ -122,8 +122,6 @@ async fn show_providers(
     errs: FormErrors,
     done: String,
 ) -> Result<Response, PageError> {
-    page.user.require(Action::ProvidersRead, Resource::system()).await?;
-    let areas = state.areas.tree();
     let may_manage_in = |area: &str| page.user.can(Action::ProvidersManage, &Resource::in_area(area));
     let may_manage = may_manage_in(&page.user.account.area);
     let filter = ProviderFilter {
@@ -131,7 +129,7 @@ async fn show_providers(
         area: Some(q.area.clone()).filter(|a| !a.is_empty()),
         include_inactive: Some(may_manage && !q.inactive.is_empty()),
     };
-    let providers = crate::providers::list(&state.db, &areas, &filter).await?;
+    let providers = crate::providers::service::directory(state, &page.user, &filter).await?;
     let names = Names::load(state, page.ctx.lang).await?;
     // A supervisor manages the providers of her own area, the admin all of them.
     let manageable = providers
@@ -204,7 +202,10 @@ async fn add_provider(State(state): State<AppState>, page: PageUser, form: FormD
         area: form.text("area"),
         contact: form.get("contact").map(str::to_owned),
     };
-    match crate::providers::create(&state, &page.user, &input).await {
+    match crate::providers::service::create(&state, &page.user, &input)
+        .await
+        .map_err(crate::web::ApiError::from)
+    {
         Ok(_) => Ok(Redirect::to("/providers?done=created").into_response()),
         Err(e) => match FormErrors::from_api(&e) {
             Some(errs) => show_providers(&state, page, ProviderQuery::default(), form, errs, String::new()).await,
@@ -223,7 +224,7 @@ async fn set_provider_active(
         active: Some(form.get("active") == Some("1")),
         ..ProviderPatch::default()
     };
-    crate::providers::update(&state, &page.user, &id, &patch).await?;
+    crate::providers::service::update(&state, &page.user, &id, &patch).await?;
     Ok(Redirect::to("/providers?done=updated&inactive=1").into_response())
 }
 
@@ -258,7 +259,7 @@ async fn show_support(
     posted: FormData,
     errs: FormErrors,
 ) -> Result<Response, PageError> {
-    let client = page.user.require_client(id, Action::SupportLog).await?;
+    let client = service::open_for(&page.user, id, Action::SupportLog).await?;
     let may_flag = page.user.can_on(Action::FollowupFlag, &client);
     let v = service::read(state, &page.user, id).await?;
     let status = if errs.is_empty() {

@@ -58,7 +58,7 @@ async fn show_request(
     posted: FormData,
     errs: FormErrors,
 ) -> Result<Response, PageError> {
-    let client = page.user.require_client(id, Action::TransferRequest).await?;
+    let client = crate::clients::service::open_for(&page.user, id, Action::TransferRequest).await?;
     let names = Names::load(state, page.ctx.lang).await?;
     let areas = names
         .areas

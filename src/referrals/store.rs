@@ -192,7 +192,7 @@ pub async fn create(
     });
     let provider_id = input.provider_id.as_deref().map(str::trim).filter(|p| !p.is_empty());
     if let Some(provider_id) = provider_id {
-        match crate::providers::get(&state.db, provider_id).await? {
+        match crate::providers::store::get(&state.db, provider_id).await? {
             None => {
                 fields.insert("provider_id".into(), "field-referrals-unknown_provider");
             }

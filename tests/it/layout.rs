@@ -202,3 +202,67 @@ fn audit_action_names_are_constants_in_one_place() {
         "name the audited action with a crate::audit::actions constant: {offending:#?}"
     );
 }
+
+/// Where a request is authorised and audited: the services. `authz` takes the decisions,
+/// `lib.rs` appends to the trail.
+const DECIDES_AND_AUDITS: [&str; 2] = ["authz/", "lib.rs"];
+
+/// Files that still authorise or audit outside a `service.rs`, being moved into their
+/// feature's service (issue 9, step 1). The list may only shrink.
+const NOT_YET_IN_A_SERVICE: [&str; 16] = [
+    "auth/handlers.rs",
+    "auth/mfa.rs",
+    "auth/own_password.rs",
+    "auth/users.rs",
+    "breakglass/mod.rs",
+    "categories/handlers.rs",
+    "consents/mod.rs",
+    "needs/mod.rs",
+    "pages/admin.rs",
+    "pages/login.rs",
+    "referrals/store.rs",
+    "retention/mod.rs",
+    "stats/export.rs",
+    "stats/handlers.rs",
+    "stats/pages.rs",
+    "volunteers/mod.rs",
+];
+
+#[test]
+fn requests_are_authorised_and_audited_in_the_services() {
+    let mut offending = Vec::new();
+    let mut moved = Vec::new();
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    for file in files {
+        let name = file.strip_prefix(src()).unwrap().display().to_string();
+        if name.ends_with("service.rs") || DECIDES_AND_AUDITS.iter().any(|p| name.starts_with(p)) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        let calls: Vec<String> = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim_start().starts_with("//"))
+            .filter(|(_, l)| {
+                [".require(", ".require_client(", ".audit(", "audit_log.append("]
+                    .iter()
+                    .any(|c| l.contains(c))
+            })
+            .map(|(n, l)| format!("{name}:{}: {}", n + 1, l.trim()))
+            .collect();
+        match (calls.is_empty(), NOT_YET_IN_A_SERVICE.contains(&name.as_str())) {
+            (false, false) => offending.extend(calls),
+            (true, true) => moved.push(name),
+            _ => {}
+        }
+    }
+    assert!(
+        offending.is_empty(),
+        "authorise and audit in the feature's service.rs; pages and API handlers call it: {offending:#?}"
+    );
+    assert!(
+        moved.is_empty(),
+        "these no longer authorise or audit: take them off NOT_YET_IN_A_SERVICE: {moved:?}"
+    );
+}

@@ -8,10 +8,10 @@ use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Provider, ProviderFilter, ProviderInput, ProviderPatch};
+use super::model::{Provider, ProviderFilter, ProviderInput, ProviderPatch};
+use super::service;
 use crate::AppState;
 use crate::authz::Authz;
-use crate::policy::{Action, Resource};
 use crate::web::{ApiError, ApiJson};
 
 pub fn api() -> OpenApiRouter<AppState> {
@@ -30,10 +30,8 @@ async fn list(
     user: Authz,
     query: Result<Query<ProviderFilter>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    user.require(Action::ProvidersRead, Resource::system()).await?;
     let Query(filter) = query.map_err(|_| ApiError::bad_request())?;
-    let areas = state.areas.tree();
-    let items = super::list(&state.db, &areas, &filter).await?;
+    let items = service::directory(&state, &user, &filter).await?;
     Ok(Json(json!({ "items": items })))
 }
 
@@ -47,7 +45,7 @@ async fn create(
     user: Authz,
     ApiJson(input): ApiJson<ProviderInput>,
 ) -> Result<(StatusCode, Json<Provider>), ApiError> {
-    let provider = super::create(&state, &user, &input).await?;
+    let provider = service::create(&state, &user, &input).await?;
     Ok((StatusCode::CREATED, Json(provider)))
 }
 
@@ -58,11 +56,7 @@ async fn create(
         (status = 403, description = "The role may not read the directory"),
         (status = 404, description = "No such provider")))]
 async fn one(State(state): State<AppState>, user: Authz, Path(id): Path<String>) -> Result<Json<Provider>, ApiError> {
-    user.require(Action::ProvidersRead, Resource::system()).await?;
-    super::get(&state.db, &id)
-        .await?
-        .map(Json)
-        .ok_or_else(ApiError::not_found)
+    Ok(Json(service::one(&state, &user, &id).await?))
 }
 
 /// Renames, moves or (de)activates a provider (supervisor or admin). An empty `contact`
@@ -79,5 +73,5 @@ async fn update(
     Path(id): Path<String>,
     ApiJson(patch): ApiJson<ProviderPatch>,
 ) -> Result<Json<Provider>, ApiError> {
-    super::update(&state, &user, &id, &patch).await.map(Json)
+    Ok(Json(service::update(&state, &user, &id, &patch).await?))
 }
