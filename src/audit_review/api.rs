@@ -53,6 +53,9 @@ async fn list(
     user: Authz,
     query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    // Authorised before the query is looked at, so that a refusal is audited whatever
+    // was sent.
+    service::open(&user).await?;
     let Query(query) = query.map_err(|_| ApiError::bad_request())?;
     let filter = Filter {
         from: bound(query.from, false),
@@ -95,6 +98,7 @@ async fn verify_checkpoint(
     user: Authz,
     ApiJson(request): ApiJson<VerifyRequest>,
 ) -> Result<Json<ReportBody>, ApiError> {
+    service::open(&user).await?;
     let checked = request.checkpoint.check(&state.keyring).map(|()| request.checkpoint);
     let (report, _) = service::verify_checkpoint(&state, &user, Some(checked)).await?;
     Ok(Json(ReportBody::from(&report)))

@@ -2,17 +2,15 @@
 //! admin can add one or rename it. Codes are stable identifiers used in needs, consents,
 //! providers, referrals and statistics; only the names and the order change.
 
-mod handlers;
-
-use std::collections::BTreeMap;
+mod api;
+pub mod service;
 
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use crate::db::Db;
-use crate::web::ApiError;
 
-pub use handlers::api;
+pub use api::api;
 
 /// One service category.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
@@ -51,45 +49,6 @@ pub struct CategoryInput {
     pub active: Option<bool>,
 }
 
-fn valid_code(code: &str) -> bool {
-    (2..=40).contains(&code.len())
-        && code.starts_with(|c: char| c.is_ascii_lowercase())
-        && code
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-}
-
-/// Checks an input; returns it trimmed, or the 422 naming each bad field.
-pub fn validate(input: &CategoryInput) -> Result<CategoryInput, ApiError> {
-    let mut fields = BTreeMap::new();
-    let code = input.code.trim().to_owned();
-    if !valid_code(&code) {
-        fields.insert("code".to_owned(), "field-referrals-invalid_category_code");
-    }
-    let name_vi = input.name_vi.trim().to_owned();
-    let name_en = input.name_en.trim().to_owned();
-    for (field, name) in [("name_vi", &name_vi), ("name_en", &name_en)] {
-        if name.is_empty() {
-            fields.insert(field.to_owned(), "field-required");
-        } else if name.chars().count() > 100 {
-            fields.insert(field.to_owned(), "field-too_long");
-        }
-    }
-    if input.sort.is_some_and(|s| !(0..=10_000).contains(&s)) {
-        fields.insert("sort".to_owned(), "field-invalid");
-    }
-    if !fields.is_empty() {
-        return Err(ApiError::validation(fields));
-    }
-    Ok(CategoryInput {
-        code,
-        name_vi,
-        name_en,
-        sort: input.sort,
-        active: input.active,
-    })
-}
-
 fn decode(row: &sqlx::any::AnyRow) -> Result<Category, sqlx::Error> {
     Ok(Category {
         code: row.try_get("code")?,
@@ -126,7 +85,7 @@ pub async fn is_active(db: &Db, code: &str) -> Result<bool, sqlx::Error> {
     Ok(get(db, code).await?.is_some_and(|c| c.active))
 }
 
-/// Adds a category or renames an existing one (already validated with [`validate`]), in
+/// Adds a category or renames an existing one (already validated by `service::save`), in
 /// one transaction. Returns the stored category and whether it was new.
 pub async fn save(db: &Db, input: &CategoryInput) -> Result<(Category, bool), sqlx::Error> {
     let mut tx = db.pool.begin().await?;
@@ -164,20 +123,4 @@ pub async fn save(db: &Db, input: &CategoryInput) -> Result<(Category, bool), sq
     let category = decode(&row)?;
     tx.commit().await?;
     Ok((category, created))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn codes_are_lowercase_identifiers() {
-        assert!(valid_code("legal_aid"));
-        assert!(valid_code("housing2"));
-        assert!(!valid_code("Legal"));
-        assert!(!valid_code("2x"));
-        assert!(!valid_code("a"));
-        assert!(!valid_code("legal aid"));
-        assert!(!valid_code("pháp_lý"));
-    }
 }

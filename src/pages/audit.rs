@@ -150,6 +150,7 @@ async fn verify_checkpoint_page(
     page: PageUser,
     form: FormData,
 ) -> Result<Response, PageError> {
+    service::open(&page.user).await?;
     let text = form.text("checkpoint");
     let pasted = (!text.is_empty()).then(|| Checkpoint::parse(&text, &state.keyring));
     match service::verify_checkpoint(&state, &page.user, pasted).await {

@@ -30,6 +30,9 @@ async fn list(
     user: Authz,
     query: Result<Query<ProviderFilter>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    // Authorised before the query is looked at, so that a refusal is audited whatever
+    // was sent.
+    service::open(&user).await?;
     let Query(filter) = query.map_err(|_| ApiError::bad_request())?;
     let items = service::directory(&state, &user, &filter).await?;
     Ok(Json(json!({ "items": items })))

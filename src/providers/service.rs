@@ -17,16 +17,21 @@ use crate::policy::{Action, Areas, Resource};
 const NAME_MAX: usize = 200;
 const CONTACT_MAX: usize = 500;
 
+/// Authorises reading the directory, before a request's filter is even looked at.
+pub async fn open(user: &Authz) -> Result<(), Error> {
+    user.require(Action::ProvidersRead, Resource::system()).await
+}
+
 /// Providers matching the filter, by name. Not audited: the directory holds no client
 /// data.
 pub async fn directory(state: &AppState, user: &Authz, filter: &ProviderFilter) -> Result<Vec<Provider>, Error> {
-    user.require(Action::ProvidersRead, Resource::system()).await?;
+    open(user).await?;
     Ok(store::list(&state.db, user.areas(), filter).await?)
 }
 
 /// One provider, active or not.
 pub async fn one(state: &AppState, user: &Authz, id: &str) -> Result<Provider, Error> {
-    user.require(Action::ProvidersRead, Resource::system()).await?;
+    open(user).await?;
     store::get(&state.db, id).await?.ok_or(Error::NotFound)
 }
 

@@ -16,6 +16,6 @@ mod store;
 pub use handlers::api;
 pub use model::{FollowUp, NewReferral, Referral, ReferralEvent, Slip, SlipProvider, Status, TransitionInput};
 pub use store::{
-    HEALTH_CATEGORIES, create, follow_ups, get, has_sharing_consent, invalid_transition, list_for_client,
-    may_read_free_text, slip, transition,
+    create, follow_ups, get, has_sharing_consent, invalid_transition, list_for_client, may_read_free_text, slip,
+    transition,
 };

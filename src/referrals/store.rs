@@ -28,9 +28,6 @@ const EVENTS: &str = "referral_events";
 const TEXT_MAX: usize = 2000;
 /// Shortest override reason, in characters.
 const REASON_MIN: usize = 10;
-/// Categories whose free text is health data (readable with `client_read_health`); the
-/// free text of the others is narrative (`client_read_narrative`).
-pub const HEALTH_CATEGORIES: &[&str] = &["health_care"];
 
 fn unprocessable(code: &'static str) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code)
@@ -106,7 +103,8 @@ where
 /// Whether the caller may read the free text (detail, notes, override reason) of a
 /// referral of this category on this client.
 pub fn may_read_free_text(user: &Authz, client: &ClientRef, category: &str) -> bool {
-    let action = if HEALTH_CATEGORIES.contains(&category) {
+    // Health categories' free text is health data; the others' is narrative.
+    let action = if crate::needs::is_health(category) {
         Action::ClientReadHealth
     } else {
         Action::ClientReadNarrative

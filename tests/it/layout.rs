@@ -209,15 +209,13 @@ const DECIDES_AND_AUDITS: [&str; 2] = ["authz/", "lib.rs"];
 
 /// Files that still authorise or audit outside a `service.rs`, being moved into their
 /// feature's service (issue 9, step 1). The list may only shrink.
-const NOT_YET_IN_A_SERVICE: [&str; 16] = [
+const NOT_YET_IN_A_SERVICE: [&str; 14] = [
     "auth/handlers.rs",
     "auth/mfa.rs",
     "auth/own_password.rs",
     "auth/users.rs",
     "breakglass/mod.rs",
-    "categories/handlers.rs",
     "consents/mod.rs",
-    "needs/mod.rs",
     "pages/admin.rs",
     "pages/login.rs",
     "referrals/store.rs",

@@ -9,10 +9,7 @@ use utoipa_axum::routes;
 
 use super::{Category, CategoryInput};
 use crate::AppState;
-use crate::audit::Outcome;
-use crate::audit::actions;
 use crate::authz::Authz;
-use crate::policy::{Action, Resource};
 use crate::web::{ApiError, ApiJson};
 
 pub fn api() -> OpenApiRouter<AppState> {
@@ -39,17 +36,7 @@ async fn save(
     user: Authz,
     ApiJson(input): ApiJson<CategoryInput>,
 ) -> Result<(StatusCode, Json<Category>), ApiError> {
-    user.require(Action::SettingsManage, Resource::system()).await?;
-    let input = super::validate(&input)?;
-    let (category, created) = super::save(&state.db, &input).await?;
-    let action = if created {
-        actions::CATEGORY_CREATE
-    } else {
-        actions::CATEGORY_UPDATE
-    };
-    state
-        .audit(user.event(action, Outcome::Success).object(&category.code))
-        .await?;
+    let (category, created) = super::service::save(&state, &user, &input).await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(category)))
 }
