@@ -28,6 +28,14 @@ pub enum Error {
     },
     #[error("invalid fields")]
     Validation(FieldErrors),
+    /// A value that must be unique is in use (a username): 409 `code`, naming the field
+    /// with `message`.
+    #[error("taken: {code}")]
+    Taken {
+        code: &'static str,
+        field: &'static str,
+        message: &'static str,
+    },
     /// Shed load or a dependency that is down; worth retrying later.
     #[error("unavailable")]
     Unavailable,
@@ -49,6 +57,9 @@ pub enum Internal {
     /// Settings or a data file (rules, policies) that does not load.
     #[error("configuration: {0}")]
     Config(String),
+    /// Hashing a password failed.
+    #[error("password hashing: {0}")]
+    Hashing(String),
     /// A stored record in a state the operation should never have found it in.
     #[error("inconsistent record: {0}")]
     Inconsistent(String),

@@ -64,6 +64,23 @@ pub enum AccountError {
     Db(#[from] sqlx::Error),
 }
 
+impl From<AccountError> for crate::error::Error {
+    fn from(e: AccountError) -> Self {
+        use crate::error::{Error, Internal};
+        match e {
+            AccountError::Invalid(field, message) => Error::field(field, message),
+            AccountError::UsernameTaken => Error::Taken {
+                code: "username_taken",
+                field: "username",
+                message: "field-username_taken",
+            },
+            AccountError::NotFound => Error::NotFound,
+            AccountError::Hash(e) => Internal::Hashing(e.to_string()).into(),
+            AccountError::Db(e) => e.into(),
+        }
+    }
+}
+
 const COLUMNS: &str = "id, username, display_name, role, area, status, totp_enabled, password_change_required";
 
 fn decode(row: &AnyRow) -> Result<Account, sqlx::Error> {

@@ -63,7 +63,7 @@ pub async fn change(
     throttle::clear(&state.db, &key).await?;
     accounts::change_own_password(&state.db, &user.account.id, new, now)
         .await
-        .map_err(super::users::account_error)?;
+        .map_err(crate::error::Error::from)?;
     // The row of this session went with the others; a new id is saved at the response.
     user.session.cycle_id().await?;
     state

@@ -16,11 +16,10 @@ use super::error::{PageError, render};
 use super::form::{FormData, FormErrors};
 use crate::AppState;
 use crate::areas::Area;
-use crate::audit::Outcome;
-use crate::audit::actions;
-use crate::auth::accounts::{self, Account, AccountError, NewAccount};
-use crate::auth::{mfa, password};
-use crate::policy::{Action, Resource, Role};
+use crate::auth::accounts::Account;
+use crate::auth::users::CreateUser;
+use crate::auth::users::service as users;
+use crate::policy::Role;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -85,11 +84,8 @@ async fn show_list(
     errs: FormErrors,
     done: String,
 ) -> Result<Response, PageError> {
-    let accounts = accounts::list(&state.db).await?;
+    let accounts = users::list(state, &page.user).await?;
     let areas = state.areas.list().to_vec();
-    state
-        .audit(page.user.event(actions::USERS_LIST, Outcome::Success))
-        .await?;
     let status = if errs.is_empty() {
         StatusCode::OK
     } else {
@@ -116,7 +112,6 @@ async fn list_page(
     page: PageUser,
     q: Result<Query<DoneQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
-    page.user.require(Action::UsersManage, Resource::system()).await?;
     show_list(&state, page, NewForm::default(), FormErrors::new(), done_message(q)).await
 }
 
@@ -129,64 +124,26 @@ fn raw(form: &FormData, name: &str) -> String {
 }
 
 async fn create(State(state): State<AppState>, page: PageUser, form: FormData) -> Result<Response, PageError> {
-    page.user.require(Action::UsersManage, Resource::system()).await?;
     let input = NewForm {
         username: form.text("username"),
         display_name: form.text("display_name"),
         role: form.text("role"),
         area: form.text("area"),
     };
-    let password = SecretString::from(raw(&form, "password"));
-    let mut errs = FormErrors::new();
-    if accounts::normalise_username(&input.username).is_err() {
-        errs.add("username", "field-invalid_username");
+    let body = CreateUser {
+        username: input.username.clone(),
+        display_name: input.display_name.clone(),
+        role: input.role.clone(),
+        area: input.area.clone(),
+        password: SecretString::from(raw(&form, "password")),
+    };
+    match users::create(&state, &page.user, body).await {
+        Ok(_) => Ok(Redirect::to("/admin/users?done=created").into_response()),
+        Err(e) => match FormErrors::from_error(&e) {
+            Some(errs) => show_list(&state, page, input, errs, String::new()).await,
+            None => Err(e.into()),
+        },
     }
-    if input.display_name.is_empty() {
-        errs.add("display_name", "field-required");
-    } else if input.display_name.chars().count() > 100 {
-        errs.add("display_name", "field-too_long");
-    }
-    let role = input.role.parse::<Role>().ok();
-    if role.is_none() {
-        errs.add("role", "field-invalid_role");
-    }
-    if !crate::areas::exists(&state.db, &input.area).await? {
-        errs.add("area", "field-unknown_area");
-    }
-    if let Err(message) = password::check_strength(&password) {
-        errs.add("password", message);
-    }
-    if let (Some(role), true) = (role, errs.is_empty()) {
-        let created = accounts::create_issued(
-            &state.db,
-            NewAccount {
-                username: input.username.clone(),
-                display_name: input.display_name.clone(),
-                role,
-                area: input.area.clone(),
-                password,
-            },
-            state.clock.now(),
-        )
-        .await;
-        match created {
-            Ok(account) => {
-                let mut event = page
-                    .user
-                    .event(actions::USER_CREATE, Outcome::Success)
-                    .object(&account.id);
-                if crate::auth::users::reads_client_content(&state, &account) {
-                    event = event.flagged();
-                }
-                state.audit(event).await?;
-                return Ok(Redirect::to("/admin/users?done=created").into_response());
-            }
-            Err(AccountError::Invalid(field, message)) => errs.add(field, message),
-            Err(AccountError::UsernameTaken) => errs.add("username", "field-username_taken"),
-            Err(other) => return Err(PageError::internal(&other)),
-        }
-    }
-    show_list(&state, page, input, errs, String::new()).await
 }
 
 #[derive(Template)]
@@ -200,10 +157,6 @@ struct AccountPage {
     is_self: bool,
 }
 
-async fn target(state: &AppState, id: &str) -> Result<Account, PageError> {
-    accounts::by_id(&state.db, id).await?.ok_or_else(PageError::not_found)
-}
-
 async fn show_account(
     state: &AppState,
     page: PageUser,
@@ -211,15 +164,8 @@ async fn show_account(
     errs: FormErrors,
     done: String,
 ) -> Result<Response, PageError> {
-    let account = target(state, id).await?;
+    let account = users::read(state, &page.user, id).await?;
     let area = super::account::area_name(state, &account.area);
-    state
-        .audit(
-            page.user
-                .event(actions::USER_READ, Outcome::Success)
-                .object(&account.id),
-        )
-        .await?;
     let status = if errs.is_empty() {
         StatusCode::OK
     } else {
@@ -246,7 +192,6 @@ async fn account_page(
     Path(id): Path<String>,
     q: Result<Query<DoneQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
-    page.user.require(Action::UsersManage, Resource::system()).await?;
     show_account(&state, page, &id, FormErrors::new(), done_message(q)).await
 }
 
@@ -256,27 +201,12 @@ fn back(id: &str, done: &str) -> Response {
 }
 
 async fn disable(State(state): State<AppState>, page: PageUser, Path(id): Path<String>) -> Result<Response, PageError> {
-    page.user.require(Action::UsersManage, Resource::system()).await?;
-    let account = target(&state, &id).await?;
-    crate::auth::users::check_may_disable(&state, &page.user, &account).await?;
-    accounts::set_active(&state.db, &id, false, state.clock.now())
-        .await
-        .map_err(|e| PageError::internal(&e))?;
-    state
-        .audit(page.user.event(actions::USER_DISABLE, Outcome::Success).object(&id))
-        .await?;
+    users::disable(&state, &page.user, &id).await?;
     Ok(back(&id, "disabled"))
 }
 
 async fn enable(State(state): State<AppState>, page: PageUser, Path(id): Path<String>) -> Result<Response, PageError> {
-    page.user.require(Action::UsersManage, Resource::system()).await?;
-    target(&state, &id).await?;
-    accounts::set_active(&state.db, &id, true, state.clock.now())
-        .await
-        .map_err(|e| PageError::internal(&e))?;
-    state
-        .audit(page.user.event(actions::USER_ENABLE, Outcome::Success).object(&id))
-        .await?;
+    users::enable(&state, &page.user, &id).await?;
     Ok(back(&id, "enabled"))
 }
 
@@ -286,26 +216,14 @@ async fn reset_password(
     Path(id): Path<String>,
     form: FormData,
 ) -> Result<Response, PageError> {
-    page.user.require(Action::UsersManage, Resource::system()).await?;
-    target(&state, &id).await?;
     let password = SecretString::from(raw(&form, "password"));
-    let mut errs = FormErrors::new();
-    if let Err(message) = password::check_strength(&password) {
-        errs.add("password", message);
-        return show_account(&state, page, &id, errs, String::new()).await;
+    match users::reset_password(&state, &page.user, &id, password).await {
+        Ok(()) => Ok(back(&id, "password")),
+        Err(e) => match FormErrors::from_error(&e) {
+            Some(errs) => show_account(&state, page, &id, errs, String::new()).await,
+            None => Err(e.into()),
+        },
     }
-    accounts::set_password(&state.db, &id, password, state.clock.now())
-        .await
-        .map_err(|e| PageError::internal(&e))?;
-    state
-        .audit(
-            page.user
-                .event(actions::USER_RESET_PASSWORD, Outcome::Success)
-                .object(&id)
-                .flagged(),
-        )
-        .await?;
-    Ok(back(&id, "password"))
 }
 
 async fn reset_mfa(
@@ -313,17 +231,6 @@ async fn reset_mfa(
     page: PageUser,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    page.user.require(Action::UsersManage, Resource::system()).await?;
-    if !mfa::reset(&state.db, &id, state.clock.now()).await? {
-        return Err(PageError::not_found());
-    }
-    state
-        .audit(
-            page.user
-                .event(actions::USER_RESET_MFA, Outcome::Success)
-                .object(&id)
-                .flagged(),
-        )
-        .await?;
+    users::reset_mfa(&state, &page.user, &id).await?;
     Ok(back(&id, "mfa"))
 }

@@ -21,7 +21,6 @@ use crate::AppState;
 use crate::audit::{Checkpoint, Entry, Filter, Report, Verification};
 use crate::audit_review::service;
 use crate::auth::accounts;
-use crate::error::Error;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -166,14 +165,10 @@ async fn verify_checkpoint_page(
             )
             .await
         }
-        Err(Error::Validation(fields)) => {
-            let mut errs = FormErrors::new();
-            for (field, message) in fields {
-                errs.add(&field, message);
-            }
-            show(&state, page, AuditQuery::default(), None, errs, text).await
-        }
-        Err(e) => Err(e.into()),
+        Err(e) => match FormErrors::from_error(&e) {
+            Some(errs) => show(&state, page, AuditQuery::default(), None, errs, text).await,
+            None => Err(e.into()),
+        },
     }
 }
 

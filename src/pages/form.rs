@@ -96,6 +96,21 @@ impl FormErrors {
 
     /// Takes over the field errors of an API-level validation error; `None` if it was
     /// not one.
+    /// The field errors of a refused operation, to show on its form: the bad fields, or
+    /// the field whose value is taken.
+    pub fn from_error(e: &crate::error::Error) -> Option<Self> {
+        use crate::error::Error;
+        match e {
+            Error::Validation(fields) => Some(Self(fields.iter().map(|(k, v)| (k.clone(), (*v).to_owned())).collect())),
+            Error::Taken { field, message, .. } => {
+                let mut errs = Self::new();
+                errs.add(field, message);
+                Some(errs)
+            }
+            _ => None,
+        }
+    }
+
     pub fn from_api(e: &ApiError) -> Option<Self> {
         (e.status == StatusCode::UNPROCESSABLE_ENTITY && !e.fields.is_empty())
             .then(|| Self(e.fields.iter().map(|(k, v)| (k.clone(), (*v).to_owned())).collect()))

@@ -102,6 +102,11 @@ impl From<Error> for ApiError {
                 ..Self::new(StatusCode::CONFLICT, code)
             },
             Error::Validation(fields) => Self::validation(fields),
+            Error::Taken { code, field, message } => Self {
+                status: StatusCode::CONFLICT,
+                code,
+                ..Self::field(field, message)
+            },
             Error::Unavailable => Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Error::Internal(cause) => Self::internal(&cause),
         }

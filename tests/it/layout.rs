@@ -209,12 +209,10 @@ const DECIDES_AND_AUDITS: [&str; 2] = ["authz/", "lib.rs"];
 
 /// Files that still authorise or audit outside a `service.rs`, being moved into their
 /// feature's service (issue 9, step 1). The list may only shrink.
-const NOT_YET_IN_A_SERVICE: [&str; 11] = [
+const NOT_YET_IN_A_SERVICE: [&str; 9] = [
     "auth/handlers.rs",
     "auth/mfa.rs",
     "auth/own_password.rs",
-    "auth/users.rs",
-    "pages/admin.rs",
     "pages/login.rs",
     "referrals/store.rs",
     "retention/mod.rs",
