@@ -828,7 +828,7 @@ async fn publish(state: &AppState, manager: &Authz) -> Result<Option<Release>, S
         return Ok(None);
     };
     let label = serde_json::Value::String(period.label.clone());
-    let (published, _) = crate::stats::publish_release(state, manager, &label, None)
+    let (published, _) = crate::stats::service::publish(state, manager, &label, None)
         .await
         .map_err(api("publish"))?;
     Ok(Some(published))

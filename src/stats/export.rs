@@ -10,10 +10,6 @@ use rust_xlsxwriter::{Format, FormatAlign, Workbook, XlsxError};
 
 use super::handlers::Format as FileFormat;
 use super::release::{Count, Release};
-use crate::AppState;
-use crate::audit::Outcome;
-use crate::audit::actions;
-use crate::authz::Authz;
 use crate::config::ProgrammeSettings;
 use crate::web::{ApiError, Lang};
 
@@ -281,15 +277,17 @@ pub fn xlsx(rows: &[Vec<Item>], sheet_name: &str) -> Result<Vec<u8>, XlsxError> 
     workbook.save_to_buffer()
 }
 
-/// The file for `format`, audited as `stats_export` before it is returned (fail closed).
-pub async fn download(
-    state: &AppState,
-    user: &Authz,
-    release: &Release,
-    format: FileFormat,
-) -> Result<Response, ApiError> {
+/// A release as a file to download.
+pub struct ExportFile {
+    pub bytes: Vec<u8>,
+    pub content_type: &'static str,
+    pub ext: &'static str,
+}
+
+/// The file for `format` (404 for JSON, which is not a file).
+pub fn file(release: &Release, programme: &ProgrammeSettings, format: FileFormat) -> Result<ExportFile, ApiError> {
     let lang = Lang::Vi;
-    let rows = sheet(release, &state.settings.programme, lang);
+    let rows = sheet(release, programme, lang);
     let (bytes, content_type, ext) = match format {
         FileFormat::Csv => (
             csv(&rows, lang).map_err(|e| ApiError::internal(&e))?,
@@ -303,26 +301,31 @@ pub async fn download(
         ),
         FileFormat::Json => return Err(ApiError::not_found()),
     };
-    state
-        .audit(
-            user.event(actions::STATS_EXPORT, Outcome::Success)
-                .object(&release.id)
-                .reason(ext),
-        )
-        .await?;
+    Ok(ExportFile {
+        bytes,
+        content_type,
+        ext,
+    })
+}
+
+/// The download response, named after the release's period and version.
+pub fn response(file: ExportFile, release: &Release) -> Response {
     let period: String = release
         .period
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
         .collect();
-    let disposition = format!("attachment; filename=\"hoanhap-{period}-v{}.{ext}\"", release.version);
-    let mut response = (StatusCode::OK, bytes).into_response();
+    let disposition = format!(
+        "attachment; filename=\"hoanhap-{period}-v{}.{}\"",
+        release.version, file.ext
+    );
+    let mut response = (StatusCode::OK, file.bytes).into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(file.content_type));
     if let Ok(v) = HeaderValue::from_str(&disposition) {
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
-    Ok(response)
+    response
 }
 
 #[cfg(test)]

@@ -15,19 +15,11 @@ use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::compute::{self, Scope, Window};
-use super::period::Period;
-use super::release::{self, Meta, Progress, Release, Summary};
-use super::view;
+use super::release::{Progress, Release, Summary};
+use super::service;
 use crate::AppState;
-use crate::audit::Outcome;
-use crate::audit::actions;
 use crate::authz::Authz;
-use crate::policy::{Action, Resource};
 use crate::web::{ApiError, ApiJson};
-
-/// Longest accepted reason for publishing a period again.
-const MAX_REASON: usize = 500;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -68,85 +60,8 @@ async fn publish(
     user: Authz,
     ApiJson(request): ApiJson<PublishRequest>,
 ) -> Result<Response, ApiError> {
-    user.require(Action::StatsPublish, Resource::system()).await?;
-    let (_, body) = publish_release(&state, &user, &request.period, request.reason.as_deref()).await?;
+    let (_, body) = service::publish(&state, &user, &request.period, request.reason.as_deref()).await?;
     Ok(json_bytes(StatusCode::CREATED, body))
-}
-
-/// Publishes a release for a user already authorised for `stats_publish` (the API and the
-/// page share it): validates the period and reason, computes, protects, stores and audits.
-/// Returns the release and its stored JSON.
-pub async fn publish_release(
-    state: &AppState,
-    user: &Authz,
-    period: &Value,
-    reason: Option<&str>,
-) -> Result<(Release, String), ApiError> {
-    let period = Period::parse(period).map_err(|e| ApiError::field("period", e.message_id()))?;
-    let today = state.clock.today();
-    if !period.has_ended(today) {
-        return Err(ApiError::field("period", "field-stats_period_not_ended"));
-    }
-    let reason = reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
-    if reason.as_ref().is_some_and(|r| r.chars().count() > MAX_REASON) {
-        return Err(ApiError::field("reason", "field-too_long"));
-    }
-    // Half-years and years are the calendar; a range of months is an exception to justify.
-    if period.is_ad_hoc() && reason.is_none() {
-        return Err(ApiError::field("reason", "field-stats_reason_required_ad_hoc"));
-    }
-    let rules = release::rules(&state.settings)?;
-    let version = release::next_version(&state.db, &period).await?;
-    if version > 1 && reason.is_none() {
-        return Err(ApiError::field("reason", "field-stats_reason_required"));
-    }
-    let audit_head = state.audit_log.head().await?;
-    let window = Window {
-        from: period.from,
-        to: period.to,
-        as_of: period.to,
-        today,
-    };
-    let figures = compute::figures(&state.db, window, rules.require_reporting_consent, Scope::Release).await?;
-    let areas = state.areas.list();
-    let categories = release::categories(&state.db).await?;
-    let id = uuid::Uuid::new_v4().to_string();
-    let meta = Meta {
-        id: id.clone(),
-        period,
-        version,
-        published_at: crate::db::timestamp(state.clock.now()),
-        reason: reason.clone(),
-        audit_head,
-    };
-    let published = release::publish_linked(
-        &state.db,
-        meta,
-        &figures,
-        &areas,
-        &state.settings.programme.province_area,
-        &categories,
-        &rules,
-        user.id(),
-    )
-    .await;
-    let (release, body) = match published {
-        Ok(published) => published,
-        Err(release::StatsError::Db(e)) if crate::db::is_unique_violation(&e) => return Err(ApiError::conflict()),
-        Err(e) => return Err(ApiError::internal(&e)),
-    };
-    let mut event = user.event(actions::STATS_PUBLISH, Outcome::Success).object(&id);
-    if let Some(reason) = &reason {
-        event = event.reason(reason);
-    }
-    if let Err(e) = state.audit(event).await {
-        // Fail closed: a publication that is not in the audit trail does not stand.
-        if let Err(db) = release::withdraw_unaudited(&state.db, &id).await {
-            tracing::error!(error = %db, release = %id, "could not remove an unaudited release");
-        }
-        return Err(e.into());
-    }
-    Ok((release, body))
 }
 
 /// `GET /stats/releases`.
@@ -160,8 +75,7 @@ pub struct ReleaseList {
     responses((status = 200, description = "The releases", body = ReleaseList),
         (status = 403, description = "Not a manager")))]
 async fn list(State(state): State<AppState>, user: Authz) -> Result<axum::Json<ReleaseList>, ApiError> {
-    user.require(Action::StatsView, Resource::system()).await?;
-    let items = release::list(&state.db).await?;
+    let items = service::releases(&state, &user).await?;
     Ok(axum::Json(ReleaseList { items }))
 }
 
@@ -200,12 +114,15 @@ async fn get_release(
     user: Authz,
     Path(segment): Path<String>,
 ) -> Result<Response, ApiError> {
-    user.require(Action::StatsView, Resource::system()).await?;
+    service::open(&user).await?;
     let (id, format) = split_format(&segment).ok_or_else(ApiError::not_found)?;
-    let viewed = view::for_user(&state, &user, id).await?;
+    let viewed = service::release(&state, &user, id).await?;
     match format {
         Format::Json => Ok(json_bytes(StatusCode::OK, viewed.bytes)),
-        Format::Csv | Format::Xlsx => super::export::download(&state, &user, &viewed.release, format).await,
+        Format::Csv | Format::Xlsx => {
+            let file = service::export(&state, &user, &viewed.release, format).await?;
+            Ok(super::export::response(file, &viewed.release))
+        }
     }
 }
 
@@ -217,11 +134,7 @@ async fn get_release(
         rounded to a multiple of `rounded_to`", body = Progress),
         (status = 403, description = "Not a manager")))]
 async fn progress(State(state): State<AppState>, user: Authz) -> Result<Response, ApiError> {
-    user.require(Action::StatsView, Resource::system()).await?;
-    let rules = release::rules(&state.settings)?;
-    let (_, body) = release::progress(&state.db, &state.clock, &rules)
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
+    let (_, body) = service::progress(&state, &user).await?;
     Ok(json_bytes(StatusCode::OK, body))
 }
 

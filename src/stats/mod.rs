@@ -18,7 +18,8 @@ pub mod linked;
 mod pages;
 pub mod period;
 pub mod release;
+pub mod service;
 pub mod view;
 
-pub use handlers::{api, publish_release};
+pub use handlers::api;
 pub use pages::pages;

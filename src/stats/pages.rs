@@ -14,10 +14,9 @@ use serde_json::{Value, json};
 use super::chart::{self, Bar, Labels};
 use super::export::percent;
 use super::release::{self, Category, Count, Progress, Release, Summary};
-use super::{handlers, view};
+use super::service;
 use crate::AppState;
 use crate::pages::{FormData, FormErrors, PageCtx, PageError, PageUser, render};
-use crate::policy::{Action, Resource};
 use crate::web::Lang;
 
 /// The page routes, with the pages middleware (language, HTML error pages).
@@ -334,7 +333,7 @@ fn list_line(s: &Summary) -> ListLine {
 }
 
 async fn index(State(state): State<AppState>, page: PageUser) -> Result<Response, PageError> {
-    page.user.require(Action::StatsView, Resource::system()).await?;
+    service::open(&page.user).await?;
     show_index(&state, page, PublishForm::default(), FormErrors::new(), StatusCode::OK).await
 }
 
@@ -352,18 +351,16 @@ async fn show_index(
         lang,
         categories: &categories,
     };
-    let latest = match release::latest_id(&state.db).await? {
-        Some(id) => Some(release_view(
-            &view::for_user(state, &page.user, &id).await?.release,
-            &names,
-        )),
-        None => None,
-    };
-    let (progress, _) = release::progress(&state.db, &state.clock, &rules)
-        .await
-        .map_err(|e| PageError::internal(&e))?;
-    let releases = release::list(&state.db).await?.iter().map(list_line).collect();
-    let can_publish = page.user.can(Action::StatsPublish, &Resource::system());
+    let latest = service::latest(state, &page.user)
+        .await?
+        .map(|viewed| release_view(&viewed.release, &names));
+    let (progress, _) = service::progress(state, &page.user).await?;
+    let releases = service::releases(state, &page.user)
+        .await?
+        .iter()
+        .map(list_line)
+        .collect();
+    let can_publish = service::may_publish(&page.user);
     page.ctx.here = "/stats".to_owned();
     render(
         &IndexPage {
@@ -385,8 +382,7 @@ async fn release_page(
     page: PageUser,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    page.user.require(Action::StatsView, Resource::system()).await?;
-    let viewed = view::for_user(&state, &page.user, &id).await?;
+    let viewed = service::release(&state, &page.user, &id).await?;
     let categories = release::categories(&state.db).await?;
     let lang = page.ctx.lang;
     let names = Names {
@@ -406,7 +402,6 @@ async fn release_page(
 /// The publish form: a period label (`2024-H1`, `2024`) or a range of days, and a reason
 /// when the period was published before. Success goes to the new release's page.
 async fn publish(State(state): State<AppState>, page: PageUser, data: FormData) -> Result<Response, PageError> {
-    page.user.require(Action::StatsPublish, Resource::system()).await?;
     let form = PublishForm {
         period: data.text("period"),
         from: data.text("from"),
@@ -419,7 +414,7 @@ async fn publish(State(state): State<AppState>, page: PageUser, data: FormData) 
         (None, Some(from), Some(to)) => json!({"from": day(from), "to": day(to)}),
         _ => Value::Null,
     };
-    match handlers::publish_release(&state, &page.user, &period, data.get("reason")).await {
+    match service::publish(&state, &page.user, &period, data.get("reason")).await {
         Ok((release, _)) => Ok(Redirect::to(&format!("/stats/releases/{}", release.id)).into_response()),
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
             let mut errs = FormErrors::new();

@@ -209,16 +209,13 @@ const DECIDES_AND_AUDITS: [&str; 2] = ["authz/", "lib.rs"];
 
 /// Files that still authorise or audit outside a `service.rs`, being moved into their
 /// feature's service (issue 9, step 1). The list may only shrink.
-const NOT_YET_IN_A_SERVICE: [&str; 9] = [
+const NOT_YET_IN_A_SERVICE: [&str; 6] = [
     "auth/handlers.rs",
     "auth/mfa.rs",
     "auth/own_password.rs",
     "pages/login.rs",
     "referrals/store.rs",
     "retention/mod.rs",
-    "stats/export.rs",
-    "stats/handlers.rs",
-    "stats/pages.rs",
 ];
 
 #[test]
