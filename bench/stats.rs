@@ -143,12 +143,13 @@ async fn build(db: &Db, scale: &Scale) -> Duration {
     let start = NaiveDate::from_ymd_opt(2023, 1, 1).unwrap();
     let last_day = NaiveDate::from_ymd_opt(2025, 6, 1).unwrap();
     hoanhap::areas::seed_if_empty(db).await.unwrap();
-    let districts: Vec<String> = hoanhap::areas::list(db)
+    let districts: Vec<String> = hoanhap::areas::AreaCatalog::load(db)
         .await
         .unwrap()
-        .into_iter()
+        .list()
+        .iter()
         .filter(|a| a.parent.as_deref() == Some("40"))
-        .map(|a| a.code)
+        .map(|a| a.code.clone())
         .collect();
     sqlx::query(
         "INSERT INTO users (id, username, display_name, role, area, status, password_hash, created_at, updated_at) \
@@ -407,7 +408,8 @@ async fn run(db: &Db, label: &str, scale: &Scale) {
         as_of: period.to,
         today,
     };
-    let areas = hoanhap::areas::list(db).await.unwrap();
+    let catalog = hoanhap::areas::AreaCatalog::load(db).await.unwrap();
+    let areas = catalog.list();
     let categories = release::categories(db).await.unwrap();
     const RUNS: usize = 5;
     let (mut release_times, mut count_times) = (Vec::new(), Vec::new());
@@ -428,7 +430,7 @@ async fn run(db: &Db, label: &str, scale: &Scale) {
                 audit_head: "0:".into(),
             },
             &figures,
-            &areas,
+            areas,
             "40",
             &categories,
             &rules,
@@ -495,7 +497,7 @@ async fn run(db: &Db, label: &str, scale: &Scale) {
         published.push(linked::protect_linked(
             meta(p, n),
             &f,
-            &areas,
+            areas,
             "40",
             &categories,
             &rules,
@@ -512,7 +514,7 @@ async fn run(db: &Db, label: &str, scale: &Scale) {
         alone = Some(release::protect(
             meta(&period, 99),
             &figures,
-            &areas,
+            areas,
             "40",
             &categories,
             &rules,
@@ -522,7 +524,7 @@ async fn run(db: &Db, label: &str, scale: &Scale) {
         with_links = Some(linked::protect_linked(
             meta(&period, 99),
             &figures,
-            &areas,
+            areas,
             "40",
             &categories,
             &rules,

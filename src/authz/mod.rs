@@ -27,6 +27,10 @@ use crate::web::ApiError;
 /// A client the caller was allowed to act on. Only [`Authz`] makes one, so holding it
 /// means the decision was taken.
 #[derive(Debug, Clone)]
+#[expect(
+    clippy::manual_non_exhaustive,
+    reason = "non_exhaustive would not stop the rest of this crate from building one"
+)]
 pub struct ClientRef {
     pub id: String,
     pub code: String,

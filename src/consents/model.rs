@@ -35,6 +35,7 @@ pub struct Consent {
     pub active: bool,
 }
 
+/// `POST /clients/{id}/consents`.
 #[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConsentInput {

@@ -92,8 +92,6 @@ pub async fn get(db: &Db, client_id: &str, id: &str, today: NaiveDate) -> Result
     row.as_ref().map(|r| decode(r, today)).transpose()
 }
 
-/// `POST /clients/{id}/consents`.
-
 /// Dates the withdrawal of a consent still in force; false if it was withdrawn already.
 pub async fn mark_withdrawn(
     conn: &mut AnyConnection,

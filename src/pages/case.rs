@@ -215,7 +215,7 @@ async fn show(
     let providers = if may.refer {
         crate::providers::store::list(
             &state.db,
-            &tree,
+            tree,
             &ProviderFilter {
                 area: Some(view.area.clone()),
                 ..ProviderFilter::default()

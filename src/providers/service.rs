@@ -84,7 +84,7 @@ pub async fn create(state: &AppState, user: &Authz, input: &ProviderInput) -> Re
     let mut fields = BTreeMap::new();
     check_name(&name, &mut fields);
     check_category(&state.db, &category, &mut fields).await?;
-    check_area(&areas, &area, &mut fields);
+    check_area(areas, &area, &mut fields);
     check_contact(contact.as_deref(), &mut fields);
     if !fields.is_empty() {
         return Err(Error::Validation(fields));
@@ -129,7 +129,7 @@ pub async fn update(state: &AppState, user: &Authz, id: &str, patch: &ProviderPa
         check_category(&state.db, category, &mut fields).await?;
     }
     if let Some(area) = &area {
-        check_area(&areas, area, &mut fields);
+        check_area(areas, area, &mut fields);
     }
     check_contact(contact.as_deref(), &mut fields);
     if !fields.is_empty() {

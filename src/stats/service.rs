@@ -126,7 +126,7 @@ pub async fn publish(
         &state.db,
         meta,
         &figures,
-        &areas,
+        areas,
         &state.settings.programme.province_area,
         &categories,
         &rules,

@@ -42,7 +42,7 @@ pub async fn for_user(state: &AppState, user: &Authz, id: &str) -> Result<Viewed
         .ok_or_else(ApiError::not_found)?;
     let mut parsed: Release = serde_json::from_str(&stored).map_err(|e| ApiError::internal(&e))?;
     let areas = state.areas.tree();
-    if narrow(&mut parsed, &areas, &user.account.area) {
+    if narrow(&mut parsed, areas, &user.account.area) {
         let bytes = serde_json::to_string(&parsed).map_err(|e| ApiError::internal(&e))?;
         Ok(Viewed { bytes, release: parsed })
     } else {
