@@ -21,7 +21,7 @@ use crate::AppState;
 use crate::audit::Outcome;
 use crate::auth::AuthUser;
 use crate::error::Error;
-use crate::policy::{Action, Areas, ClientFacts, Resource};
+use crate::policy::{Action, Areas, ClientFacts, Principal, Resource};
 use crate::web::ApiError;
 
 /// A client the caller was allowed to act on. Only [`Authz`] makes one, so holding it
@@ -44,6 +44,8 @@ pub struct ClientRef {
 #[derive(Debug, Clone)]
 pub struct Authz {
     user: AuthUser,
+    /// The user as the policies see her, built once for all of the request's decisions.
+    principal: Principal,
     state: AppState,
 }
 
@@ -67,9 +69,15 @@ impl FromRequestParts<AppState> for Authz {
 impl Authz {
     pub fn new(state: &AppState, user: AuthUser) -> Self {
         Self {
+            principal: user.principal(),
             user,
             state: state.clone(),
         }
+    }
+
+    /// The user as the policies see her.
+    pub fn principal(&self) -> &Principal {
+        &self.principal
     }
 
     /// The area hierarchy the decisions are taken over.
@@ -81,7 +89,7 @@ impl Authz {
     pub fn can(&self, action: Action, resource: &Resource) -> bool {
         self.state
             .policy
-            .is_allowed(self.areas(), &self.user.principal(), action, resource)
+            .is_allowed(self.areas(), &self.principal, action, resource)
     }
 
     /// Whether the caller may also do `action` on a client already opened (field-level
@@ -136,6 +144,16 @@ impl Authz {
     /// the caller's reach.
     pub async fn find_client(&self, client_id: &str, action: Action) -> Result<Option<ClientRef>, Error> {
         Ok(self.load(client_id).await?.filter(|client| self.can_on(action, client)))
+    }
+
+    /// Whether a client with this id exists (`None` if not), and whether the caller may do
+    /// any of `actions` on it; not audited. One look-up, for an operation that audits
+    /// which of the three it was.
+    pub async fn visibility(&self, client_id: &str, actions: &[Action]) -> Result<Option<bool>, Error> {
+        Ok(self
+            .load(client_id)
+            .await?
+            .map(|client| actions.iter().any(|action| self.can_on(*action, &client))))
     }
 
     /// Whether a client with this id exists, whoever may see it. For the operations that

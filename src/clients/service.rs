@@ -241,20 +241,22 @@ pub async fn begin_intake(user: &Authz) -> Result<(), Error> {
 /// not revealed to them. Audited as `client_find`: the code when it exists, never the
 /// text typed for one that does not (it could be anything, a name even).
 pub async fn find_by_code(state: &AppState, user: &Authz, code: &str) -> Result<Option<String>, Error> {
-    let id = match state.clients.id_for_code(code).await? {
-        Some(id) if user.client_exists(&id).await? => id,
-        _ => {
-            state
-                .audit(
-                    user.event(actions::CLIENT_FIND, Outcome::Denied)
-                        .reason("no such client"),
-                )
-                .await?;
-            return Ok(None);
-        }
+    let found = match state.clients.id_for_code(code).await? {
+        Some(id) => user
+            .visibility(&id, &[Action::ClientListCodes, Action::BreakGlass])
+            .await?
+            .map(|visible| (id, visible)),
+        None => None,
     };
-    let visible = user.find_client(&id, Action::ClientListCodes).await?.is_some()
-        || user.find_client(&id, Action::BreakGlass).await?.is_some();
+    let Some((id, visible)) = found else {
+        state
+            .audit(
+                user.event(actions::CLIENT_FIND, Outcome::Denied)
+                    .reason("no such client"),
+            )
+            .await?;
+        return Ok(None);
+    };
     let outcome = if visible { Outcome::Success } else { Outcome::Denied };
     // The code matched a stored one exactly, so it is the client's code.
     state
