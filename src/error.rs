@@ -28,6 +28,14 @@ pub enum Error {
     },
     #[error("invalid fields")]
     Validation(FieldErrors),
+    /// The request is well formed but the rules refuse it (no consent for the category,
+    /// a move the state machine does not allow): 422 `code` (message id `error-{code}`,
+    /// filled in from `details`, which are safe to show).
+    #[error("rejected: {code}")]
+    Rejected {
+        code: &'static str,
+        details: Option<serde_json::Value>,
+    },
     /// A value that must be unique is in use (a username): 409 `code`, naming the field
     /// with `message`.
     #[error("taken: {code}")]
@@ -60,6 +68,9 @@ pub enum Internal {
     /// Hashing a password failed.
     #[error("password hashing: {0}")]
     Hashing(String),
+    /// Writing a file (a spreadsheet, a CSV) failed.
+    #[error("export: {0}")]
+    Export(String),
     /// A stored record in a state the operation should never have found it in.
     #[error("inconsistent record: {0}")]
     Inconsistent(String),
@@ -68,6 +79,9 @@ pub enum Internal {
 impl Error {
     pub fn conflict(code: &'static str) -> Self {
         Self::Conflict { code, details: None }
+    }
+    pub fn rejected(code: &'static str) -> Self {
+        Self::Rejected { code, details: None }
     }
     /// One bad field.
     pub fn field(name: &str, message: &'static str) -> Self {

@@ -10,17 +10,17 @@ use crate::audit::Outcome;
 use crate::audit::actions;
 use crate::authz::Authz;
 use crate::db::timestamp;
+use crate::error::Error;
 use crate::policy::{Action, Reach};
-use crate::web::ApiError;
 
 /// Checks the reason: trimmed, 20 to 1000 characters.
-pub fn check_reason(reason: &str) -> Result<&str, ApiError> {
+pub fn check_reason(reason: &str) -> Result<&str, Error> {
     let reason = reason.trim();
     let n = reason.chars().count();
     if n < MIN_REASON_CHARS {
-        Err(ApiError::field("reason", "field-reason_too_short"))
+        Err(Error::field("reason", "field-reason_too_short"))
     } else if n > MAX_REASON_CHARS {
-        Err(ApiError::field("reason", "field-too_long"))
+        Err(Error::field("reason", "field-too_long"))
     } else {
         Ok(reason)
     }
@@ -28,7 +28,7 @@ pub fn check_reason(reason: &str) -> Result<&str, ApiError> {
 
 /// Grants the caller one hour of access to a client outside their scope; the path takes
 /// the client id or its code. Returns the grant. The reason is flagged for the auditor.
-pub async fn break_glass(state: &AppState, user: &Authz, client: &str, reason: &str) -> Result<Grant, ApiError> {
+pub async fn break_glass(state: &AppState, user: &Authz, client: &str, reason: &str) -> Result<Grant, Error> {
     // The input first: a bad reason is refused before anything is looked up, so the
     // answer to it says nothing about the client.
     let reason = check_reason(reason)?;
@@ -45,7 +45,7 @@ pub async fn break_glass(state: &AppState, user: &Authz, client: &str, reason: &
                         .reason("no such client"),
                 )
                 .await?;
-            return Err(ApiError::not_found());
+            return Err(Error::NotFound);
         }
     };
     let client = user.require_client(&client_id, Action::BreakGlass).await?;
@@ -66,7 +66,7 @@ pub async fn break_glass(state: &AppState, user: &Authz, client: &str, reason: &
     if let Err(e) = audited {
         // No access without its audit entry.
         store::delete(&state.db, &id).await?;
-        return Err(e.into());
+        return Err(e);
     }
     Ok(Grant {
         id,
@@ -83,7 +83,7 @@ pub async fn break_glass(state: &AppState, user: &Authz, client: &str, reason: &
 
 /// Grants the caller may see: an auditor all of them; a social worker her own and those
 /// on clients assigned to her; a supervisor also those on clients of her area.
-pub async fn visible_grants(state: &AppState, user: &Authz, active_only: bool) -> Result<Vec<Grant>, ApiError> {
+pub async fn visible_grants(state: &AppState, user: &Authz, active_only: bool) -> Result<Vec<Grant>, Error> {
     let principal = user.principal();
     let everything = principal.is_auditor();
     let areas: Vec<String> = match principal.reach(user.areas()) {
@@ -94,7 +94,7 @@ pub async fn visible_grants(state: &AppState, user: &Authz, active_only: bool) -
             state
                 .audit(user.event(actions::BREAK_GLASS_LIST, Outcome::Denied))
                 .await?;
-            return Err(ApiError::forbidden());
+            return Err(Error::Forbidden);
         }
     };
     let now = timestamp(state.clock.now());

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::StatusFilter;
+use super::ClientStatus;
 use super::alerts::Alert;
 use super::service::{
     self, CaseloadItem, ClientView, CloseInput, EraseInput, IntakeInput, IntakeResult, ReassignInput, ReopenInput,
@@ -74,7 +74,7 @@ async fn intake(
 pub struct CaseloadQuery {
     /// `open` or `closed`; both when left out.
     #[param(inline)]
-    status: Option<StatusFilter>,
+    status: Option<ClientStatus>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -11,7 +11,7 @@ pub mod validation;
 
 pub use handlers::api;
 pub use model::{
-    AgeBand, CLOSURE_REASONS, CasePeriod, Client, ClientPatch, Created, DuplicateMatch, FieldClasses, ListFilter,
-    ListScope, NewClient, Pii, StatusFilter, age_band,
+    AgeBand, CLOSURE_REASONS, CasePeriod, Client, ClientPatch, ClientStatus, Created, DuplicateMatch, FieldClasses,
+    ListFilter, ListScope, NewClient, Pii, age_band,
 };
-pub use store::{ClientStore, StoreError};
+pub use store::{ClientKey, ClientStore, StoreError};

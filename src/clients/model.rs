@@ -78,7 +78,7 @@ pub struct Client {
     pub id: String,
     pub code: String,
     pub area: String,
-    pub status: String,
+    pub status: ClientStatus,
     pub eligible: bool,
     pub age_band: String,
     pub opened_on: String,
@@ -135,18 +135,41 @@ pub enum ListScope {
     Areas(Vec<String>),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+/// Whether a case is open (worked on, counted as active) or closed (with a reason; it
+/// can be reopened). Stored as its code in `clients.status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum StatusFilter {
+pub enum ClientStatus {
     Open,
     Closed,
+}
+
+impl ClientStatus {
+    /// The code stored in `clients.status` and shown in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Closed => "closed",
+        }
+    }
+
+    /// A stored code; anything else is a damaged record.
+    pub fn stored(code: &str) -> Result<Self, crate::error::Error> {
+        match code {
+            "open" => Ok(Self::Open),
+            "closed" => Ok(Self::Closed),
+            _ => Err(crate::error::Error::Internal(crate::error::Internal::Inconsistent(
+                "a stored case status is unknown".into(),
+            ))),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct ListFilter {
     pub scope: ListScope,
     /// `None`: open and closed cases.
-    pub status: Option<StatusFilter>,
+    pub status: Option<ClientStatus>,
 }
 
 /// The result of intake: the client and every possible duplicate (id and code only,

@@ -8,16 +8,15 @@
 //! transaction, audits what it did before answering, and returns plain data. The JSON
 //! API (`handlers.rs`) and the HTML pages both call these.
 
-use axum::http::StatusCode;
 use serde::{Deserialize, Deserializer, Serialize};
 use validator::Validate;
 
+use super::CLOSURE_REASONS;
 use super::alerts::{self, Alert, AlertScope};
 use super::model::{
-    CasePeriod, ClientPatch, DuplicateMatch, FieldClasses, ListFilter, ListScope, NewClient, Pii, StatusFilter,
+    CasePeriod, ClientPatch, ClientStatus, DuplicateMatch, FieldClasses, ListFilter, ListScope, NewClient, Pii,
 };
 use super::validation::{self as v};
-use super::{CLOSURE_REASONS, StoreError};
 use crate::AppState;
 use crate::audit::Outcome;
 use crate::audit::actions;
@@ -25,22 +24,10 @@ use crate::auth::accounts;
 use crate::authz::Authz;
 use crate::authz::ClientRef;
 use crate::consents::{self, Consent, NewConsent};
-use crate::error::Error;
+use crate::error::{Error, Internal};
 use crate::needs::{self, Need};
 use crate::policy::{Action, Reach, Resource};
 use crate::volunteers::{self, Assignment, SupportLog};
-use crate::web::ApiError;
-
-/// Maps storage errors to API errors, including those only this feature raises.
-pub fn store_error(e: StoreError) -> ApiError {
-    match e {
-        StoreError::InvalidState { status } if status == "closed" => {
-            ApiError::new(StatusCode::CONFLICT, "case_not_open")
-        }
-        StoreError::InvalidState { .. } => ApiError::new(StatusCode::CONFLICT, "case_not_closed"),
-        other => other.into(),
-    }
-}
 
 /// Which sealed classes the caller may open for this client, from the policies.
 pub fn field_classes(user: &Authz, client: &ClientRef) -> FieldClasses {
@@ -97,7 +84,7 @@ pub struct ClientView {
     pub id: String,
     pub code: String,
     pub area: String,
-    pub status: String,
+    pub status: ClientStatus,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub case: Option<CaseFields>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -141,9 +128,9 @@ pub struct ClientView {
 /// the notes of their own logs. Case workers get the coded case fields, every sealed
 /// class the policies allow, consents, needs (details by class), volunteers, support
 /// logs (with `support_read`) and the case periods.
-pub async fn view(state: &AppState, user: &Authz, client: &ClientRef) -> Result<ClientView, ApiError> {
+pub async fn view(state: &AppState, user: &Authz, client: &ClientRef) -> Result<ClientView, Error> {
     let classes = field_classes(user, client);
-    let row = state.clients.get(&client.id, classes).await.map_err(store_error)?;
+    let row = state.clients.get(&client.id, classes).await?;
     let support = user.can_on(Action::SupportRead, client);
     if user.principal().is_volunteer() {
         let support_logs = if support {
@@ -180,7 +167,7 @@ pub async fn view(state: &AppState, user: &Authz, client: &ClientRef) -> Result<
     } else {
         None
     };
-    let periods = state.clients.case_periods(&client.id).await.map_err(store_error)?;
+    let periods = state.clients.case_periods(&client.id).await?;
     Ok(ClientView {
         id: row.id,
         code: row.code,
@@ -214,7 +201,7 @@ pub async fn view(state: &AppState, user: &Authz, client: &ClientRef) -> Result<
 }
 
 /// Reads one client (`client_read`), audited as `client_read`.
-pub async fn read(state: &AppState, user: &Authz, client_id: &str) -> Result<ClientView, ApiError> {
+pub async fn read(state: &AppState, user: &Authz, client_id: &str) -> Result<ClientView, Error> {
     let client = user.require_client(client_id, Action::ClientRead).await?;
     let view = view(state, user, &client).await?;
     state
@@ -266,10 +253,10 @@ pub async fn find_by_code(state: &AppState, user: &Authz, code: &str) -> Result<
 }
 
 /// The client after a change, for the caller who made it.
-async fn reload(state: &AppState, user: &Authz, client_id: &str) -> Result<ClientView, ApiError> {
+async fn reload(state: &AppState, user: &Authz, client_id: &str) -> Result<ClientView, Error> {
     // The change may have moved the client out of the caller's reach (a new area).
     let Some(client) = user.find_client(client_id, Action::ClientRead).await? else {
-        return Err(ApiError::not_found());
+        return Err(Error::NotFound);
     };
     view(state, user, &client).await
 }
@@ -348,7 +335,7 @@ pub struct IntakeResult {
 /// client, its key, first case period, consents and (for a child) the alert to the
 /// district's supervisors in one transaction. Audited `client_create` (flagged for a
 /// child).
-pub async fn intake(state: &AppState, user: &Authz, mut input: IntakeInput) -> Result<IntakeResult, ApiError> {
+pub async fn intake(state: &AppState, user: &Authz, mut input: IntakeInput) -> Result<IntakeResult, Error> {
     let areas = state.areas.tree();
     let known_area = input.area.as_deref().filter(|a| areas.get(a).is_some());
     // Authorise first (403 for a role that may not open cases, whatever the body), in the
@@ -392,7 +379,7 @@ pub async fn intake(state: &AppState, user: &Authz, mut input: IntakeInput) -> R
             state
                 .audit(user.event(actions::CLIENT_ASSIGN, Outcome::Denied).object(id))
                 .await?;
-            return Err(ApiError::forbidden());
+            return Err(Error::Forbidden);
         }
         Some(id) => {
             let account = accounts::by_id(&state.db, id).await?;
@@ -410,7 +397,9 @@ pub async fn intake(state: &AppState, user: &Authz, mut input: IntakeInput) -> R
     v::finish(errors)?;
     let (Some(area), Some(full_name), Some(dob), Some(eligible)) = (known_area, input.full_name, dob, input.eligible)
     else {
-        return Err(ApiError::bad_request());
+        return Err(Error::Internal(Internal::Inconsistent(
+            "intake passed its checks with a required field missing".into(),
+        )));
     };
     let opened_on = opened_on.unwrap_or(today);
     let new = NewClient {
@@ -451,14 +440,12 @@ pub async fn intake(state: &AppState, user: &Authz, mut input: IntakeInput) -> R
             new.date_of_birth,
             new.id_number.as_ref().map(|n| n.expose().as_str()),
         )
-        .await
-        .map_err(store_error)?;
+        .await?;
     let (shown, hidden) = partition_duplicates(user, matches).await?;
     let created = state
         .clients
         .intake(&new, &given, Some(user.id()), &hidden, now)
-        .await
-        .map_err(store_error)?;
+        .await?;
     let code = created.client.code.clone();
     let mut event = user.event(actions::CLIENT_CREATE, Outcome::Success).client(&code);
     if created.client.child_protection {
@@ -487,7 +474,7 @@ pub async fn intake(state: &AppState, user: &Authz, mut input: IntakeInput) -> R
 async fn partition_duplicates(
     user: &Authz,
     matches: Vec<DuplicateMatch>,
-) -> Result<(Vec<DuplicateMatch>, Vec<DuplicateMatch>), ApiError> {
+) -> Result<(Vec<DuplicateMatch>, Vec<DuplicateMatch>), Error> {
     let mut shown = Vec::new();
     let mut hidden = Vec::new();
     for m in matches {
@@ -503,14 +490,14 @@ async fn partition_duplicates(
 /// Appends several audit entries at once: they reach the writer together and commit in
 /// one batch, so an intake with a hidden match takes no measurably longer than one
 /// without (its timing must not tell the caller either).
-async fn audit_together(state: &AppState, events: Vec<crate::audit::Event>) -> Result<(), ApiError> {
+async fn audit_together(state: &AppState, events: Vec<crate::audit::Event>) -> Result<(), Error> {
     let mut pending = tokio::task::JoinSet::new();
     for event in events {
         let state = state.clone();
         pending.spawn(async move { state.audit(event).await });
     }
     while let Some(done) = pending.join_next().await {
-        done.map_err(|e| ApiError::internal(&e))??;
+        done.map_err(|e| Error::Internal(Internal::Inconsistent(format!("an audit task failed: {e}"))))??;
     }
     Ok(())
 }
@@ -526,7 +513,7 @@ pub struct CaseloadItem {
     pub id: String,
     pub code: String,
     pub area: String,
-    pub status: String,
+    pub status: ClientStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eligible: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -553,22 +540,18 @@ pub struct CaseloadItem {
 pub async fn caseload(
     state: &AppState,
     user: &Authz,
-    status: Option<StatusFilter>,
-) -> Result<Vec<CaseloadItem>, ApiError> {
+    status: Option<ClientStatus>,
+) -> Result<Vec<CaseloadItem>, Error> {
     let scope = match user.principal().reach(user.areas()) {
         Reach::Assigned => ListScope::AssignedTo(user.id().to_owned()),
         Reach::Supported => ListScope::Volunteer(user.id().to_owned()),
         Reach::Areas(areas) => ListScope::Areas(areas),
         Reach::Nobody => {
             state.audit(user.event(actions::CLIENT_LIST, Outcome::Denied)).await?;
-            return Err(ApiError::forbidden());
+            return Err(Error::Forbidden);
         }
     };
-    let rows = state
-        .clients
-        .list(&ListFilter { scope, status })
-        .await
-        .map_err(store_error)?;
+    let rows = state.clients.list(&ListFilter { scope, status }).await?;
     let volunteer = user.principal().is_volunteer();
     let mut items = Vec::with_capacity(rows.len());
     for row in rows {
@@ -583,7 +566,7 @@ pub async fn caseload(
             ..FieldClasses::NONE
         };
         let opened = if classes.opens_client_row() {
-            Some(state.clients.get(&row.id, classes).await.map_err(store_error)?)
+            Some(state.clients.get(&row.id, classes).await?)
         } else {
             None
         };
@@ -686,7 +669,7 @@ pub async fn update(
     user: &Authz,
     client_id: &str,
     mut input: UpdateInput,
-) -> Result<ClientView, ApiError> {
+) -> Result<ClientView, Error> {
     let client = user.require_client(client_id, Action::ClientUpdate).await?;
     for field in [
         &mut input.chosen_name,
@@ -698,11 +681,7 @@ pub async fn update(
         blank_to_null(field);
     }
     let today = state.clock.today();
-    let current = state
-        .clients
-        .get(&client.id, FieldClasses::NONE)
-        .await
-        .map_err(store_error)?;
+    let current = state.clients.get(&client.id, FieldClasses::NONE).await?;
     let mut errors = v::check(&input);
     // An area is never edited: a client moves only by an accepted transfer, so that the
     // receiving supervisor decides and break-glass can never take a case away.
@@ -731,8 +710,7 @@ pub async fn update(
     let updated = state
         .clients
         .update_by(&client.id, &patch, Some(user.id()), now)
-        .await
-        .map_err(store_error)?;
+        .await?;
     let mut event = user
         .event(actions::CLIENT_UPDATE, Outcome::Success)
         .client(&client.code);
@@ -792,21 +770,12 @@ pub struct EraseInput {
 /// assigned worker (`client_close_request`) closes it and the district's supervisors get
 /// a `closure_review` alert. The open case period is closed with it. Audited
 /// `client_close`.
-pub async fn close(
-    state: &AppState,
-    user: &Authz,
-    client_id: &str,
-    input: &CloseInput,
-) -> Result<ClientView, ApiError> {
+pub async fn close(state: &AppState, user: &Authz, client_id: &str, input: &CloseInput) -> Result<ClientView, Error> {
     let client = user.require_client(client_id, Action::ClientCloseRequest).await?;
     let supervisor = user.can_on(Action::ClientClose, &client);
-    let current = state
-        .clients
-        .get(&client.id, FieldClasses::NONE)
-        .await
-        .map_err(store_error)?;
-    if current.status != "open" {
-        return Err(ApiError::new(StatusCode::CONFLICT, "case_not_open"));
+    let current = state.clients.get(&client.id, FieldClasses::NONE).await?;
+    if current.status != ClientStatus::Open {
+        return Err(Error::conflict("case_not_open"));
     }
     let today = state.clock.today();
     let mut errors = v::check(input);
@@ -816,7 +785,7 @@ pub async fn close(
         errors.insert("reason".into(), "field-cases-unknown_reason");
     }
     let on = v::past_date(&mut errors, "on", input.on.as_deref(), today);
-    let periods = state.clients.case_periods(&client.id).await.map_err(store_error)?;
+    let periods = state.clients.case_periods(&client.id).await?;
     if let Some(open) = periods.iter().rev().find(|p| p.closed_on.is_none())
         && let Some(opened) = crate::dates::parse_iso(&open.opened_on)
     {
@@ -835,8 +804,7 @@ pub async fn close(
             review_by,
             state.clock.now(),
         )
-        .await
-        .map_err(store_error)?;
+        .await?;
     state
         .audit(
             user.event(actions::CLIENT_CLOSE, Outcome::Success)
@@ -848,25 +816,16 @@ pub async fn close(
 }
 
 /// Reopens a closed case (`client_reopen`) with a new case period. Audited.
-pub async fn reopen(
-    state: &AppState,
-    user: &Authz,
-    client_id: &str,
-    input: &ReopenInput,
-) -> Result<ClientView, ApiError> {
+pub async fn reopen(state: &AppState, user: &Authz, client_id: &str, input: &ReopenInput) -> Result<ClientView, Error> {
     let client = user.require_client(client_id, Action::ClientReopen).await?;
-    let current = state
-        .clients
-        .get(&client.id, FieldClasses::NONE)
-        .await
-        .map_err(store_error)?;
-    if current.status != "closed" {
-        return Err(ApiError::new(StatusCode::CONFLICT, "case_not_closed"));
+    let current = state.clients.get(&client.id, FieldClasses::NONE).await?;
+    if current.status != ClientStatus::Closed {
+        return Err(Error::conflict("case_not_closed"));
     }
     let today = state.clock.today();
     let mut errors = v::check(input);
     let on = v::past_date(&mut errors, "on", input.on.as_deref(), today);
-    let periods = state.clients.case_periods(&client.id).await.map_err(store_error)?;
+    let periods = state.clients.case_periods(&client.id).await?;
     let day = on.unwrap_or(today);
     let too_early = current
         .closed_on
@@ -889,8 +848,7 @@ pub async fn reopen(
             day,
             state.clock.now(),
         )
-        .await
-        .map_err(store_error)?;
+        .await?;
     state
         .audit(
             user.event(actions::CLIENT_REOPEN, Outcome::Success)
@@ -907,7 +865,7 @@ pub async fn reassign(
     user: &Authz,
     client_id: &str,
     input: &ReassignInput,
-) -> Result<ClientView, ApiError> {
+) -> Result<ClientView, Error> {
     let client = user.require_client(client_id, Action::ClientReassign).await?;
     let mut errors = v::check(input);
     let target = match &input.user_id {
@@ -923,13 +881,12 @@ pub async fn reassign(
     }
     v::finish(errors)?;
     let Some(target) = target else {
-        return Err(ApiError::field("user_id", "field-cases-invalid_worker"));
+        return Err(Error::field("user_id", "field-cases-invalid_worker"));
     };
     state
         .clients
         .reassign(&client.id, Some(&target.id), state.clock.now())
-        .await
-        .map_err(store_error)?;
+        .await?;
     state
         .audit(
             user.event(actions::CLIENT_REASSIGN, Outcome::Success)
@@ -943,7 +900,7 @@ pub async fn reassign(
 /// Erases a client for good (`client_erase`, supervisor of the district): the data key
 /// and every row go in one transaction; the code stays in the erasure ledger. The reason
 /// (10 characters or more) goes to the audit trail, flagged for the auditor.
-pub async fn erase(state: &AppState, user: &Authz, client_id: &str, input: &EraseInput) -> Result<(), ApiError> {
+pub async fn erase(state: &AppState, user: &Authz, client_id: &str, input: &EraseInput) -> Result<(), Error> {
     let client = user.require_client(client_id, Action::ClientErase).await?;
     let mut errors = v::check(input);
     let reason = input.reason.as_deref().map(str::trim).unwrap_or_default();
@@ -954,8 +911,7 @@ pub async fn erase(state: &AppState, user: &Authz, client_id: &str, input: &Eras
     let code = state
         .clients
         .erase(&client.id, Some(user.id()), state.clock.now())
-        .await
-        .map_err(store_error)?;
+        .await?;
     state
         .audit(
             user.event(actions::CLIENT_ERASE, Outcome::Success)
@@ -973,7 +929,7 @@ pub async fn erase(state: &AppState, user: &Authz, client_id: &str, input: &Eras
 
 /// The alerts of the caller's clients (`followups_read`): a supervisor's district, a
 /// social worker's caseload. Open ones only unless `include_acknowledged`. Audited.
-pub async fn alerts(state: &AppState, user: &Authz, include_acknowledged: bool) -> Result<Vec<Alert>, ApiError> {
+pub async fn alerts(state: &AppState, user: &Authz, include_acknowledged: bool) -> Result<Vec<Alert>, Error> {
     user.require(Action::FollowupsRead, Resource::system()).await?;
     let scope = match user.principal().reach(user.areas()) {
         Reach::Areas(areas) => AlertScope::Areas(areas),
@@ -985,15 +941,15 @@ pub async fn alerts(state: &AppState, user: &Authz, include_acknowledged: bool) 
 }
 
 /// Marks an alert seen (`client_update` on its client). Audited; 409 if it was.
-pub async fn acknowledge_alert(state: &AppState, user: &Authz, alert_id: &str) -> Result<Alert, ApiError> {
+pub async fn acknowledge_alert(state: &AppState, user: &Authz, alert_id: &str) -> Result<Alert, Error> {
     let Some(alert) = alerts::get(&state.db, alert_id).await? else {
-        return Err(ApiError::not_found());
+        return Err(Error::NotFound);
     };
     // Alerts ask a supervisor to look (a child at intake, a closure to review, withdrawn
     // consent); the worker whose case raised one may not clear it.
     let client = user.require_client(&alert.client_id, Action::AlertAcknowledge).await?;
     if !alerts::acknowledge(&state.db, alert_id, user.id(), state.clock.now()).await? {
-        return Err(ApiError::new(StatusCode::CONFLICT, "alert_acknowledged"));
+        return Err(Error::conflict("alert_acknowledged"));
     }
     state
         .audit(
@@ -1003,5 +959,5 @@ pub async fn acknowledge_alert(state: &AppState, user: &Authz, alert_id: &str) -
                 .reason(&alert.kind),
         )
         .await?;
-    alerts::get(&state.db, alert_id).await?.ok_or_else(ApiError::not_found)
+    alerts::get(&state.db, alert_id).await?.ok_or(Error::NotFound)
 }

@@ -7,8 +7,8 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use super::model::{
-    CasePeriod, Client, ClientPatch, Created, DuplicateMatch, FieldClasses, ListFilter, ListScope, NewClient, Pii,
-    StatusFilter, age_band,
+    CasePeriod, Client, ClientPatch, ClientStatus, Created, DuplicateMatch, FieldClasses, ListFilter, ListScope,
+    NewClient, Pii, age_band,
 };
 use crate::consents::NewConsent;
 use crate::crypto::{CryptoError, DataKey, FieldRef, Keyring};
@@ -22,8 +22,8 @@ pub enum StoreError {
     Conflict { current: i64 },
     #[error("unknown area")]
     UnknownArea,
-    #[error("the case is {status}")]
-    InvalidState { status: String },
+    #[error("the case is {}", status.as_str())]
+    InvalidState { status: ClientStatus },
     #[error(transparent)]
     Crypto(#[from] CryptoError),
     #[error(transparent)]
@@ -40,18 +40,15 @@ impl From<StoreError> for crate::error::Error {
                 details: Some(serde_json::json!({ "current_version": current })),
             },
             StoreError::UnknownArea => Error::field("area", "field-unknown_area"),
-            StoreError::InvalidState { status } => {
-                Error::Internal(crate::error::Internal::Inconsistent(format!("case is {status}")))
-            }
+            StoreError::InvalidState {
+                status: ClientStatus::Closed,
+            } => Error::conflict("case_not_open"),
+            StoreError::InvalidState {
+                status: ClientStatus::Open,
+            } => Error::conflict("case_not_closed"),
             StoreError::Crypto(e) => e.into(),
             StoreError::Db(e) => e.into(),
         }
-    }
-}
-
-impl From<StoreError> for crate::web::ApiError {
-    fn from(e: StoreError) -> Self {
-        crate::error::Error::from(e).into()
     }
 }
 
@@ -95,6 +92,67 @@ pub struct ClientStore {
     db: Db,
     keyring: Arc<Keyring>,
     code_prefix: String,
+}
+
+/// One client's unwrapped data key. It seals and opens values of other tables (a need's
+/// detail, a referral note…) bound to that table, column and row, so erasing the client
+/// makes them unreadable with everything else. The key is zeroized when this is dropped.
+pub struct ClientKey {
+    client_id: String,
+    key: DataKey,
+}
+
+impl std::fmt::Debug for ClientKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientKey")
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientKey {
+    fn field<'a>(&'a self, table: &'a str, column: &'a str, row_id: &'a str) -> FieldRef<'a> {
+        FieldRef {
+            table,
+            column,
+            row_id,
+            client_id: &self.client_id,
+        }
+    }
+
+    /// Seals `plaintext` as the value of `table.column` in row `row_id`.
+    pub fn seal(&self, table: &str, column: &str, row_id: &str, plaintext: &str) -> Result<Vec<u8>, CryptoError> {
+        self.key.seal_str(self.field(table, column, row_id), plaintext)
+    }
+
+    /// Seals an optional value.
+    pub fn seal_opt(
+        &self,
+        table: &str,
+        column: &str,
+        row_id: &str,
+        plaintext: Option<&str>,
+    ) -> Result<Option<Vec<u8>>, CryptoError> {
+        plaintext.map(|p| self.seal(table, column, row_id, p)).transpose()
+    }
+
+    /// Opens what [`ClientKey::seal`] sealed for the same table, column and row.
+    pub fn open(&self, table: &str, column: &str, row_id: &str, sealed: &[u8]) -> Result<Pii, CryptoError> {
+        Ok(Pii::new(
+            self.key.open_string(self.field(table, column, row_id), sealed)?,
+        ))
+    }
+
+    /// Opens an optional sealed value.
+    pub fn open_opt(
+        &self,
+        table: &str,
+        column: &str,
+        row_id: &str,
+        sealed: Option<&[u8]>,
+    ) -> Result<Option<Pii>, CryptoError> {
+        sealed.map(|s| self.open(table, column, row_id, s)).transpose()
+    }
 }
 
 fn field<'a>(column: &'a str, client_id: &'a str) -> FieldRef<'a> {
@@ -288,70 +346,23 @@ impl ClientStore {
             .await?)
     }
 
-    /// Seals a value of another table (a need's detail, a referral note…) with the
-    /// client's data key, bound to that table, column and row; erasing the client makes
-    /// it unreadable with everything else.
-    pub async fn seal(
-        &self,
-        client_id: &str,
-        table: &str,
-        column: &str,
-        row_id: &str,
-        plaintext: &str,
-    ) -> Result<Vec<u8>, StoreError> {
+    /// The client's data key, unwrapped once for any number of [`ClientKey::seal`] and
+    /// [`ClientKey::open`] calls (a referral with its notes, a list of support logs).
+    pub async fn key(&self, client_id: &str) -> Result<ClientKey, StoreError> {
         let key = self.data_key_of(client_id).await?;
-        Ok(key.seal_str(
-            FieldRef {
-                table,
-                column,
-                row_id,
-                client_id,
-            },
-            plaintext,
-        )?)
+        Ok(ClientKey {
+            client_id: client_id.to_owned(),
+            key,
+        })
     }
 
-    /// Opens a value sealed with [`ClientStore::seal`].
-    pub async fn open(
-        &self,
-        client_id: &str,
-        table: &str,
-        column: &str,
-        row_id: &str,
-        sealed: &[u8],
-    ) -> Result<Pii, StoreError> {
-        let key = self.data_key_of(client_id).await?;
-        Ok(Pii::new(key.open_string(
-            FieldRef {
-                table,
-                column,
-                row_id,
-                client_id,
-            },
-            sealed,
-        )?))
-    }
-
-    /// Opens a value sealed with [`ClientStore::seal`] when the client's wrapped key was
-    /// read in the same query (a list), without a round trip per row.
-    pub fn open_with_wrapped_key(
-        &self,
-        client_id: &str,
-        wrapped_key: &[u8],
-        field: (&str, &str, &str),
-        sealed: &[u8],
-    ) -> Result<Pii, StoreError> {
-        let (table, column, row_id) = field;
-        let key = self.keyring.unwrap(wrapped_key, client_id)?;
-        Ok(Pii::new(key.open_string(
-            FieldRef {
-                table,
-                column,
-                row_id,
-                client_id,
-            },
-            sealed,
-        )?))
+    /// The client's data key from its wrapped copy read in the same query as the rows it
+    /// opens (a list across clients), without a round trip per row.
+    pub fn key_from_wrapped(&self, client_id: &str, wrapped_key: &[u8]) -> Result<ClientKey, StoreError> {
+        Ok(ClientKey {
+            client_id: client_id.to_owned(),
+            key: self.keyring.unwrap(wrapped_key, client_id)?,
+        })
     }
 
     async fn data_key_of(&self, client_id: &str) -> Result<DataKey, StoreError> {
@@ -586,7 +597,7 @@ impl ClientStore {
         .await?
         .rows_affected();
         if n == 0 {
-            return Err(self.why_not_claimed(&mut tx, id, version, "open").await?);
+            return Err(self.why_not_claimed(&mut tx, id, version, ClientStatus::Open).await?);
         }
         sqlx::query(
             "UPDATE case_periods SET closed_on = $1, closure_reason = $2 WHERE client_id = $3 AND closed_on IS NULL",
@@ -639,7 +650,7 @@ impl ClientStore {
         .await?
         .rows_affected();
         if n == 0 {
-            return Err(self.why_not_claimed(&mut tx, id, version, "closed").await?);
+            return Err(self.why_not_claimed(&mut tx, id, version, ClientStatus::Closed).await?);
         }
         sqlx::query("INSERT INTO case_periods (client_id, opened_on) VALUES ($1, $2)")
             .bind(id)
@@ -677,7 +688,7 @@ impl ClientStore {
         tx: &mut Transaction<'_, Any>,
         id: &str,
         version: i64,
-        wanted_status: &str,
+        wanted_status: ClientStatus,
     ) -> Result<StoreError, StoreError> {
         let row = sqlx::query("SELECT version, status FROM clients WHERE id = $1")
             .bind(id)
@@ -687,7 +698,8 @@ impl ClientStore {
             return Ok(StoreError::NotFound);
         };
         let current: i64 = row.try_get("version")?;
-        let status: String = row.try_get("status")?;
+        let status = ClientStatus::stored(&row.try_get::<String, _>("status")?)
+            .map_err(|_| sqlx::Error::Decode("a stored case status is unknown".into()))?;
         Ok(if status != wanted_status {
             StoreError::InvalidState { status }
         } else if current != version {
@@ -721,8 +733,8 @@ impl ClientStore {
     /// code. Use [`ClientStore::get`] to open the fields a caller may see.
     pub async fn list(&self, filter: &ListFilter) -> Result<Vec<Client>, StoreError> {
         let status = match filter.status {
-            Some(StatusFilter::Open) => " AND c.status = 'open'",
-            Some(StatusFilter::Closed) => " AND c.status = 'closed'",
+            Some(ClientStatus::Open) => " AND c.status = 'open'",
+            Some(ClientStatus::Closed) => " AND c.status = 'closed'",
             None => "",
         };
         let select = format!("SELECT {} FROM clients c", prefixed_columns());
@@ -822,7 +834,8 @@ fn decode(row: &AnyRow, key: Option<&DataKey>, classes: FieldClasses) -> Result<
     Ok(Client {
         code: row.try_get("code")?,
         area: row.try_get("area")?,
-        status: row.try_get("status")?,
+        status: ClientStatus::stored(&row.try_get::<String, _>("status")?)
+            .map_err(|_| sqlx::Error::Decode("a stored case status is unknown".into()))?,
         eligible: crate::db::flag(row, "eligible")?,
         age_band: row.try_get("age_band")?,
         opened_on: row.try_get("opened_on")?,

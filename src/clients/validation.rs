@@ -16,7 +16,7 @@ use validator::{ValidateLength, ValidationError, ValidationErrors, ValidationErr
 use crate::crypto::Sensitive;
 use crate::dates::parse_iso;
 use crate::db::Db;
-use crate::web::ApiError;
+use crate::error::Error;
 
 /// Field name (dotted for nested bodies, e.g. `consents.data_processing`) → message id.
 pub use crate::error::FieldErrors;
@@ -84,11 +84,11 @@ pub fn check<T: validator::Validate>(value: &T) -> FieldErrors {
 }
 
 /// 422 if any field is bad.
-pub fn finish(errors: FieldErrors) -> Result<(), ApiError> {
+pub fn finish(errors: FieldErrors) -> Result<(), Error> {
     if errors.is_empty() {
         Ok(())
     } else {
-        Err(ApiError::validation(errors))
+        Err(Error::Validation(errors))
     }
 }
 
@@ -201,7 +201,7 @@ pub fn not_before_opened(errors: &mut FieldErrors, field: &str, date: Option<Nai
 }
 
 /// Whether `code` is an active service category.
-pub async fn category_exists(db: &Db, code: &str) -> Result<bool, ApiError> {
+pub async fn category_exists(db: &Db, code: &str) -> Result<bool, Error> {
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM service_categories WHERE code = $1 AND active")
         .bind(code)
         .fetch_one(&db.pool)
@@ -210,7 +210,7 @@ pub async fn category_exists(db: &Db, code: &str) -> Result<bool, ApiError> {
 }
 
 /// Records `field` unless `code` is an active service category.
-pub async fn known_category(db: &Db, errors: &mut FieldErrors, field: &str, code: &str) -> Result<(), ApiError> {
+pub async fn known_category(db: &Db, errors: &mut FieldErrors, field: &str, code: &str) -> Result<(), Error> {
     if !category_exists(db, code).await? {
         errors.insert(field.to_owned(), "field-cases-unknown_category");
     }

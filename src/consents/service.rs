@@ -12,11 +12,11 @@ use crate::authz::Authz;
 use crate::clients::alerts;
 use crate::clients::validation::{self as v, FieldErrors};
 use crate::db::Db;
+use crate::error::Error;
 use crate::policy::Action;
-use crate::web::ApiError;
 
 /// Checks a consent body against the categories and dates; everything bad is named.
-pub async fn validate_input(db: &Db, input: &ConsentInput, today: NaiveDate) -> Result<NewConsent, ApiError> {
+pub async fn validate_input(db: &Db, input: &ConsentInput, today: NaiveDate) -> Result<NewConsent, Error> {
     let mut errors = v::check(input);
     if let Some(scope) = &input.scope {
         v::one_of(&mut errors, "scope", scope, &SCOPES);
@@ -48,12 +48,7 @@ pub async fn validate_input(db: &Db, input: &ConsentInput, today: NaiveDate) -> 
 }
 
 /// Records a consent of a client the caller works on (`consent_record`); audited.
-pub async fn record(
-    state: &AppState,
-    user: &Authz,
-    client_id: &str,
-    input: &ConsentInput,
-) -> Result<Consent, ApiError> {
+pub async fn record(state: &AppState, user: &Authz, client_id: &str, input: &ConsentInput) -> Result<Consent, Error> {
     let client = user.require_client(client_id, Action::ConsentRecord).await?;
     let today = state.clock.today();
     let new = validate_input(&state.db, input, today).await?;
@@ -78,14 +73,14 @@ pub async fn withdraw(
     client_id: &str,
     consent_id: &str,
     input: &WithdrawInput,
-) -> Result<Consent, ApiError> {
+) -> Result<Consent, Error> {
     let client = user.require_client(client_id, Action::ConsentRecord).await?;
     let today = state.clock.today();
     let Some(consent) = get(&state.db, &client.id, consent_id, today).await? else {
-        return Err(ApiError::not_found());
+        return Err(Error::NotFound);
     };
     if consent.withdrawn_on.is_some() {
-        return Err(ApiError::new(axum::http::StatusCode::CONFLICT, "already_withdrawn"));
+        return Err(Error::conflict("already_withdrawn"));
     }
     let mut errors = FieldErrors::new();
     let on = v::past_date(&mut errors, "on", input.on.as_deref(), today).unwrap_or(today);
@@ -96,7 +91,7 @@ pub async fn withdraw(
     let now = state.clock.now();
     let mut tx = state.db.pool.begin().await?;
     if !store::mark_withdrawn(&mut tx, &client.id, consent_id, on, user.id()).await? {
-        return Err(ApiError::new(axum::http::StatusCode::CONFLICT, "already_withdrawn"));
+        return Err(Error::conflict("already_withdrawn"));
     }
     if consent.scope == DATA_PROCESSING {
         alerts::raise(
@@ -119,5 +114,5 @@ pub async fn withdraw(
         .await?;
     get(&state.db, &client.id, consent_id, today)
         .await?
-        .ok_or_else(ApiError::not_found)
+        .ok_or(Error::NotFound)
 }

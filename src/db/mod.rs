@@ -2,6 +2,10 @@
 //! is written once: both engines accept `$1` placeholders, `RETURNING` and `ON CONFLICT`.
 //! Only the connection set-up and the migrations differ per engine.
 
+mod sql;
+
+pub use sql::Sql;
+
 use std::str::FromStr;
 use std::time::Duration;
 

@@ -8,19 +8,15 @@ use crate::audit::actions;
 use crate::authz::Authz;
 use crate::clients::FieldClasses;
 use crate::clients::validation::{self as v};
+use crate::error::Error;
 use crate::policy::Action;
-use crate::web::ApiError;
 
 /// Records a need of a client the caller works on (`need_record`); audited. Answers the
 /// need as the caller may see it.
-pub async fn record(state: &AppState, user: &Authz, client_id: &str, input: &NeedInput) -> Result<Need, ApiError> {
+pub async fn record(state: &AppState, user: &Authz, client_id: &str, input: &NeedInput) -> Result<Need, Error> {
     let client = user.require_client(client_id, Action::NeedRecord).await?;
     let today = state.clock.today();
-    let coded = state
-        .clients
-        .get(&client.id, FieldClasses::NONE)
-        .await
-        .map_err(crate::clients::service::store_error)?;
+    let coded = state.clients.get(&client.id, FieldClasses::NONE).await?;
     let mut errors = v::check(input);
     if let Some(category) = &input.category {
         v::known_category(&state.db, &mut errors, "category", category).await?;
@@ -52,5 +48,5 @@ pub async fn record(state: &AppState, user: &Authz, client_id: &str, input: &Nee
         .await?;
     let classes = crate::clients::service::field_classes(user, &client);
     let needs = list(state, &client.id, classes).await?;
-    needs.into_iter().find(|n| n.id == id).ok_or_else(ApiError::not_found)
+    needs.into_iter().find(|n| n.id == id).ok_or(Error::NotFound)
 }

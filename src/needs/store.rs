@@ -24,13 +24,18 @@ pub async fn list(state: &AppState, client_id: &str, classes: FieldClasses) -> R
     .fetch_all(&state.db.pool)
     .await?;
     let mut needs = Vec::with_capacity(rows.len());
+    let mut key = None;
     for row in rows {
         let id: String = row.try_get("id")?;
         let category: String = row.try_get("category")?;
         let sealed: Option<Vec<u8>> = row.try_get("detail_sealed")?;
         let detail = match &sealed {
             Some(bytes) if detail_visible(classes, &category) => {
-                Some(state.clients.open(client_id, TABLE, DETAIL, &id, bytes).await?)
+                let key = match &mut key {
+                    Some(key) => key,
+                    empty => empty.insert(state.clients.key(client_id).await?),
+                };
+                Some(key.open(TABLE, DETAIL, &id, bytes)?)
             }
             _ => None,
         };
@@ -59,7 +64,13 @@ pub async fn insert(
 ) -> Result<String, Error> {
     let id = uuid::Uuid::new_v4().to_string();
     let sealed = match detail {
-        Some(d) => Some(state.clients.seal(client_id, TABLE, DETAIL, &id, d.expose()).await?),
+        Some(d) => Some(
+            state
+                .clients
+                .key(client_id)
+                .await?
+                .seal(TABLE, DETAIL, &id, d.expose())?,
+        ),
         None => None,
     };
     sqlx::query(

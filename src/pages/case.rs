@@ -28,12 +28,12 @@ use crate::authz::ClientRef;
 use crate::clients::service::{self, ClientView, CloseInput, EraseInput, ReopenInput};
 use crate::clients::{CLOSURE_REASONS, FieldClasses, Pii};
 use crate::consents::{ConsentInput, SCOPES, WithdrawInput};
+use crate::error::Error;
 use crate::needs::NeedInput;
 use crate::policy::Action;
 use crate::providers::{Provider, ProviderFilter};
 use crate::referrals::{NewReferral, Referral, TransitionInput};
 use crate::volunteers::AssignInput;
-use crate::web::ApiError;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -130,7 +130,7 @@ impl CasePage {
         self.failed == form
     }
     fn is_open(&self) -> bool {
-        self.v.status == "open"
+        self.v.status == crate::clients::ClientStatus::Open
     }
     fn need_category(&self, need_id: &Option<String>) -> String {
         need_id
@@ -191,7 +191,7 @@ async fn show(
 ) -> Result<Response, PageError> {
     let view = match service::read(state, &page.user, id).await {
         Ok(view) => view,
-        Err(e) if matches!(e.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND) => {
+        Err(e @ (Error::Forbidden | Error::NotFound)) => {
             return offer_break_glass(page, id, e, FormErrors::new(), String::new()).await;
         }
         Err(e) => return Err(e.into()),
@@ -287,7 +287,7 @@ async fn show(
 async fn offer_break_glass(
     page: PageUser,
     id: &str,
-    refused: ApiError,
+    refused: Error,
     errs: FormErrors,
     reason: String,
 ) -> Result<Response, PageError> {
@@ -339,7 +339,7 @@ async fn finish<T>(
     id: &str,
     spec: Spec,
     posted: FormData,
-    result: Result<T, ApiError>,
+    result: Result<T, Error>,
 ) -> Result<Response, PageError> {
     let Spec {
         form: form_name,
@@ -348,19 +348,24 @@ async fn finish<T>(
     } = spec;
     match result {
         Ok(_) => Ok(back(id, done, form_name)),
-        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
-            let lang = page.ctx.lang;
+        Err(Error::Validation(fields)) => {
             let mut failure = Failure {
                 form: form_name,
                 posted,
                 ..Failure::default()
             };
-            for (field, message) in &e.fields {
+            for (field, message) in &fields {
                 failure.errs.add(&format!("{prefix}{field}"), message);
             }
-            if e.fields.is_empty() {
-                failure.form_error = lang.t_args(&format!("error-{}", e.code), e.details.as_ref());
-            }
+            show(state, page, id, failure, String::new()).await
+        }
+        Err(Error::Rejected { code, details }) => {
+            let failure = Failure {
+                form: form_name,
+                posted,
+                form_error: page.ctx.lang.t_args(&format!("error-{code}"), details.as_ref()),
+                ..Failure::default()
+            };
             show(state, page, id, failure, String::new()).await
         }
         Err(e) => Err(e.into()),
@@ -478,7 +483,7 @@ async fn move_referral(
             let id: String = form_urlencoded::byte_serialize(client_id.as_bytes()).collect();
             Ok(Redirect::to(&format!("/clients/{id}?done=moved#{anchor}")).into_response())
         }
-        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY && !client_id.is_empty() => {
+        Err(e @ (Error::Validation(_) | Error::Rejected { .. })) if !client_id.is_empty() => {
             let mut posted = form;
             posted.0.push(("referral_id".into(), referral_id));
             finish::<()>(
@@ -590,7 +595,7 @@ async fn break_glass(
     let reason = form.text("reason");
     match crate::breakglass::break_glass(&state, &page.user, &id, &reason).await {
         Ok(grant) => Ok(back(&grant.client_id, "glass", "main")),
-        Err(e) => match FormErrors::from_api(&e) {
+        Err(e) => match FormErrors::from_error(&e) {
             Some(errs) => offer_break_glass(page, &id, e, errs, reason).await,
             None => Err(e.into()),
         },

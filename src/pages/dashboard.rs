@@ -20,7 +20,7 @@ use super::form::{FormData, FormErrors};
 use super::lookup::Names;
 use crate::AppState;
 use crate::breakglass::Grant;
-use crate::clients::StatusFilter;
+use crate::clients::ClientStatus;
 use crate::clients::alerts::Alert;
 use crate::clients::service::{self, CaseloadItem};
 use crate::policy::Role;
@@ -115,7 +115,7 @@ async fn build(state: &AppState, page: PageUser, show_closed: bool) -> Result<Ho
     home.is_supervisor = user.principal().is_supervisor();
     match kind {
         Kind::CaseWork => {
-            let status = (!show_closed).then_some(StatusFilter::Open);
+            let status = (!show_closed).then_some(ClientStatus::Open);
             home.show_closed = show_closed;
             home.caseload = service::caseload(state, &user, status).await?;
             home.alerts = service::alerts(state, &user, false).await?;
@@ -127,7 +127,7 @@ async fn build(state: &AppState, page: PageUser, show_closed: bool) -> Result<Ho
             home.grants = grants;
         }
         Kind::Volunteer => {
-            home.caseload = service::caseload(state, &user, Some(StatusFilter::Open)).await?;
+            home.caseload = service::caseload(state, &user, Some(ClientStatus::Open)).await?;
         }
         Kind::Auditor => {
             let mut grants = crate::breakglass::visible_grants(state, &user, false).await?;

@@ -152,7 +152,7 @@ async fn edit_submit(
     }
     match service::update(&state, &page.user, &id, input).await {
         Ok(_) => Ok(back(&id, "updated")),
-        Err(e) => match FormErrors::from_api(&e) {
+        Err(e) => match FormErrors::from_error(&e) {
             Some(errs) => show(&state, page, &id, Some(form), errs).await,
             None => Err(e.into()),
         },

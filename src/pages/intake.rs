@@ -161,7 +161,7 @@ async fn submit(State(state): State<AppState>, user: PageUser, form: FormData) -
                 StatusCode::CREATED,
             )
         }
-        Err(e) => match FormErrors::from_api(&e) {
+        Err(e) => match FormErrors::from_error(&e) {
             Some(errs) => page(&state, user, form, errs).await,
             None => Err(e.into()),
         },

@@ -202,12 +202,9 @@ async fn add_provider(State(state): State<AppState>, page: PageUser, form: FormD
         area: form.text("area"),
         contact: form.get("contact").map(str::to_owned),
     };
-    match crate::providers::service::create(&state, &page.user, &input)
-        .await
-        .map_err(crate::web::ApiError::from)
-    {
+    match crate::providers::service::create(&state, &page.user, &input).await {
         Ok(_) => Ok(Redirect::to("/providers?done=created").into_response()),
-        Err(e) => match FormErrors::from_api(&e) {
+        Err(e) => match FormErrors::from_error(&e) {
             Some(errs) => show_providers(&state, page, ProviderQuery::default(), form, errs, String::new()).await,
             None => Err(e.into()),
         },
@@ -317,7 +314,7 @@ async fn support_submit(
     };
     match crate::volunteers::log_support(&state, &page.user, &id, &input).await {
         Ok(_) => Ok(Redirect::to("/?done=logged").into_response()),
-        Err(e) => match FormErrors::from_api(&e) {
+        Err(e) => match FormErrors::from_error(&e) {
             Some(errs) => show_support(&state, page, &id, form, errs).await,
             None => Err(e.into()),
         },

@@ -105,7 +105,7 @@ async fn request_submit(
     };
     match service::request(&state, &page.user, &id, &input).await {
         Ok(_) => Ok(Redirect::to("/transfers?done=requested").into_response()),
-        Err(e) => match FormErrors::from_api(&e) {
+        Err(e) => match FormErrors::from_error(&e) {
             Some(errs) => show_request(&state, page, &id, form, errs).await,
             None => Err(e.into()),
         },
@@ -240,11 +240,11 @@ async fn finish(
     page: PageUser,
     id: &str,
     done: &str,
-    result: Result<Transfer, crate::web::ApiError>,
+    result: Result<Transfer, crate::error::Error>,
 ) -> Result<Response, PageError> {
     match result {
         Ok(_) => Ok(Redirect::to(&format!("/transfers?done={done}")).into_response()),
-        Err(e) => match FormErrors::from_api(&e) {
+        Err(e) => match FormErrors::from_error(&e) {
             Some(errs) => show_list(state, page, 1, String::new(), Some((id.to_owned(), errs))).await,
             None => Err(e.into()),
         },

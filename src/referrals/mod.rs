@@ -9,13 +9,12 @@
 //! The pages and the JSON API both call the functions re-exported here; they authorise,
 //! write in one transaction and audit.
 
-mod handlers;
+mod api;
 mod model;
+mod service;
 mod store;
 
-pub use handlers::api;
+pub use api::api;
 pub use model::{FollowUp, NewReferral, Referral, ReferralEvent, Slip, SlipProvider, Status, TransitionInput};
-pub use store::{
-    create, follow_ups, get, has_sharing_consent, invalid_transition, list_for_client, may_read_free_text, slip,
-    transition,
-};
+pub use service::{create, follow_ups, get, invalid_transition, list_for_client, may_read_free_text, slip, transition};
+pub use store::has_sharing_consent;

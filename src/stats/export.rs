@@ -11,7 +11,8 @@ use rust_xlsxwriter::{Format, FormatAlign, Workbook, XlsxError};
 use super::handlers::Format as FileFormat;
 use super::release::{Count, Release};
 use crate::config::ProgrammeSettings;
-use crate::web::{ApiError, Lang};
+use crate::error::{Error, Internal};
+use crate::web::Lang;
 
 /// The rate of a group without anyone in it.
 pub const NO_RATE: &str = "–";
@@ -285,21 +286,21 @@ pub struct ExportFile {
 }
 
 /// The file for `format` (404 for JSON, which is not a file).
-pub fn file(release: &Release, programme: &ProgrammeSettings, format: FileFormat) -> Result<ExportFile, ApiError> {
+pub fn file(release: &Release, programme: &ProgrammeSettings, format: FileFormat) -> Result<ExportFile, Error> {
     let lang = Lang::Vi;
     let rows = sheet(release, programme, lang);
     let (bytes, content_type, ext) = match format {
         FileFormat::Csv => (
-            csv(&rows, lang).map_err(|e| ApiError::internal(&e))?,
+            csv(&rows, lang).map_err(|e| Error::Internal(Internal::Export(e.to_string())))?,
             "text/csv; charset=utf-8",
             "csv",
         ),
         FileFormat::Xlsx => (
-            xlsx(&rows, &lang.t("stats-sheet-name")).map_err(|e| ApiError::internal(&e))?,
+            xlsx(&rows, &lang.t("stats-sheet-name")).map_err(|e| Error::Internal(Internal::Export(e.to_string())))?,
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             "xlsx",
         ),
-        FileFormat::Json => return Err(ApiError::not_found()),
+        FileFormat::Json => return Err(Error::NotFound),
     };
     Ok(ExportFile {
         bytes,

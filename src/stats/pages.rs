@@ -416,13 +416,9 @@ async fn publish(State(state): State<AppState>, page: PageUser, data: FormData) 
     };
     match service::publish(&state, &page.user, &period, data.get("reason")).await {
         Ok((release, _)) => Ok(Redirect::to(&format!("/stats/releases/{}", release.id)).into_response()),
-        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
-            let mut errs = FormErrors::new();
-            for (field, message) in &e.fields {
-                errs.add(field, message);
-            }
-            show_index(&state, page, form, errs, StatusCode::UNPROCESSABLE_ENTITY).await
-        }
-        Err(e) => Err(e.into()),
+        Err(e) => match FormErrors::from_error(&e) {
+            Some(errs) => show_index(&state, page, form, errs, StatusCode::UNPROCESSABLE_ENTITY).await,
+            None => Err(e.into()),
+        },
     }
 }

@@ -645,9 +645,13 @@ impl From<RulesError> for crate::error::Error {
     }
 }
 
-impl From<RulesError> for crate::web::ApiError {
-    fn from(e: RulesError) -> Self {
-        crate::error::Error::from(e).into()
+impl From<StatsError> for crate::error::Error {
+    fn from(e: StatsError) -> Self {
+        use crate::error::Internal;
+        Self::Internal(match e {
+            StatsError::Db(e) => Internal::Db(e),
+            other => Internal::Inconsistent(other.to_string()),
+        })
     }
 }
 

@@ -16,7 +16,6 @@ use crate::audit::actions;
 use crate::authz::Authz;
 use crate::error::Error;
 use crate::policy::{Action, Resource};
-use crate::web::ApiError;
 
 /// Longest accepted reason for publishing a period again.
 const MAX_REASON: usize = 500;
@@ -38,7 +37,7 @@ pub async fn releases(state: &AppState, user: &Authz) -> Result<Vec<Summary>, Er
 }
 
 /// The newest release, if any, as the caller may see it.
-pub async fn latest(state: &AppState, user: &Authz) -> Result<Option<Viewed>, ApiError> {
+pub async fn latest(state: &AppState, user: &Authz) -> Result<Option<Viewed>, Error> {
     open(user).await?;
     match release::latest_id(&state.db).await? {
         Some(id) => Ok(Some(view::for_user(state, user, &id).await?)),
@@ -47,22 +46,20 @@ pub async fn latest(state: &AppState, user: &Authz) -> Result<Option<Viewed>, Ap
 }
 
 /// Release `id` as the caller may see it (narrowed to her area); 404 when there is none.
-pub async fn release(state: &AppState, user: &Authz, id: &str) -> Result<Viewed, ApiError> {
+pub async fn release(state: &AppState, user: &Authz, id: &str) -> Result<Viewed, Error> {
     open(user).await?;
     view::for_user(state, user, id).await
 }
 
 /// The day's stored snapshot of province-level progress, and its JSON.
-pub async fn progress(state: &AppState, user: &Authz) -> Result<(Progress, String), ApiError> {
+pub async fn progress(state: &AppState, user: &Authz) -> Result<(Progress, String), Error> {
     open(user).await?;
     let rules = release::rules(&state.settings)?;
-    release::progress(&state.db, &state.clock, &rules)
-        .await
-        .map_err(|e| ApiError::internal(&e))
+    Ok(release::progress(&state.db, &state.clock, &rules).await?)
 }
 
 /// A release as a file, audited `stats_export` before it is returned (fail closed).
-pub async fn export(state: &AppState, user: &Authz, release: &Release, format: Format) -> Result<ExportFile, ApiError> {
+pub async fn export(state: &AppState, user: &Authz, release: &Release, format: Format) -> Result<ExportFile, Error> {
     open(user).await?;
     let file = export::file(release, &state.settings.programme, format)?;
     state
@@ -83,25 +80,25 @@ pub async fn publish(
     user: &Authz,
     period: &Value,
     reason: Option<&str>,
-) -> Result<(Release, String), ApiError> {
+) -> Result<(Release, String), Error> {
     user.require(Action::StatsPublish, Resource::system()).await?;
-    let period = Period::parse(period).map_err(|e| ApiError::field("period", e.message_id()))?;
+    let period = Period::parse(period).map_err(|e| Error::field("period", e.message_id()))?;
     let today = state.clock.today();
     if !period.has_ended(today) {
-        return Err(ApiError::field("period", "field-stats_period_not_ended"));
+        return Err(Error::field("period", "field-stats_period_not_ended"));
     }
     let reason = reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
     if reason.as_ref().is_some_and(|r| r.chars().count() > MAX_REASON) {
-        return Err(ApiError::field("reason", "field-too_long"));
+        return Err(Error::field("reason", "field-too_long"));
     }
     // Half-years and years are the calendar; a range of months is an exception to justify.
     if period.is_ad_hoc() && reason.is_none() {
-        return Err(ApiError::field("reason", "field-stats_reason_required_ad_hoc"));
+        return Err(Error::field("reason", "field-stats_reason_required_ad_hoc"));
     }
     let rules = release::rules(&state.settings)?;
     let version = release::next_version(&state.db, &period).await?;
     if version > 1 && reason.is_none() {
-        return Err(ApiError::field("reason", "field-stats_reason_required"));
+        return Err(Error::field("reason", "field-stats_reason_required"));
     }
     let audit_head = state.audit_log.head().await?;
     let window = Window {
@@ -135,8 +132,10 @@ pub async fn publish(
     .await;
     let (release, body) = match published {
         Ok(published) => published,
-        Err(release::StatsError::Db(e)) if crate::db::is_unique_violation(&e) => return Err(ApiError::conflict()),
-        Err(e) => return Err(ApiError::internal(&e)),
+        Err(release::StatsError::Db(e)) if crate::db::is_unique_violation(&e) => {
+            return Err(Error::conflict("conflict"));
+        }
+        Err(e) => return Err(e.into()),
     };
     let mut event = user.event(actions::STATS_PUBLISH, Outcome::Success).object(&id);
     if let Some(reason) = &reason {
@@ -147,7 +146,7 @@ pub async fn publish(
         if let Err(db) = release::withdraw_unaudited(&state.db, &id).await {
             tracing::error!(error = %db, release = %id, "could not remove an unaudited release");
         }
-        return Err(e.into());
+        return Err(e);
     }
     Ok((release, body))
 }

@@ -5,8 +5,8 @@
 use super::release::{self, Release};
 use crate::AppState;
 use crate::authz::Authz;
+use crate::error::{Error, Internal};
 use crate::policy::Areas;
-use crate::web::ApiError;
 
 /// A release as one user may see it.
 #[derive(Debug, Clone)]
@@ -36,14 +36,14 @@ pub fn narrow(release: &mut Release, areas: &Areas, scope: &str) -> bool {
 
 /// Loads release `id` for `user` (already authorised for `stats_view`). 404 when it does
 /// not exist.
-pub async fn for_user(state: &AppState, user: &Authz, id: &str) -> Result<Viewed, ApiError> {
-    let stored = release::stored_body(&state.db, id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    let mut parsed: Release = serde_json::from_str(&stored).map_err(|e| ApiError::internal(&e))?;
+pub async fn for_user(state: &AppState, user: &Authz, id: &str) -> Result<Viewed, Error> {
+    let stored = release::stored_body(&state.db, id).await?.ok_or(Error::NotFound)?;
+    let mut parsed: Release = serde_json::from_str(&stored)
+        .map_err(|e| Error::Internal(Internal::Inconsistent(format!("stored release: {e}"))))?;
     let areas = state.areas.tree();
     if narrow(&mut parsed, areas, &user.account.area) {
-        let bytes = serde_json::to_string(&parsed).map_err(|e| ApiError::internal(&e))?;
+        let bytes = serde_json::to_string(&parsed)
+            .map_err(|e| Error::Internal(Internal::Inconsistent(format!("stored release: {e}"))))?;
         Ok(Viewed { bytes, release: parsed })
     } else {
         Ok(Viewed {

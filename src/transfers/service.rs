@@ -4,8 +4,6 @@
 //! input (422 naming every bad field, nothing written), writes in one transaction and
 //! audits what it did before answering.
 
-use axum::http::StatusCode;
-
 use super::model::{DecisionInput, MAX_TEXT, MIN_REASON, Transfer, TransferInput, TransferStatus};
 use super::store::{self, Decision, NewTransfer, Scope, StoredTransfer, TransferStoreError};
 use crate::AppState;
@@ -15,18 +13,18 @@ use crate::auth::accounts;
 use crate::authz::Authz;
 use crate::clients::validation::{self as v, FieldErrors};
 use crate::clients::{FieldClasses, Pii};
+use crate::error::Error;
 use crate::policy::{Action, Reach, Resource};
-use crate::web::ApiError;
 
 const TABLE: &str = "client_transfers";
 /// Transfers per page of `GET /transfers`.
 pub const PAGE_SIZE: i64 = 50;
 
-impl From<TransferStoreError> for ApiError {
+impl From<TransferStoreError> for Error {
     fn from(e: TransferStoreError) -> Self {
         match e {
-            TransferStoreError::Pending => ApiError::new(StatusCode::CONFLICT, "transfer_pending"),
-            TransferStoreError::Stale => ApiError::new(StatusCode::CONFLICT, "transfer_decided"),
+            TransferStoreError::Pending => Error::conflict("transfer_pending"),
+            TransferStoreError::Stale => Error::conflict("transfer_decided"),
             TransferStoreError::Db(e) => e.into(),
         }
     }
@@ -45,15 +43,10 @@ fn text(errors: &mut FieldErrors, field: &str, value: Option<&Pii>, min: u64) ->
 }
 
 /// The transfer as shown: its reason and note opened with the client's key.
-fn view(state: &AppState, row: StoredTransfer) -> Result<Transfer, ApiError> {
-    let open = |column: &str, sealed: &[u8]| {
-        state
-            .clients
-            .open_with_wrapped_key(&row.client_id, &row.wrapped_key, (TABLE, column, &row.id), sealed)
-            .map_err(ApiError::from)
-    };
-    let reason = open("reason", &row.reason_sealed)?;
-    let note = row.note_sealed.as_deref().map(|n| open("note", n)).transpose()?;
+fn view(state: &AppState, row: StoredTransfer) -> Result<Transfer, Error> {
+    let key = state.clients.key_from_wrapped(&row.client_id, &row.wrapped_key)?;
+    let reason = key.open(TABLE, "reason", &row.id, &row.reason_sealed)?;
+    let note = key.open_opt(TABLE, "note", &row.id, row.note_sealed.as_deref())?;
     Ok(Transfer {
         id: row.id,
         client_id: row.client_id,
@@ -79,7 +72,7 @@ pub async fn request(
     user: &Authz,
     client_id: &str,
     input: &TransferInput,
-) -> Result<Transfer, ApiError> {
+) -> Result<Transfer, Error> {
     let client = user.require_client(client_id, Action::TransferRequest).await?;
     let areas = state.areas.tree();
     let mut errors = v::check(input);
@@ -95,14 +88,18 @@ pub async fn request(
     let reason = text(&mut errors, "reason", input.reason.as_ref(), MIN_REASON);
     v::finish(errors)?;
     let (Some(to_area), Some(reason)) = (input.to_area.as_deref(), reason) else {
-        return Err(ApiError::field("reason", "field-required"));
+        return Err(Error::field("reason", "field-required"));
     };
     let current = state.clients.get(&client.id, FieldClasses::NONE).await?;
-    if current.status != "open" {
-        return Err(ApiError::new(StatusCode::CONFLICT, "case_not_open"));
+    if current.status != crate::clients::ClientStatus::Open {
+        return Err(Error::conflict("case_not_open"));
     }
     let id = uuid::Uuid::new_v4().to_string();
-    let sealed = state.clients.seal(&client.id, TABLE, "reason", &id, &reason).await?;
+    let sealed = state
+        .clients
+        .key(&client.id)
+        .await?
+        .seal(TABLE, "reason", &id, &reason)?;
     let new = NewTransfer {
         id: &id,
         client_id: &client.id,
@@ -123,8 +120,8 @@ pub async fn request(
     get_row(state, &id).await.and_then(|row| view(state, row))
 }
 
-async fn get_row(state: &AppState, id: &str) -> Result<StoredTransfer, ApiError> {
-    store::get(&state.db, id).await?.ok_or_else(ApiError::not_found)
+async fn get_row(state: &AppState, id: &str) -> Result<StoredTransfer, Error> {
+    store::get(&state.db, id).await?.ok_or(Error::NotFound)
 }
 
 /// Whether the caller is on one side of the transfer: a supervisor of either area, the
@@ -140,7 +137,7 @@ fn on_a_side(user: &Authz, row: &StoredTransfer) -> bool {
 }
 
 /// The transfer `id` if the caller is on one of its sides; otherwise 404, audited.
-async fn visible(state: &AppState, user: &Authz, id: &str, action: Action) -> Result<StoredTransfer, ApiError> {
+async fn visible(state: &AppState, user: &Authz, id: &str, action: Action) -> Result<StoredTransfer, Error> {
     let row = store::get(&state.db, id).await?;
     match row {
         Some(row) if on_a_side(user, &row) => Ok(row),
@@ -152,7 +149,7 @@ async fn visible(state: &AppState, user: &Authz, id: &str, action: Action) -> Re
                         .reason("no such transfer"),
                 )
                 .await?;
-            Err(ApiError::not_found())
+            Err(Error::NotFound)
         }
     }
 }
@@ -160,7 +157,7 @@ async fn visible(state: &AppState, user: &Authz, id: &str, action: Action) -> Re
 /// Authorises a decision on a transfer into `row.to_area` (`transfer_decide`).
 /// Who asked never decides, even a supervisor whose area covers both sides: a transfer
 /// takes two people.
-async fn authorize_decision(state: &AppState, user: &Authz, row: &StoredTransfer) -> Result<(), ApiError> {
+async fn authorize_decision(state: &AppState, user: &Authz, row: &StoredTransfer) -> Result<(), Error> {
     let resource = Resource::in_area(row.to_area.as_str());
     if row.requested_by != user.id() && user.can(Action::TransferDecide, &resource) {
         return Ok(());
@@ -172,7 +169,7 @@ async fn authorize_decision(state: &AppState, user: &Authz, row: &StoredTransfer
                 .object(&row.id),
         )
         .await?;
-    Err(ApiError::forbidden())
+    Err(Error::Forbidden)
 }
 
 /// Accepts a transfer (a supervisor of the receiving area): the client's area and worker
@@ -183,11 +180,11 @@ pub async fn accept(
     user: &Authz,
     transfer_id: &str,
     input: &DecisionInput,
-) -> Result<Transfer, ApiError> {
+) -> Result<Transfer, Error> {
     let row = visible(state, user, transfer_id, Action::TransferDecide).await?;
     authorize_decision(state, user, &row).await?;
     if row.status != TransferStatus::Requested {
-        return Err(ApiError::new(StatusCode::CONFLICT, "transfer_decided"));
+        return Err(Error::conflict("transfer_decided"));
     }
     let today = state.clock.today();
     let mut errors = v::check(input);
@@ -210,7 +207,13 @@ pub async fn accept(
     }
     v::finish(errors)?;
     let sealed = match &note {
-        Some(note) => Some(state.clients.seal(&row.client_id, TABLE, "note", &row.id, note).await?),
+        Some(note) => Some(
+            state
+                .clients
+                .key(&row.client_id)
+                .await?
+                .seal(TABLE, "note", &row.id, note)?,
+        ),
         None => None,
     };
     let decision = Decision {
@@ -244,7 +247,7 @@ pub async fn decline(
     user: &Authz,
     transfer_id: &str,
     input: &DecisionInput,
-) -> Result<Transfer, ApiError> {
+) -> Result<Transfer, Error> {
     let row = visible(state, user, transfer_id, Action::TransferDecide).await?;
     authorize_decision(state, user, &row).await?;
     close(
@@ -264,7 +267,7 @@ pub async fn cancel(
     user: &Authz,
     transfer_id: &str,
     input: &DecisionInput,
-) -> Result<Transfer, ApiError> {
+) -> Result<Transfer, Error> {
     let row = visible(state, user, transfer_id, Action::TransferRequest).await?;
     user.require_client(&row.client_id, Action::TransferRequest).await?;
     close(
@@ -285,9 +288,9 @@ async fn close(
     input: &DecisionInput,
     status: TransferStatus,
     audit_action: &'static str,
-) -> Result<Transfer, ApiError> {
+) -> Result<Transfer, Error> {
     if row.status != TransferStatus::Requested {
-        return Err(ApiError::new(StatusCode::CONFLICT, "transfer_decided"));
+        return Err(Error::conflict("transfer_decided"));
     }
     let mut errors = v::check(input);
     if input.assigned_worker.is_some() {
@@ -299,7 +302,13 @@ async fn close(
     let note = text(&mut errors, "note", input.note.as_ref(), 0);
     v::finish(errors)?;
     let sealed = match &note {
-        Some(note) => Some(state.clients.seal(&row.client_id, TABLE, "note", &row.id, note).await?),
+        Some(note) => Some(
+            state
+                .clients
+                .key(&row.client_id)
+                .await?
+                .seal(TABLE, "note", &row.id, note)?,
+        ),
         None => None,
     };
     let decision = Decision {
@@ -320,7 +329,7 @@ async fn close(
 
 /// How many of the caller's transfers wait for a decision (a count for the home page;
 /// nothing about any client). Zero for roles without case work.
-pub async fn waiting(state: &AppState, user: &Authz) -> Result<i64, ApiError> {
+pub async fn waiting(state: &AppState, user: &Authz) -> Result<i64, Error> {
     if !user.can(Action::TransfersRead, &Resource::system()) {
         return Ok(0);
     }
@@ -331,7 +340,7 @@ pub async fn waiting(state: &AppState, user: &Authz) -> Result<i64, ApiError> {
         Reach::Areas(areas) => Scope::Areas(areas),
         _ => Scope::Worker(user.id()),
     };
-    store::count_waiting(&state.db, &scope).await.map_err(ApiError::from)
+    store::count_waiting(&state.db, &scope).await.map_err(Error::from)
 }
 
 /// The caller's transfers, newest first, a page of [`PAGE_SIZE`] (`page` from 1): a
@@ -342,7 +351,7 @@ pub async fn list(
     user: &Authz,
     status: Option<TransferStatus>,
     page: u32,
-) -> Result<Vec<Transfer>, ApiError> {
+) -> Result<Vec<Transfer>, Error> {
     user.require(Action::TransfersRead, Resource::system()).await?;
     // A supervisor's into and out of her area, a social worker's asked by her or about
     // her clients.

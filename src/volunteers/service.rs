@@ -2,7 +2,6 @@
 //! audited, each write one statement or one transaction. The API and the pages both call
 //! these.
 
-use axum::http::StatusCode;
 use chrono::NaiveDate;
 use sqlx::Row;
 
@@ -17,8 +16,8 @@ use crate::clients::FieldClasses;
 use crate::clients::alerts::placeholders;
 use crate::clients::validation::{self as v};
 use crate::db::{flag, timestamp};
+use crate::error::Error;
 use crate::policy::{Action, Reach, Resource};
-use crate::web::ApiError;
 
 /// Assigns a volunteer (`volunteer_assign`, a supervisor of the client's area). Answers
 /// whether the assignment is new. Audited.
@@ -27,7 +26,7 @@ pub async fn assign(
     user: &Authz,
     client_id: &str,
     input: &AssignInput,
-) -> Result<(bool, Assignment), ApiError> {
+) -> Result<(bool, Assignment), Error> {
     let client = user.require_client(client_id, Action::VolunteerAssign).await?;
     let mut errors = v::check(input);
     let target = match &input.user_id {
@@ -42,7 +41,7 @@ pub async fn assign(
     }
     v::finish(errors)?;
     let Some(volunteer) = target else {
-        return Err(ApiError::field("user_id", "field-cases-invalid_volunteer"));
+        return Err(Error::field("user_id", "field-cases-invalid_volunteer"));
     };
     let now = state.clock.now();
     let inserted = sqlx::query(
@@ -68,12 +67,12 @@ pub async fn assign(
         .await?
         .into_iter()
         .find(|a| a.user_id == volunteer.id)
-        .ok_or_else(ApiError::not_found)?;
+        .ok_or(Error::NotFound)?;
     Ok((inserted, assignment))
 }
 
 /// Ends a volunteer's assignment (`volunteer_assign`). Audited; 404 if not assigned.
-pub async fn unassign(state: &AppState, user: &Authz, client_id: &str, volunteer_id: &str) -> Result<(), ApiError> {
+pub async fn unassign(state: &AppState, user: &Authz, client_id: &str, volunteer_id: &str) -> Result<(), Error> {
     let client = user.require_client(client_id, Action::VolunteerAssign).await?;
     let n = sqlx::query("DELETE FROM client_volunteers WHERE client_id = $1 AND user_id = $2")
         .bind(&client.id)
@@ -82,7 +81,7 @@ pub async fn unassign(state: &AppState, user: &Authz, client_id: &str, volunteer
         .await?
         .rows_affected();
     if n == 0 {
-        return Err(ApiError::not_found());
+        return Err(Error::NotFound);
     }
     state
         .audit(
@@ -101,21 +100,17 @@ pub async fn log_support(
     user: &Authz,
     client_id: &str,
     input: &SupportLogInput,
-) -> Result<SupportLog, ApiError> {
+) -> Result<SupportLog, Error> {
     let client = user.require_client(client_id, Action::SupportLog).await?;
     let follow_up = input.needs_follow_up.unwrap_or(false);
     if follow_up && !user.can_on(Action::FollowupFlag, &client) {
         state
             .audit(user.event(actions::FOLLOWUP_FLAG, Outcome::Denied).client(&client.code))
             .await?;
-        return Err(ApiError::forbidden());
+        return Err(Error::Forbidden);
     }
     let today = state.clock.today();
-    let coded = state
-        .clients
-        .get(&client.id, FieldClasses::NONE)
-        .await
-        .map_err(crate::clients::service::store_error)?;
+    let coded = state.clients.get(&client.id, FieldClasses::NONE).await?;
     let mut errors = v::check(input);
     if let Some(kind) = &input.kind {
         v::one_of(&mut errors, "kind", kind, &SUPPORT_KINDS);
@@ -129,7 +124,13 @@ pub async fn log_support(
     let id = uuid::Uuid::new_v4().to_string();
     let note = input.note.as_ref().filter(|n| !n.expose().trim().is_empty());
     let sealed = match note {
-        Some(n) => Some(state.clients.seal(&client.id, TABLE, NOTE, &id, n.expose()).await?),
+        Some(n) => Some(
+            state
+                .clients
+                .key(&client.id)
+                .await?
+                .seal(TABLE, NOTE, &id, n.expose())?,
+        ),
         None => None,
     };
     let now = state.clock.now();
@@ -162,12 +163,12 @@ pub async fn log_support(
         .await?
         .into_iter()
         .find(|l| l.id == id)
-        .ok_or_else(ApiError::not_found)
+        .ok_or(Error::NotFound)
 }
 
 /// The follow-ups flagged on the caller's clients (`followups_read`): a social worker's
 /// own caseload, a supervisor's district. Open ones only unless `include_done`. Audited.
-pub async fn follow_ups(state: &AppState, user: &Authz, include_done: bool) -> Result<Vec<SupportFollowUp>, ApiError> {
+pub async fn follow_ups(state: &AppState, user: &Authz, include_done: bool) -> Result<Vec<SupportFollowUp>, Error> {
     user.require(Action::FollowupsRead, Resource::system()).await?;
     // Open follow-ups: done IN (false, false); with the done ones: done IN (false, true).
     let select = "SELECT s.id, s.client_id, c.code, s.kind, s.on_date, s.volunteer_id, u.display_name, \
@@ -222,7 +223,7 @@ pub async fn follow_ups(state: &AppState, user: &Authz, include_done: bool) -> R
 
 /// Marks a follow-up done (`client_update` on its client: the assigned worker or a
 /// supervisor of the district). Audited; 409 if it was done already.
-pub async fn follow_up_done(state: &AppState, user: &Authz, log_id: &str) -> Result<SupportLog, ApiError> {
+pub async fn follow_up_done(state: &AppState, user: &Authz, log_id: &str) -> Result<SupportLog, Error> {
     let client_id: Option<String> =
         sqlx::query_scalar("SELECT client_id FROM support_logs WHERE id = $1 AND needs_follow_up = $2")
             .bind(log_id)
@@ -230,7 +231,7 @@ pub async fn follow_up_done(state: &AppState, user: &Authz, log_id: &str) -> Res
             .fetch_optional(&state.db.pool)
             .await?;
     let Some(client_id) = client_id else {
-        return Err(ApiError::not_found());
+        return Err(Error::NotFound);
     };
     let client = user.require_client(&client_id, Action::ClientUpdate).await?;
     let n = sqlx::query(
@@ -246,7 +247,7 @@ pub async fn follow_up_done(state: &AppState, user: &Authz, log_id: &str) -> Res
     .await?
     .rows_affected();
     if n == 0 {
-        return Err(ApiError::new(StatusCode::CONFLICT, "follow_up_done"));
+        return Err(Error::conflict("follow_up_done"));
     }
     state
         .audit(
@@ -260,5 +261,5 @@ pub async fn follow_up_done(state: &AppState, user: &Authz, log_id: &str) -> Res
         .await?
         .into_iter()
         .find(|l| l.id == log_id)
-        .ok_or_else(ApiError::not_found)
+        .ok_or(Error::NotFound)
 }

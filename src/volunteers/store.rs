@@ -51,13 +51,20 @@ pub async fn support_logs(
     .fetch_all(&state.db.pool)
     .await?;
     let mut logs = Vec::with_capacity(rows.len());
+    let mut key = None;
     for row in rows {
         let id: String = row.try_get("id")?;
         let volunteer_id: String = row.try_get("volunteer_id")?;
         let sealed: Option<Vec<u8>> = row.try_get("note_sealed")?;
         let readable = classes.narrative || own_by == Some(volunteer_id.as_str());
         let note = match &sealed {
-            Some(bytes) if readable => Some(state.clients.open(client_id, TABLE, NOTE, &id, bytes).await?),
+            Some(bytes) if readable => {
+                let key = match &mut key {
+                    Some(key) => key,
+                    empty => empty.insert(state.clients.key(client_id).await?),
+                };
+                Some(key.open(TABLE, NOTE, &id, bytes)?)
+            }
             _ => None,
         };
         logs.push(SupportLog {

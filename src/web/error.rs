@@ -102,6 +102,10 @@ impl From<Error> for ApiError {
                 ..Self::new(StatusCode::CONFLICT, code)
             },
             Error::Validation(fields) => Self::validation(fields),
+            Error::Rejected { code, details } => Self {
+                details,
+                ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, code)
+            },
             Error::Taken { code, field, message } => Self {
                 status: StatusCode::CONFLICT,
                 code,

@@ -79,7 +79,7 @@ async fn a_client_round_trips_and_the_database_holds_no_plaintext() {
         .await
         .unwrap();
     assert!(created.client.code.starts_with("NA-2024-"), "{}", created.client.code);
-    assert_eq!(created.client.status, "open");
+    assert_eq!(created.client.status, hoanhap::clients::ClientStatus::Open);
     assert_eq!(created.client.age_band, "25_34");
 
     let read = state.clients.get(&created.client.id, FieldClasses::ALL).await.unwrap();

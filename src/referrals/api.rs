@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::service;
 use super::{NewReferral, Referral, Slip, TransitionInput};
 use crate::AppState;
 use crate::authz::Authz;
@@ -37,7 +38,7 @@ async fn create(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<NewReferral>,
 ) -> Result<(StatusCode, Json<Referral>), ApiError> {
-    let referral = super::create(&state, &user, &id, &input).await?;
+    let referral = service::create(&state, &user, &id, &input).await?;
     Ok((StatusCode::CREATED, Json(referral)))
 }
 
@@ -52,7 +53,7 @@ async fn list_for_client(
     user: Authz,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let items = super::list_for_client(&state, &user, &id).await?;
+    let items = service::list_for_client(&state, &user, &id).await?;
     Ok(Json(json!({ "items": items })))
 }
 
@@ -80,7 +81,7 @@ async fn follow_ups(
     if query.days.is_some_and(|d| d > 3660) {
         return Err(ApiError::bad_request());
     }
-    let items = super::follow_ups(&state, &user, query.days).await?;
+    let items = service::follow_ups(&state, &user, query.days).await?;
     let days = query.days.unwrap_or(state.settings.cases.referral_followup_days);
     Ok(Json(json!({ "days": days, "items": items })))
 }
@@ -92,7 +93,7 @@ async fn follow_ups(
         (status = 403, description = "Not allowed to read this client's referrals"),
         (status = 404, description = "No such referral (or not visible to the caller)")))]
 async fn one(State(state): State<AppState>, user: Authz, Path(id): Path<String>) -> Result<Json<Referral>, ApiError> {
-    super::get(&state, &user, &id).await.map(Json)
+    Ok(Json(service::get(&state, &user, &id).await?))
 }
 
 /// Moves a referral to its next state.
@@ -109,7 +110,7 @@ async fn transition(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<TransitionInput>,
 ) -> Result<Json<Referral>, ApiError> {
-    super::transition(&state, &user, &id, &input).await.map(Json)
+    Ok(Json(service::transition(&state, &user, &id, &input).await?))
 }
 
 /// The printable referral slip: only what the client agreed to share.
@@ -119,5 +120,5 @@ async fn transition(
         (status = 403, description = "Not allowed to read this client's referrals"),
         (status = 404, description = "No such referral (or not visible to the caller)")))]
 async fn slip(State(state): State<AppState>, user: Authz, Path(id): Path<String>) -> Result<Json<Slip>, ApiError> {
-    super::slip(&state, &user, &id).await.map(Json)
+    Ok(Json(service::slip(&state, &user, &id).await?))
 }

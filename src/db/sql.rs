@@ -1,0 +1,92 @@
+//! A query whose filters are added only when they are set, with `$n` placeholders that
+//! both engines take. `sqlx::QueryBuilder` writes `?` for the `Any` driver, which
+//! PostgreSQL refuses; and the alternative, `($1 = '' OR col = $1)` for every optional
+//! filter, keeps PostgreSQL from using an index on `col`.
+
+use std::fmt::Write as _;
+
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::{Any, Arguments, Encode, Type};
+
+/// SQL text and its bound values, built in order.
+#[derive(Default)]
+pub struct Sql<'q> {
+    text: String,
+    args: AnyArguments<'q>,
+    /// The first value that could not be bound; reported when the query runs.
+    failed: Option<String>,
+}
+
+impl<'q> Sql<'q> {
+    pub fn new(text: &str) -> Self {
+        Self {
+            text: text.to_owned(),
+            ..Self::default()
+        }
+    }
+
+    /// Appends SQL text.
+    pub fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    /// Appends a placeholder bound to `value`.
+    pub fn bind<T>(&mut self, value: T) -> &mut Self
+    where
+        T: 'q + Encode<'q, Any> + Type<Any>,
+    {
+        if let Err(e) = self.args.add(value) {
+            self.failed.get_or_insert(e.to_string());
+        }
+        // Writing to a String cannot fail.
+        let _ = write!(self.text, "${}", self.args.len());
+        self
+    }
+
+    /// Appends `text` then a placeholder bound to `value` when `value` is set.
+    pub fn filter<T>(&mut self, text: &str, value: Option<T>) -> &mut Self
+    where
+        T: 'q + Encode<'q, Any> + Type<Any>,
+    {
+        if let Some(value) = value {
+            self.push(text).bind(value);
+        }
+        self
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Runs the query and returns every row.
+    pub async fn fetch_all<'e, E>(self, executor: E) -> Result<Vec<AnyRow>, sqlx::Error>
+    where
+        E: sqlx::Executor<'e, Database = Any>,
+    {
+        let Self { text, args, failed } = self;
+        if let Some(e) = failed {
+            return Err(sqlx::Error::Encode(e.into()));
+        }
+        sqlx::query_with(&text, args).fetch_all(executor).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_in_the_order_values_are_bound() {
+        let mut sql = Sql::new("SELECT id FROM clients WHERE area = ");
+        sql.bind("x")
+            .filter(" AND status = ", None::<&str>)
+            .filter(" AND code = ", Some("NA-1"))
+            .push(" LIMIT ")
+            .bind(5_i64);
+        assert_eq!(
+            sql.text(),
+            "SELECT id FROM clients WHERE area = $1 AND code = $2 LIMIT $3"
+        );
+    }
+}
