@@ -44,6 +44,17 @@ pub enum Error {
         field: &'static str,
         message: &'static str,
     },
+    /// The credentials do not hold, or a second factor is needed: 401 `code`
+    /// (`invalid_credentials`, `totp_required`).
+    #[error("unauthenticated: {0}")]
+    Unauthenticated(&'static str),
+    /// Too many wrong passwords for the account: 429 `too_many_attempts`, to try again in
+    /// `retry_after` seconds.
+    #[error("throttled")]
+    Throttled { retry_after: i64 },
+    /// Every password check is busy: 503 `busy`, worth retrying in a second.
+    #[error("busy")]
+    Busy,
     /// Shed load or a dependency that is down; worth retrying later.
     #[error("unavailable")]
     Unavailable,
@@ -68,6 +79,9 @@ pub enum Internal {
     /// Hashing a password failed.
     #[error("password hashing: {0}")]
     Hashing(String),
+    /// Building a TOTP secret's URL or QR code failed.
+    #[error("second factor: {0}")]
+    SecondFactor(String),
     /// Writing a file (a spreadsheet, a CSV) failed.
     #[error("export: {0}")]
     Export(String),

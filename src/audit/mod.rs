@@ -224,20 +224,19 @@ impl AuditLog {
     }
 
     pub async fn list(&self, filter: &Filter) -> Result<Vec<Entry>, AuditError> {
-        let rows = sqlx::query(
+        let set = |value: &Option<String>| value.clone().filter(|v| !v.is_empty());
+        let mut sql = crate::db::Sql::new(
             "SELECT seq, at, actor, actor_role, action, client_code, object_id, reason, outcome, flagged \
-             FROM audit_log WHERE ($1 = '' OR at >= $1) AND ($2 = '' OR at <= $2) AND ($3 = '' OR actor = $3) \
-             AND ($4 = '' OR client_code = $4) AND ($5 = 0 OR flagged = $6) ORDER BY seq DESC LIMIT $7",
-        )
-        .bind(filter.from.as_deref().unwrap_or(""))
-        .bind(filter.to.as_deref().unwrap_or(""))
-        .bind(filter.actor.as_deref().unwrap_or(""))
-        .bind(filter.client_code.as_deref().unwrap_or(""))
-        .bind(i64::from(filter.flagged_only))
-        .bind(true)
-        .bind(filter.limit.clamp(1, 1000))
-        .fetch_all(&self.db.pool)
-        .await?;
+             FROM audit_log WHERE 1 = 1",
+        );
+        sql.filter(" AND at >= ", set(&filter.from))
+            .filter(" AND at <= ", set(&filter.to))
+            .filter(" AND actor = ", set(&filter.actor))
+            .filter(" AND client_code = ", set(&filter.client_code))
+            .filter(" AND flagged = ", filter.flagged_only.then_some(true))
+            .push(" ORDER BY seq DESC LIMIT ")
+            .bind(filter.limit.clamp(1, 1000));
+        let rows = sql.fetch_all(&self.db.pool).await?;
         rows.iter().map(decode).collect::<Result<_, _>>().map_err(Into::into)
     }
 }

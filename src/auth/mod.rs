@@ -3,10 +3,10 @@
 pub mod accounts;
 pub mod csrf;
 pub mod extract;
-pub mod handlers;
 pub mod mfa;
 pub mod own_password;
 pub mod password;
+pub mod session;
 pub mod session_store;
 pub mod setup;
 pub mod throttle;
@@ -15,7 +15,6 @@ pub mod users;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 pub use extract::{AuthUser, LoginUser, SessionUser};
 pub use session_store::DbSessionStore;
@@ -40,10 +39,8 @@ pub fn session_layer(settings: &Settings, db: Db) -> SessionManagerLayer<DbSessi
 
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(handlers::login, handlers::logout))
-        .routes(routes!(handlers::me))
-        .routes(routes!(own_password::change_api))
-        .routes(routes!(mfa::enrol_api))
-        .routes(routes!(mfa::confirm_api))
+        .merge(session::api())
+        .merge(own_password::api())
+        .merge(mfa::api())
         .merge(users::api())
 }

@@ -3,7 +3,7 @@
 use sqlx::Row;
 
 use super::model::Grant;
-use crate::db::Db;
+use crate::db::{Db, Sql};
 
 pub async fn insert(
     db: &Db,
@@ -47,28 +47,25 @@ pub async fn list(
     scope: Option<(&str, &[String])>,
 ) -> Result<Vec<Grant>, sqlx::Error> {
     // Who may see which rows is decided here in SQL.
-    let mut filter = String::new();
-    if let Some((_, areas)) = scope {
-        filter.push_str(" AND (c.assigned_worker = $3 OR g.user_id = $3");
-        if !areas.is_empty() {
-            let marks: Vec<String> = (0..areas.len()).map(|i| format!("${}", i + 4)).collect();
-            filter.push_str(&format!(" OR c.area IN ({})", marks.join(", ")));
-        }
-        filter.push(')');
-    }
-    let sql = format!(
+    let mut sql = Sql::new(
         "SELECT g.id, g.client_id, c.code, g.user_id, u.username, g.reason, g.granted_at, g.expires_at \
-         FROM break_glass_grants g JOIN clients c ON c.id = g.client_id JOIN users u ON u.id = g.user_id \
-         WHERE ($1 = 0 OR g.expires_at > $2){filter} ORDER BY g.granted_at DESC, g.id LIMIT 1000"
+         FROM break_glass_grants g JOIN clients c ON c.id = g.client_id JOIN users u ON u.id = g.user_id WHERE 1 = 1",
     );
-    let mut query = sqlx::query(&sql).bind(i64::from(active_only)).bind(now);
+    sql.filter(" AND g.expires_at > ", active_only.then_some(now));
     if let Some((user_id, areas)) = scope {
-        query = query.bind(user_id);
-        for area in areas {
-            query = query.bind(area);
+        sql.push(" AND (c.assigned_worker = ")
+            .bind(user_id)
+            .push(" OR g.user_id = ")
+            .bind(user_id);
+        if !areas.is_empty() {
+            sql.push(" OR c.area IN (")
+                .bind_all(areas.iter().map(String::as_str))
+                .push(")");
         }
+        sql.push(")");
     }
-    let rows = query.fetch_all(&db.pool).await?;
+    sql.push(" ORDER BY g.granted_at DESC, g.id LIMIT 1000");
+    let rows = sql.fetch_all(&db.pool).await?;
     let mut grants = Vec::with_capacity(rows.len());
     for row in &rows {
         let expires_at: String = row.try_get("expires_at")?;

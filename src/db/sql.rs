@@ -44,6 +44,21 @@ impl<'q> Sql<'q> {
         self
     }
 
+    /// Appends placeholders bound to `values`, separated by commas (for `IN (…)`).
+    pub fn bind_all<T, I>(&mut self, values: I) -> &mut Self
+    where
+        T: 'q + Encode<'q, Any> + Type<Any>,
+        I: IntoIterator<Item = T>,
+    {
+        for (i, value) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.bind(value);
+        }
+        self
+    }
+
     /// Appends `text` then a placeholder bound to `value` when `value` is set.
     pub fn filter<T>(&mut self, text: &str, value: Option<T>) -> &mut Self
     where
@@ -82,11 +97,13 @@ mod tests {
         sql.bind("x")
             .filter(" AND status = ", None::<&str>)
             .filter(" AND code = ", Some("NA-1"))
-            .push(" LIMIT ")
+            .push(" AND area IN (")
+            .bind_all(["a", "b"])
+            .push(") LIMIT ")
             .bind(5_i64);
         assert_eq!(
             sql.text(),
-            "SELECT id FROM clients WHERE area = $1 AND code = $2 LIMIT $3"
+            "SELECT id FROM clients WHERE area = $1 AND code = $2 AND area IN ($3, $4) LIMIT $5"
         );
     }
 }

@@ -181,9 +181,9 @@ async fn mfa_confirm(
                     StatusCode::OK,
                 );
             }
-            Err(e) => match FormErrors::from_api(&e) {
+            Err(e) => match FormErrors::from_error(&e) {
                 Some(fields) => errs = fields,
-                None if e.status == StatusCode::CONFLICT => {
+                None if matches!(e, crate::error::Error::Conflict { .. }) => {
                     return Ok(Redirect::to("/account/mfa").into_response());
                 }
                 None => return Err(e.into()),
@@ -302,11 +302,12 @@ async fn password_submit(
                 };
                 return Ok(Redirect::to(target).into_response());
             }
-            Err(e) => match FormErrors::from_api(&e) {
+            Err(e) => match FormErrors::from_error(&e) {
                 Some(fields) => errs = fields,
-                None if e.code == "too_many_attempts" || e.code == "busy" => {
-                    form_error = format!("error-{}", e.code);
-                    status = e.status;
+                None if matches!(e, crate::error::Error::Throttled { .. } | crate::error::Error::Busy) => {
+                    let answer = crate::web::ApiError::from(e);
+                    form_error = format!("error-{}", answer.code);
+                    status = answer.status;
                 }
                 None => return Err(e.into()),
             },

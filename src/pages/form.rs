@@ -94,8 +94,6 @@ impl FormErrors {
         self.0.get(field).map_or("", String::as_str)
     }
 
-    /// Takes over the field errors of an API-level validation error; `None` if it was
-    /// not one.
     /// The field errors of a refused operation, to show on its form: the bad fields, or
     /// the field whose value is taken.
     pub fn from_error(e: &crate::error::Error) -> Option<Self> {
@@ -109,11 +107,6 @@ impl FormErrors {
             }
             _ => None,
         }
-    }
-
-    pub fn from_api(e: &ApiError) -> Option<Self> {
-        (e.status == StatusCode::UNPROCESSABLE_ENTITY && !e.fields.is_empty())
-            .then(|| Self(e.fields.iter().map(|(k, v)| (k.clone(), (*v).to_owned())).collect()))
     }
 
     /// A required text field, at most `max` characters.

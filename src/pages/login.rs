@@ -1,13 +1,13 @@
 //! `GET/POST /login` and `POST /logout`: the same checks, throttling and session start
-//! as the API (`check_login`, `start_session`); a second-factor field when the account
-//! has one.
+//! as the API (`auth::session::service`); a second-factor field when the account has
+//! one.
 
 use std::net::SocketAddr;
 
 use askama::Template;
 use axum::Router;
 use axum::extract::{ConnectInfo, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use secrecy::SecretString;
@@ -19,10 +19,9 @@ use super::error::{PageError, render};
 use super::form::{FormData, FormErrors};
 use super::lang::PageLang;
 use crate::AppState;
-use crate::audit::Outcome;
-use crate::audit::actions;
 use crate::auth::LoginUser;
-use crate::auth::handlers::{LoginOutcome, check_login, client_address, start_session};
+use crate::auth::session::service::{self as session_service, check_login, client_address};
+use crate::error::Error;
 use crate::web::ApiError;
 
 pub fn routes() -> Router<AppState> {
@@ -113,16 +112,13 @@ async fn login_submit(
         SecretString::from(password),
         totp.as_deref(),
     )
-    .await?;
+    .await;
     match outcome {
-        LoginOutcome::Success {
-            account,
-            enrolment_pending,
-        } => {
-            start_session(&state, &session, &account, enrolment_pending).await?;
-            let target = if account.password_change_required {
+        Ok(signed_in) => {
+            session_service::start(&state, &session, &signed_in).await?;
+            let target = if signed_in.account.password_change_required {
                 "/account/password"
-            } else if enrolment_pending {
+            } else if signed_in.enrolment_pending {
                 "/account/mfa"
             } else if next.is_empty() {
                 "/"
@@ -131,33 +127,34 @@ async fn login_submit(
             };
             Ok(Redirect::to(target).into_response())
         }
-        LoginOutcome::Rejected(response) => {
-            let code = response.extensions().get::<ApiError>().map_or("internal", |e| e.code);
-            let status = response.status();
-            match code {
-                "totp_required" => {
+        Err(refused @ (Error::Unauthenticated(_) | Error::Throttled { .. } | Error::Busy)) => {
+            page.form_error = match refused {
+                Error::Unauthenticated("totp_required") => {
                     page.show_totp = true;
-                    page.form_error = "login-totp-needed".to_owned();
+                    "login-totp-needed"
                 }
-                "too_many_attempts" => page.form_error = "error-too_many_attempts".to_owned(),
-                "busy" => page.form_error = "error-busy".to_owned(),
-                "invalid_credentials" => page.form_error = "error-invalid_credentials".to_owned(),
-                _ => return Err(PageError(ApiError::new(status, code))),
+                Error::Throttled { .. } => "error-too_many_attempts",
+                Error::Busy => "error-busy",
+                _ => "error-invalid_credentials",
             }
-            let mut rendered = render(&page, status)?;
-            if let Some(retry) = response.headers().get(header::RETRY_AFTER) {
-                rendered.headers_mut().insert(header::RETRY_AFTER, retry.clone());
+            .to_owned();
+            let answer = ApiError::from(refused);
+            let mut rendered = render(&page, answer.status)?;
+            if let Some(seconds) = answer.retry_after
+                && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+            {
+                rendered.headers_mut().insert(header::RETRY_AFTER, value);
             }
             Ok(rendered)
         }
+        Err(e) => Err(e.into()),
     }
 }
 
 /// Logs out any session, also one that must still change its password or enrol.
 async fn logout(State(state): State<AppState>, user: Result<LoginUser, ApiError>) -> Result<Response, PageError> {
     if let Ok(LoginUser(user)) = user {
-        state.audit(user.event(actions::LOGOUT, Outcome::Success)).await?;
-        user.session.flush().await?;
+        session_service::end(&state, &user).await?;
     }
     Ok(Redirect::to("/login").into_response())
 }

@@ -3,7 +3,7 @@
 use sqlx::Row;
 
 use super::model::{Provider, ProviderFilter};
-use crate::db::{Db, timestamp};
+use crate::db::{Db, Sql, timestamp};
 use crate::policy::Areas;
 
 const COLUMNS: &str = "id, name, category, area, contact, active, created_at";
@@ -23,12 +23,10 @@ fn decode(row: &sqlx::any::AnyRow) -> Result<Provider, sqlx::Error> {
 /// Providers matching the filter, by name. Not audited: the directory holds no client data.
 pub async fn list(db: &Db, areas: &Areas, filter: &ProviderFilter) -> Result<Vec<Provider>, sqlx::Error> {
     let include_inactive = filter.include_inactive.unwrap_or(false);
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM providers WHERE ($1 = '' OR category = $1) ORDER BY name, id"
-    ))
-    .bind(filter.category.as_deref().unwrap_or(""))
-    .fetch_all(&db.pool)
-    .await?;
+    let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM providers WHERE 1 = 1"));
+    sql.filter(" AND category = ", filter.category.clone().filter(|c| !c.is_empty()))
+        .push(" ORDER BY name, id");
+    let rows = sql.fetch_all(&db.pool).await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in &rows {
         let provider = decode(row)?;

@@ -21,6 +21,8 @@ pub struct ApiError {
     pub fields: BTreeMap<String, &'static str>,
     /// Extra details safe to show (e.g. allowed next states).
     pub details: Option<serde_json::Value>,
+    /// Seconds to wait before trying again (`Retry-After`); a lockout lasts minutes.
+    pub retry_after: Option<u16>,
 }
 
 impl ApiError {
@@ -30,6 +32,7 @@ impl ApiError {
             code,
             fields: BTreeMap::new(),
             details: None,
+            retry_after: None,
         }
     }
     pub fn not_found() -> Self {
@@ -86,6 +89,11 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         // The body is written by `localise_errors`, which knows the request's language.
         let mut response = (self.status, axum::Json(self.body(Lang::Vi))).into_response();
+        if let Some(seconds) = self.retry_after
+            && let Ok(value) = header::HeaderValue::from_str(&seconds.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
         response.extensions_mut().insert(self);
         response
     }
@@ -110,6 +118,16 @@ impl From<Error> for ApiError {
                 status: StatusCode::CONFLICT,
                 code,
                 ..Self::field(field, message)
+            },
+            Error::Unauthenticated(code) => Self::new(StatusCode::UNAUTHORIZED, code),
+            Error::Throttled { retry_after } => Self {
+                details: Some(json!({ "retry_after": retry_after })),
+                retry_after: Some(u16::try_from(retry_after.max(1)).unwrap_or(u16::MAX)),
+                ..Self::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts")
+            },
+            Error::Busy => Self {
+                retry_after: Some(1),
+                ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy")
             },
             Error::Unavailable => Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Error::Internal(cause) => Self::internal(&cause),

@@ -1,35 +1,19 @@
-//! Second factor: TOTP (RFC 6238, SHA-1, 6 digits, 30 s; what every authenticator app
-//! speaks) with the secret sealed in the database, and one-time recovery codes stored as
-//! SHA-256 hashes (they are long random strings, so a slow hash adds nothing).
-//!
-//! Enrolment is two steps: [`enrol`] creates a secret (stored sealed, not yet enabled)
-//! and answers it with an `otpauth://` URL and a QR code; [`confirm`] checks a first code
-//! from the app, enables the factor, clears the session's enrolment flag and answers ten
-//! recovery codes, once. A TOTP code is accepted only for a time step later than the
-//! last one accepted (`users.totp_last_step`), so an observed code cannot be replayed.
-//! An admin undoes enrolment with [`reset`] (lost phone).
-//!
-//! The secret in memory: opened into `Sensitive` (wiped on drop), handed to `totp-rs`
-//! built with its `zeroize` feature (its `Totp` wipes its copy on drop), and the
-//! enrolment answer wipes its base32, URL and QR forms once sent.
+//! Enrolment, confirmation, login codes and reset of the second factor.
 
-use axum::Json;
-use axum::extract::State;
-use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use ring::digest;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sqlx::Row;
 use zeroize::Zeroize;
 
-use super::accounts::Account;
-use super::extract::{AuthUser, ENROLMENT_PENDING_KEY, SessionUser};
 use crate::AppState;
 use crate::audit::actions;
 use crate::audit::{Event, Outcome};
+use crate::auth::accounts::Account;
+use crate::auth::extract::{AuthUser, ENROLMENT_PENDING_KEY};
 use crate::crypto::Sensitive;
 use crate::db::{Db, timestamp};
-use crate::web::{ApiError, ApiJson};
+use crate::error::{Error, Internal};
 
 pub const TOTP_COLUMN: &str = "totp_secret_sealed";
 /// How many recovery codes a confirmed enrolment hands out.
@@ -55,7 +39,7 @@ pub fn hash_recovery_code(code: &str) -> String {
 }
 
 /// A fresh recovery code: 80 random bits as 20 hex digits in groups of five.
-fn new_recovery_code() -> Result<String, ApiError> {
+fn new_recovery_code() -> Result<String, Error> {
     let hex = crate::crypto::random_hex::<10>()?;
     let groups: Vec<&str> = (0..4).filter_map(|i| hex.get(i * 5..i * 5 + 5)).collect();
     Ok(groups.join("-"))
@@ -75,7 +59,7 @@ struct Stored {
     enabled: bool,
 }
 
-async fn stored(state: &AppState, user_id: &str) -> Result<Stored, ApiError> {
+async fn stored(state: &AppState, user_id: &str) -> Result<Stored, Error> {
     let row = sqlx::query("SELECT totp_secret_sealed, totp_enabled FROM users WHERE id = $1")
         .bind(user_id)
         .fetch_one(&state.db.pool)
@@ -87,12 +71,13 @@ async fn stored(state: &AppState, user_id: &str) -> Result<Stored, ApiError> {
 }
 
 /// The time step `code` is valid for under the sealed secret (±1 step of skew), if any.
-fn matching_step(state: &AppState, account: &Account, sealed: &[u8], code: &str) -> Result<Option<i64>, ApiError> {
+fn matching_step(state: &AppState, account: &Account, sealed: &[u8], code: &str) -> Result<Option<i64>, Error> {
     if !is_totp_format(code) {
         return Ok(None);
     }
     let secret = state.keyring.open_account_secret(&account.id, TOTP_COLUMN, sealed)?;
-    let totp = totp_for(secret.expose().clone(), &account.username).map_err(|e| ApiError::internal(&e))?;
+    let totp = totp_for(secret.expose().clone(), &account.username)
+        .map_err(|e| Error::Internal(Internal::SecondFactor(e.to_string())))?;
     Ok(totp
         .check(code, unix_seconds(state.clock.now()))
         .and_then(|step| i64::try_from(step).ok()))
@@ -100,7 +85,7 @@ fn matching_step(state: &AppState, account: &Account, sealed: &[u8], code: &str)
 
 /// Checks a login code: a current TOTP code not used before, or an unused recovery code
 /// (then used up). Only for accounts whose second factor is enabled.
-pub async fn verify_login_code(state: &AppState, account: &Account, code: &str) -> Result<bool, ApiError> {
+pub async fn verify_login_code(state: &AppState, account: &Account, code: &str) -> Result<bool, Error> {
     let code = code.trim();
     if is_totp_format(code) {
         let stored = stored(state, &account.id).await?;
@@ -171,16 +156,19 @@ impl Drop for Enrolment {
 /// Starts (or restarts) enrolment: a new secret, sealed and stored with the factor still
 /// disabled. Refused with 409 `mfa_already_enrolled` once the factor is enabled (an admin
 /// resets it first). Audited as `mfa_enrol`.
-pub async fn enrol(state: &AppState, user: &AuthUser) -> Result<Enrolment, ApiError> {
+pub async fn enrol(state: &AppState, user: &AuthUser) -> Result<Enrolment, Error> {
     let account = &user.account;
     let secret = Sensitive::new(crate::crypto::random_bytes::<SECRET_BYTES>()?);
     let sealed = state
         .keyring
         .seal_account_secret(&account.id, TOTP_COLUMN, secret.expose())?;
-    let totp = totp_for(secret.expose().to_vec(), &account.username).map_err(|e| ApiError::internal(&e))?;
-    let otpauth_url = totp.to_url().map_err(|e| ApiError::internal(&e))?;
+    let totp = totp_for(secret.expose().to_vec(), &account.username)
+        .map_err(|e| Error::Internal(Internal::SecondFactor(e.to_string())))?;
+    let otpauth_url = totp
+        .to_url()
+        .map_err(|e| Error::Internal(Internal::SecondFactor(e.to_string())))?;
     let qr_svg = qrcode::QrCode::new(otpauth_url.as_bytes())
-        .map_err(|e| ApiError::internal(&e))?
+        .map_err(|e| Error::Internal(Internal::SecondFactor(e.to_string())))?
         .render::<qrcode::render::svg::Color>()
         .min_dimensions(200, 200)
         .build();
@@ -202,7 +190,7 @@ pub async fn enrol(state: &AppState, user: &AuthUser) -> Result<Enrolment, ApiEr
                     .reason("already enrolled"),
             )
             .await?;
-        return Err(ApiError::new(StatusCode::CONFLICT, "mfa_already_enrolled"));
+        return Err(Error::conflict("mfa_already_enrolled"));
     }
     state.audit(user.event(actions::MFA_ENROL, Outcome::Success)).await?;
     Ok(Enrolment {
@@ -217,20 +205,20 @@ pub async fn enrol(state: &AppState, user: &AuthUser) -> Result<Enrolment, ApiEr
 /// hashes are stored). A wrong code is 422 with `fields.code`; no pending enrolment is
 /// 409 `mfa_not_started`; an enabled factor is 409 `mfa_already_enrolled`. Audited as
 /// `mfa_confirm` (success or failure).
-pub async fn confirm(state: &AppState, user: &AuthUser, code: &str) -> Result<Vec<String>, ApiError> {
+pub async fn confirm(state: &AppState, user: &AuthUser, code: &str) -> Result<Vec<String>, Error> {
     let account = &user.account;
     let stored = stored(state, &account.id).await?;
     if stored.enabled {
-        return Err(ApiError::new(StatusCode::CONFLICT, "mfa_already_enrolled"));
+        return Err(Error::conflict("mfa_already_enrolled"));
     }
     let Some(sealed) = stored.sealed else {
-        return Err(ApiError::new(StatusCode::CONFLICT, "mfa_not_started"));
+        return Err(Error::conflict("mfa_not_started"));
     };
     let Some(step) = matching_step(state, account, &sealed, code.trim())? else {
         state
             .audit(user.event(actions::MFA_CONFIRM, Outcome::Failure).reason("wrong code"))
             .await?;
-        return Err(ApiError::field("code", "field-invalid_totp"));
+        return Err(Error::field("code", "field-invalid_totp"));
     };
     let codes: Vec<String> = (0..RECOVERY_CODES)
         .map(|_| new_recovery_code())
@@ -252,7 +240,7 @@ pub async fn confirm(state: &AppState, user: &AuthUser, code: &str) -> Result<Ve
     .await?
     .rows_affected();
     if enabled != 1 {
-        return Err(ApiError::new(StatusCode::CONFLICT, "mfa_not_started"));
+        return Err(Error::conflict("mfa_not_started"));
     }
     sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
         .bind(&account.id)
@@ -266,13 +254,9 @@ pub async fn confirm(state: &AppState, user: &AuthUser, code: &str) -> Result<Ve
             .await?;
     }
     tx.commit().await?;
-    let session_error = |e: tower_sessions::session::Error| ApiError::internal(&e);
     // A stronger login from now on: a new session id, the same CSRF token.
-    user.session.cycle_id().await.map_err(session_error)?;
-    user.session
-        .insert(ENROLMENT_PENDING_KEY, false)
-        .await
-        .map_err(session_error)?;
+    user.session.cycle_id().await?;
+    user.session.insert(ENROLMENT_PENDING_KEY, false).await?;
     state.audit(user.event(actions::MFA_CONFIRM, Outcome::Success)).await?;
     Ok(codes)
 }
@@ -312,45 +296,4 @@ pub async fn recovery_codes_left(db: &Db, user_id: &str) -> Result<i64, sqlx::Er
         .bind(user_id)
         .fetch_one(&db.pool)
         .await
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ConfirmRequest {
-    /// The 6-digit code the authenticator app shows now.
-    pub code: String,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct ConfirmResponse {
-    /// Ten one-time recovery codes, shown this once.
-    pub recovery_codes: Vec<String>,
-}
-
-/// Starts enrolment of a TOTP second factor for the logged-in user (allowed while
-/// enrolment is pending).
-#[utoipa::path(post, path = "/api/v1/me/mfa/enrol", tag = "session",
-    responses((status = 200, description = "`{secret, otpauth_url, qr_svg}`", body = Enrolment),
-        (status = 401, description = "Not logged in"),
-        (status = 409, description = "`mfa_already_enrolled`")))]
-pub async fn enrol_api(
-    State(state): State<AppState>,
-    SessionUser(user): SessionUser,
-) -> Result<Json<Enrolment>, ApiError> {
-    Ok(Json(enrol(&state, &user).await?))
-}
-
-/// Confirms enrolment with a first code; answers the recovery codes once.
-#[utoipa::path(post, path = "/api/v1/me/mfa/confirm", tag = "session", request_body = ConfirmRequest,
-    responses((status = 200, description = "`{recovery_codes}`", body = ConfirmResponse),
-        (status = 401, description = "Not logged in"),
-        (status = 409, description = "`mfa_not_started` or `mfa_already_enrolled`"),
-        (status = 422, description = "Wrong code (`fields.code`)")))]
-pub async fn confirm_api(
-    State(state): State<AppState>,
-    SessionUser(user): SessionUser,
-    ApiJson(body): ApiJson<ConfirmRequest>,
-) -> Result<Json<ConfirmResponse>, ApiError> {
-    let recovery_codes = confirm(&state, &user, &body.code).await?;
-    Ok(Json(ConfirmResponse { recovery_codes }))
 }
