@@ -1,10 +1,8 @@
-//! Dates as hoanhap reads them: exactly `YYYY-MM-DD` from the API and the store, and what
-//! people type into a form. Every reader of a date goes through here, so the three
-//! cannot drift apart.
+//! Dates as hoanhap reads them from people: exactly `YYYY-MM-DD` from the API, and what
+//! people type into a form. Every reader of a date goes through here, so the two cannot
+//! drift apart; the store's dates are decoded by [`crate::db::DbDate`].
 
 use chrono::NaiveDate;
-
-use crate::error::{Error, Internal};
 
 /// A `YYYY-MM-DD` date (exactly that form): what the API accepts.
 pub fn parse_iso(value: &str) -> Option<NaiveDate> {
@@ -24,12 +22,6 @@ pub fn parse_typed(input: &str) -> Option<NaiveDate> {
         .ok()
 }
 
-/// A date read back from a `TEXT` column; a malformed one is an internal error.
-pub fn stored(text: &str) -> Result<NaiveDate, Error> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map_err(|_| Error::Internal(Internal::Inconsistent("a stored date is malformed".into())))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -46,7 +38,5 @@ mod tests {
     fn forms_take_day_month_year_too() {
         assert_eq!(parse_typed("05/03/2024"), parse_typed("2024-03-05"));
         assert!(parse_typed("2024-02-30").is_none());
-        assert!(stored("2024-02-30").is_err());
-        assert_eq!(stored("2024-03-05").ok(), parse_iso("2024-03-05"));
     }
 }

@@ -270,7 +270,7 @@ fn decode(row: &sqlx::any::AnyRow) -> Result<Entry, sqlx::Error> {
         object_id: row.try_get("object_id")?,
         reason: row.try_get("reason")?,
         outcome: row.try_get("outcome")?,
-        flagged: crate::db::flag(row, "flagged")?,
+        flagged: row.try_get::<crate::db::Flag, _>("flagged")?.0,
     })
 }
 

@@ -92,8 +92,8 @@ fn decode(row: &AnyRow) -> Result<Account, sqlx::Error> {
         role: role.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
         area: row.try_get("area")?,
         status: row.try_get("status")?,
-        totp_enabled: crate::db::flag(row, "totp_enabled")?,
-        password_change_required: crate::db::flag(row, "password_change_required")?,
+        totp_enabled: row.try_get::<crate::db::Flag, _>("totp_enabled")?.0,
+        password_change_required: row.try_get::<crate::db::Flag, _>("password_change_required")?.0,
     })
 }
 

@@ -55,7 +55,7 @@ fn decode(row: &sqlx::any::AnyRow) -> Result<Category, sqlx::Error> {
         name_vi: row.try_get("name_vi")?,
         name_en: row.try_get("name_en")?,
         sort: row.try_get("sort")?,
-        active: crate::db::flag(row, "active")?,
+        active: row.try_get::<crate::db::Flag, _>("active")?.0,
     })
 }
 

@@ -152,15 +152,21 @@ impl ClientStatus {
             Self::Closed => "closed",
         }
     }
+}
 
-    /// A stored code; anything else is a damaged record.
-    pub fn stored(code: &str) -> Result<Self, crate::error::Error> {
-        match code {
+impl sqlx::Type<sqlx::Any> for ClientStatus {
+    fn type_info() -> sqlx::any::AnyTypeInfo {
+        <String as sqlx::Type<sqlx::Any>>::type_info()
+    }
+}
+
+/// Any other stored code is a damaged record: a decode error.
+impl<'r> sqlx::Decode<'r, sqlx::Any> for ClientStatus {
+    fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        match <String as sqlx::Decode<sqlx::Any>>::decode(value)?.as_str() {
             "open" => Ok(Self::Open),
             "closed" => Ok(Self::Closed),
-            _ => Err(crate::error::Error::Internal(crate::error::Internal::Inconsistent(
-                "a stored case status is unknown".into(),
-            ))),
+            _ => Err("a stored case status is unknown".into()),
         }
     }
 }

@@ -698,8 +698,7 @@ impl ClientStore {
             return Ok(StoreError::NotFound);
         };
         let current: i64 = row.try_get("version")?;
-        let status = ClientStatus::stored(&row.try_get::<String, _>("status")?)
-            .map_err(|_| sqlx::Error::Decode("a stored case status is unknown".into()))?;
+        let status = row.try_get::<ClientStatus, _>("status")?;
         Ok(if status != wanted_status {
             StoreError::InvalidState { status }
         } else if current != version {
@@ -834,15 +833,14 @@ fn decode(row: &AnyRow, key: Option<&DataKey>, classes: FieldClasses) -> Result<
     Ok(Client {
         code: row.try_get("code")?,
         area: row.try_get("area")?,
-        status: ClientStatus::stored(&row.try_get::<String, _>("status")?)
-            .map_err(|_| sqlx::Error::Decode("a stored case status is unknown".into()))?,
-        eligible: crate::db::flag(row, "eligible")?,
+        status: row.try_get::<ClientStatus, _>("status")?,
+        eligible: row.try_get::<crate::db::Flag, _>("eligible")?.0,
         age_band: row.try_get("age_band")?,
         opened_on: row.try_get("opened_on")?,
         closed_on: row.try_get("closed_on")?,
         closure_reason: row.try_get("closure_reason")?,
         assigned_worker: row.try_get("assigned_worker")?,
-        child_protection: crate::db::flag(row, "child_protection")?,
+        child_protection: row.try_get::<crate::db::Flag, _>("child_protection")?.0,
         version: row.try_get("version")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,

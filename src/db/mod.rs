@@ -3,8 +3,10 @@
 //! Only the connection set-up and the migrations differ per engine.
 
 mod sql;
+mod types;
 
 pub use sql::Sql;
+pub use types::{DbDate, DbTime, Flag};
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -162,13 +164,4 @@ pub fn timestamp(at: chrono::DateTime<chrono::Utc>) -> String {
 /// Whether an error is a unique-constraint violation (both engines).
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
-}
-
-/// Reads a flag column: BOOLEAN in PostgreSQL, INTEGER 0/1 in SQLite.
-pub fn flag(row: &sqlx::any::AnyRow, column: &str) -> Result<bool, sqlx::Error> {
-    use sqlx::Row;
-    match row.try_get::<bool, _>(column) {
-        Ok(b) => Ok(b),
-        Err(_) => row.try_get::<i64, _>(column).map(|v| v != 0),
-    }
 }

@@ -1,15 +1,15 @@
 //! Dates as people in Vietnam write them: dd/mm/yyyy; times in Vietnam time (UTC+7, no
 //! daylight saving).
 
-use chrono::{DateTime, FixedOffset, NaiveDate};
+use chrono::{DateTime, FixedOffset};
 
 const VIETNAM_OFFSET_SECS: i32 = 7 * 3600;
 
 /// `2024-03-15` → `15/03/2024`; anything else is shown as it is.
 pub fn date(iso: &str) -> String {
-    match NaiveDate::parse_from_str(iso.get(..10).unwrap_or(iso), "%Y-%m-%d") {
-        Ok(d) => d.format("%d/%m/%Y").to_string(),
-        Err(_) => iso.to_owned(),
+    match crate::dates::parse_iso(iso.get(..10).unwrap_or(iso)) {
+        Some(d) => d.format("%d/%m/%Y").to_string(),
+        None => iso.to_owned(),
     }
 }
 

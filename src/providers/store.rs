@@ -15,7 +15,7 @@ fn decode(row: &sqlx::any::AnyRow) -> Result<Provider, sqlx::Error> {
         category: row.try_get("category")?,
         area: row.try_get("area")?,
         contact: row.try_get("contact")?,
-        active: crate::db::flag(row, "active")?,
+        active: row.try_get::<crate::db::Flag, _>("active")?.0,
         created_at: row.try_get("created_at")?,
     })
 }

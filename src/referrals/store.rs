@@ -50,8 +50,8 @@ pub async fn case_of(db: &Db, client_id: &str) -> Result<Option<(ClientStatus, N
     let Some(row) = row else {
         return Ok(None);
     };
-    let status = ClientStatus::stored(&row.try_get::<String, _>("status")?)?;
-    let opened_on = crate::dates::stored(&row.try_get::<String, _>("opened_on")?)?;
+    let status = row.try_get::<ClientStatus, _>("status")?;
+    let opened_on = row.try_get::<crate::db::DbDate, _>("opened_on")?.0;
     Ok(Some((status, opened_on)))
 }
 
@@ -126,7 +126,7 @@ pub async fn position(db: &Db, referral_id: &str) -> Result<Option<(Status, Naiv
         return Ok(None);
     };
     let status = stored_status(&row.try_get::<String, _>("status")?)?;
-    let last_moved_on = crate::dates::stored(&row.try_get::<String, _>("last_moved_on")?)?;
+    let last_moved_on = row.try_get::<crate::db::DbDate, _>("last_moved_on")?.0;
     Ok(Some((status, last_moved_on)))
 }
 
@@ -220,7 +220,7 @@ impl StoredReferral {
             created_by: row.try_get("created_by")?,
             created_at: row.try_get("created_at")?,
             version: row.try_get("version")?,
-            share_detail: crate::db::flag(row, "share_detail")?,
+            share_detail: row.try_get::<crate::db::Flag, _>("share_detail")?.0,
             detail_sealed: row.try_get("detail_sealed")?,
             override_reason_sealed: row.try_get("override_reason_sealed")?,
         })
@@ -338,7 +338,7 @@ pub async fn waiting_since(db: &Db, cutoff: NaiveDate) -> Result<Vec<Waiting>, E
                 provider_id: row.try_get("provider_id")?,
                 provider_name: row.try_get("provider_name")?,
                 referred_on: row.try_get("referred_on")?,
-                last_moved_on: crate::dates::stored(&row.try_get::<String, _>("last_moved_on")?)?,
+                last_moved_on: row.try_get::<crate::db::DbDate, _>("last_moved_on")?.0,
             })
         })
         .collect()
@@ -372,7 +372,7 @@ pub async fn slip_row(db: &Db, referral_id: &str) -> Result<Option<SlipRow>, sql
         Ok(SlipRow {
             category: row.try_get("category")?,
             referred_on: row.try_get("referred_on")?,
-            share_detail: crate::db::flag(&row, "share_detail")?,
+            share_detail: row.try_get::<crate::db::Flag, _>("share_detail")?.0,
             detail_sealed: row.try_get("detail_sealed")?,
             client_code: row.try_get("code")?,
             chosen_name_sealed: row.try_get("chosen_name_sealed")?,

@@ -46,10 +46,7 @@ fn date(y: i32, m: u32, d: u32) -> Result<NaiveDate, PeriodError> {
 
 fn parse_day(value: Option<&Value>) -> Result<NaiveDate, PeriodError> {
     let text = value.and_then(Value::as_str).ok_or(PeriodError::Malformed)?;
-    if text.len() != 10 {
-        return Err(PeriodError::Malformed);
-    }
-    let day = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| PeriodError::Malformed)?;
+    let day = crate::dates::parse_iso(text).ok_or(PeriodError::Malformed)?;
     if YEARS.contains(&day.year()) {
         Ok(day)
     } else {

@@ -196,7 +196,7 @@ pub async fn categories(db: &Db) -> Result<Vec<Category>, sqlx::Error> {
                 code: r.try_get("code")?,
                 name_vi: r.try_get("name_vi")?,
                 name_en: r.try_get("name_en")?,
-                active: crate::db::flag(r, "active")?,
+                active: r.try_get::<crate::db::Flag, _>("active")?.0,
             })
         })
         .collect()

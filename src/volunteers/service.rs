@@ -15,7 +15,7 @@ use crate::authz::Authz;
 use crate::clients::FieldClasses;
 use crate::clients::alerts::placeholders;
 use crate::clients::validation::{self as v};
-use crate::db::{flag, timestamp};
+use crate::db::timestamp;
 use crate::error::Error;
 use crate::policy::{Action, Reach, Resource};
 
@@ -210,7 +210,7 @@ pub async fn follow_ups(state: &AppState, user: &Authz, include_done: bool) -> R
                 on: r.try_get("on_date")?,
                 volunteer_id: r.try_get("volunteer_id")?,
                 volunteer: r.try_get("display_name")?,
-                done: flag(r, "follow_up_done")?,
+                done: r.try_get::<crate::db::Flag, _>("follow_up_done")?.0,
                 done_at: r.try_get("follow_up_done_at")?,
             })
         })

@@ -6,7 +6,6 @@ use sqlx::Row;
 use super::model::{Assignment, SupportLog};
 use crate::AppState;
 use crate::clients::FieldClasses;
-use crate::db::flag;
 use crate::error::Error;
 
 pub(super) const TABLE: &str = "support_logs";
@@ -74,8 +73,8 @@ pub async fn support_logs(
             kind: row.try_get("kind")?,
             on: row.try_get("on_date")?,
             duration_minutes: row.try_get("duration_minutes")?,
-            needs_follow_up: flag(&row, "needs_follow_up")?,
-            follow_up_done: flag(&row, "follow_up_done")?,
+            needs_follow_up: row.try_get::<crate::db::Flag, _>("needs_follow_up")?.0,
+            follow_up_done: row.try_get::<crate::db::Flag, _>("follow_up_done")?.0,
             follow_up_done_at: row.try_get("follow_up_done_at")?,
             created_at: row.try_get("created_at")?,
             has_note: sealed.is_some(),

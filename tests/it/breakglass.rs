@@ -142,7 +142,7 @@ async fn a_grant_opens_the_client_for_one_hour() {
     assert_eq!(row.get::<String, _>("actor"), w.outsider);
     assert_eq!(row.get::<String, _>("client_code"), w.code);
     assert_eq!(row.get::<String, _>("reason"), REASON);
-    assert!(hoanhap::db::flag(&row, "flagged").unwrap());
+    assert!(row.try_get::<hoanhap::db::Flag, _>("flagged").unwrap().0);
 
     // One hour later, access is gone.
     state.clock.advance(chrono::Duration::minutes(61));

@@ -531,7 +531,10 @@ async fn intake_never_tells_a_worker_that_a_person_is_a_client_elsewhere() {
             .iter()
             .map(|row| {
                 use sqlx::Row;
-                (row.get("actor"), hoanhap::db::flag(row, "flagged").unwrap())
+                (
+                    row.get("actor"),
+                    row.try_get::<hoanhap::db::Flag, _>("flagged").unwrap().0,
+                )
             })
             .collect();
     assert_eq!(flagged.len(), 2, "{flagged:?}");

@@ -312,3 +312,29 @@ fn optional_filters_are_added_only_when_set() {
         "build optional filters with db::Sql::filter: {offending:#?}"
     );
 }
+
+/// Dates typed by people or sent to the API are read by `src/dates.rs`, stored ones by
+/// `db::DbDate`: one place each, so the forms accepted cannot drift apart.
+#[test]
+fn dates_are_parsed_in_one_place() {
+    const READERS: [&str; 2] = ["dates.rs", "db/types.rs"];
+    let mut offending = Vec::new();
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    for file in files {
+        let name = file.strip_prefix(src()).unwrap().display().to_string();
+        if READERS.contains(&name.as_str()) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            if line.contains("NaiveDate::parse_from_str") {
+                offending.push(format!("{name}:{}: {}", n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        offending.is_empty(),
+        "parse dates with crate::dates or db::DbDate: {offending:#?}"
+    );
+}

@@ -326,7 +326,7 @@ async fn flagged(server: &TestServer, action: &str, object: &str) -> bool {
         .await
         .unwrap()
         .iter()
-        .map(|row| json!(hoanhap::db::flag(row, "flagged").unwrap()))
+        .map(|row| json!(sqlx::Row::try_get::<hoanhap::db::Flag, _>(row, "flagged").unwrap().0))
         .collect();
     assert_eq!(flags.len(), 1, "{action} {object}");
     flags[0] == json!(true)

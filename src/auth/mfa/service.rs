@@ -66,7 +66,7 @@ async fn stored(state: &AppState, user_id: &str) -> Result<Stored, Error> {
         .await?;
     Ok(Stored {
         sealed: row.try_get(TOTP_COLUMN)?,
-        enabled: crate::db::flag(&row, "totp_enabled")?,
+        enabled: row.try_get::<crate::db::Flag, _>("totp_enabled")?.0,
     })
 }
 
