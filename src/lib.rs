@@ -293,7 +293,6 @@ pub fn app(state: AppState) -> Router {
         .merge(api_router)
         .route("/api/openapi.json", get(openapi_json))
         .merge(pages::pages())
-        .merge(stats::pages())
         .with_state(state)
         .layer(axum::middleware::from_fn(auth::csrf::protect))
         .layer(sessions)

@@ -6,28 +6,28 @@
 //! the only page a session whose password must be changed may open.
 
 use askama::Template;
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 
 use super::ctx::{PageCtx, PageSessionUser, PageUser};
 use super::error::{PageError, render};
 use super::form::{FormData, FormErrors};
 use super::lang::PageLang;
+use super::routes::PageRoutes;
 use crate::AppState;
 use crate::auth::extract::CSRF_KEY;
 use crate::auth::{LoginUser, mfa, own_password};
 use crate::web::ApiError;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/account", get(account_page))
-        .route("/account/mfa", get(mfa_page))
-        .route("/account/mfa/start", post(mfa_start))
-        .route("/account/mfa/confirm", post(mfa_confirm))
-        .route("/account/password", get(password_page).post(password_submit))
+pub fn routes() -> PageRoutes {
+    PageRoutes::new()
+        .get("/account", account_page)
+        .get("/account/mfa", mfa_page)
+        .post("/account/mfa/start", mfa_start)
+        .post("/account/mfa/confirm", mfa_confirm)
+        .get("/account/password", password_page)
+        .post("/account/password", password_submit)
 }
 
 #[derive(Template)]

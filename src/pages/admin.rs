@@ -3,17 +3,16 @@
 //! same rules and audit events as the accounts API.
 
 use askama::Template;
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::ctx::{PageCtx, PageUser};
 use super::error::{PageError, render};
 use super::form::{FormData, FormErrors};
+use super::routes::PageRoutes;
 use crate::AppState;
 use crate::areas::Area;
 use crate::auth::accounts::Account;
@@ -21,14 +20,15 @@ use crate::auth::users::CreateUser;
 use crate::auth::users::service as users;
 use crate::policy::Role;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/admin/users", get(list_page).post(create))
-        .route("/admin/users/{id}", get(account_page))
-        .route("/admin/users/{id}/disable", post(disable))
-        .route("/admin/users/{id}/enable", post(enable))
-        .route("/admin/users/{id}/reset-password", post(reset_password))
-        .route("/admin/users/{id}/reset-mfa", post(reset_mfa))
+pub fn routes() -> PageRoutes {
+    PageRoutes::new()
+        .get("/admin/users", list_page)
+        .post("/admin/users", create)
+        .get("/admin/users/{id}", account_page)
+        .post("/admin/users/{id}/disable", disable)
+        .post("/admin/users/{id}/enable", enable)
+        .post("/admin/users/{id}/reset-password", reset_password)
+        .post("/admin/users/{id}/reset-mfa", reset_mfa)
 }
 
 /// Confirmation messages after a change (post, redirect, get).

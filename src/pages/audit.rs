@@ -6,27 +6,28 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::response::Response;
-use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::ctx::{PageCtx, PageUser};
 use super::error::{PageError, render};
 use super::form::{FormData, FormErrors};
+use super::routes::PageRoutes;
 use crate::AppState;
 use crate::audit::{Checkpoint, Entry, Filter, Report, Verification};
 use crate::audit_review::service;
 use crate::auth::accounts;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/audit", get(audit_page).post(audit_search))
-        .route("/audit/verify", get(verify_page).post(verify_checkpoint_page))
-        .route("/audit/checkpoint", post(checkpoint_download))
+pub fn routes() -> PageRoutes {
+    PageRoutes::new()
+        .get("/audit", audit_page)
+        .post("/audit", audit_search)
+        .get("/audit/verify", verify_page)
+        .post("/audit/verify", verify_checkpoint_page)
+        .post("/audit/checkpoint", checkpoint_download)
 }
 
 const LIMIT: i64 = 200;

@@ -10,11 +10,9 @@
 //! inputs of the form that failed (422).
 
 use askama::Template;
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::ctx::{PageCtx, PageUser};
@@ -22,6 +20,7 @@ use super::error::{PageError, render};
 use super::form::{FormData, FormErrors};
 use super::intake::iso_date;
 use super::lookup::Names;
+use super::routes::PageRoutes;
 use crate::AppState;
 use crate::auth::accounts::{self, Account};
 use crate::authz::ClientRef;
@@ -35,20 +34,20 @@ use crate::providers::{Provider, ProviderFilter};
 use crate::referrals::{NewReferral, Referral, TransitionInput};
 use crate::volunteers::AssignInput;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/clients/{id}", get(case_page))
-        .route("/clients/{id}/needs", post(add_need))
-        .route("/clients/{id}/consents", post(add_consent))
-        .route("/clients/{id}/consents/{consent_id}/withdraw", post(withdraw_consent))
-        .route("/clients/{id}/referrals", post(add_referral))
-        .route("/referrals/{id}/transitions", post(move_referral))
-        .route("/clients/{id}/volunteers", post(assign_volunteer))
-        .route("/clients/{id}/volunteers/{user_id}/remove", post(unassign_volunteer))
-        .route("/clients/{id}/close", post(close_case))
-        .route("/clients/{id}/reopen", post(reopen_case))
-        .route("/clients/{id}/erase", post(erase_case))
-        .route("/clients/{id}/break-glass", post(break_glass))
+pub fn routes() -> PageRoutes {
+    PageRoutes::new()
+        .get("/clients/{id}", case_page)
+        .post("/clients/{id}/needs", add_need)
+        .post("/clients/{id}/consents", add_consent)
+        .post("/clients/{id}/consents/{consent_id}/withdraw", withdraw_consent)
+        .post("/clients/{id}/referrals", add_referral)
+        .post("/referrals/{id}/transitions", move_referral)
+        .post("/clients/{id}/volunteers", assign_volunteer)
+        .post("/clients/{id}/volunteers/{user_id}/remove", unassign_volunteer)
+        .post("/clients/{id}/close", close_case)
+        .post("/clients/{id}/reopen", reopen_case)
+        .post("/clients/{id}/erase", erase_case)
+        .post("/clients/{id}/break-glass", break_glass)
 }
 
 /// What the caller may do on this client (decided by the policies; the services check

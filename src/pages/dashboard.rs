@@ -7,17 +7,16 @@
 //! done, and finding a client by code.
 
 use askama::Template;
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::ctx::{PageCtx, PageUser};
 use super::error::{PageError, render};
 use super::form::{FormData, FormErrors};
 use super::lookup::Names;
+use super::routes::PageRoutes;
 use crate::AppState;
 use crate::breakglass::Grant;
 use crate::clients::ClientStatus;
@@ -27,12 +26,12 @@ use crate::policy::Role;
 use crate::referrals::FollowUp;
 use crate::volunteers::SupportFollowUp;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(home))
-        .route("/clients/find", post(find))
-        .route("/alerts/{id}/acknowledge", post(acknowledge))
-        .route("/follow-ups/{id}/done", post(follow_up_done))
+pub fn routes() -> PageRoutes {
+    PageRoutes::new()
+        .get("/", home)
+        .post("/clients/find", find)
+        .post("/alerts/{id}/acknowledge", acknowledge)
+        .post("/follow-ups/{id}/done", follow_up_done)
 }
 
 const DONE: &[&str] = &["alert", "followup", "erased", "logged"];

@@ -4,26 +4,26 @@
 //! And `POST /clients/{id}/reassign` (supervisors).
 
 use askama::Template;
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 
 use super::ctx::{PageCtx, PageUser};
 use super::error::{PageError, render};
 use super::form::{FormData, FormErrors};
 use super::intake::iso_date;
 use super::lookup::Names;
+use super::routes::PageRoutes;
 use crate::AppState;
 use crate::clients::service::{self, ClientView, ReassignInput, UpdateInput};
 use crate::clients::{FieldClasses, Pii};
 use crate::policy::Action;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/clients/{id}/edit", get(edit_form).post(edit_submit))
-        .route("/clients/{id}/reassign", post(reassign))
+pub fn routes() -> PageRoutes {
+    PageRoutes::new()
+        .get("/clients/{id}/edit", edit_form)
+        .post("/clients/{id}/edit", edit_submit)
+        .post("/clients/{id}/reassign", reassign)
 }
 
 #[derive(Template)]

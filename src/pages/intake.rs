@@ -3,23 +3,24 @@
 //! (only) of possible duplicates.
 
 use askama::Template;
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
 
 use super::ctx::{PageCtx, PageUser};
 use super::error::{PageError, render};
 use super::form::{FormData, FormErrors};
 use super::lookup::Names;
+use super::routes::PageRoutes;
 use crate::AppState;
 use crate::auth::accounts::{self, Account};
 use crate::clients::Pii;
 use crate::clients::service::{self, IntakeConsents, IntakeInput};
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/clients/new", get(form_page).post(submit))
+pub fn routes() -> PageRoutes {
+    PageRoutes::new()
+        .get("/clients/new", form_page)
+        .post("/clients/new", submit)
 }
 
 #[derive(Template)]

@@ -5,11 +5,9 @@
 use std::net::SocketAddr;
 
 use askama::Template;
-use axum::Router;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use secrecy::SecretString;
 use serde::Deserialize;
 use tower_sessions::Session;
@@ -18,16 +16,18 @@ use super::ctx::{PageCtx, safe_next};
 use super::error::{PageError, render};
 use super::form::{FormData, FormErrors};
 use super::lang::PageLang;
+use super::routes::PageRoutes;
 use crate::AppState;
 use crate::auth::LoginUser;
 use crate::auth::session::service::{self as session_service, check_login, client_address};
 use crate::error::Error;
 use crate::web::ApiError;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/login", get(login_form).post(login_submit))
-        .route("/logout", post(logout))
+pub fn routes() -> PageRoutes {
+    PageRoutes::new()
+        .get("/login", login_form)
+        .post("/login", login_submit)
+        .post("/logout", logout)
 }
 
 #[derive(Template)]

@@ -20,18 +20,20 @@ mod intake;
 pub mod lang;
 mod login;
 pub mod lookup;
+mod routes;
 mod services;
 mod setup;
+mod stats;
 mod transfers;
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
-use axum::routing::get;
 
 pub use ctx::{PageCtx, PageSessionUser, PageUser};
 pub use error::{PageError, render};
 pub use form::{FormData, FormErrors};
+pub use routes::PageRoutes;
 
 use crate::AppState;
 
@@ -47,10 +49,10 @@ async fn stylesheet() -> impl IntoResponse {
     )
 }
 
-/// Every page route, with the pages middleware and the HTML 404 for unknown paths.
-pub fn pages() -> Router<AppState> {
-    Router::new()
-        .route("/static/hoanhap.css", get(stylesheet))
+/// Every page route and the list of them.
+pub fn routes() -> PageRoutes {
+    PageRoutes::new()
+        .get("/static/hoanhap.css", stylesheet)
         .merge(login::routes())
         .merge(dashboard::routes())
         .merge(intake::routes())
@@ -62,6 +64,13 @@ pub fn pages() -> Router<AppState> {
         .merge(setup::routes())
         .merge(admin::routes())
         .merge(transfers::routes())
+        .merge(stats::routes())
+}
+
+/// The pages with their middleware and the HTML 404 for unknown paths.
+pub fn pages() -> Router<AppState> {
+    routes()
+        .into_router()
         .fallback(error::fallback)
         .layer(axum::middleware::from_fn(error::page_layer))
 }

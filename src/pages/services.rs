@@ -4,11 +4,9 @@
 //! 360 px phone.
 
 use askama::Template;
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::ctx::{PageCtx, PageUser};
@@ -16,6 +14,7 @@ use super::error::{PageError, render};
 use super::form::{FormData, FormErrors};
 use super::intake::iso_date;
 use super::lookup::Names;
+use super::routes::PageRoutes;
 use crate::AppState;
 use crate::clients::Pii;
 use crate::clients::service::{self, ClientView};
@@ -25,12 +24,14 @@ use crate::referrals::Slip;
 use crate::volunteers::{SUPPORT_KINDS, SupportLogInput};
 use crate::web::Lang;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/referrals/{id}/slip", get(slip_page))
-        .route("/providers", get(providers_page).post(add_provider))
-        .route("/providers/{id}/active", post(set_provider_active))
-        .route("/clients/{id}/support", get(support_form).post(support_submit))
+pub fn routes() -> PageRoutes {
+    PageRoutes::new()
+        .get("/referrals/{id}/slip", slip_page)
+        .get("/providers", providers_page)
+        .post("/providers", add_provider)
+        .post("/providers/{id}/active", set_provider_active)
+        .get("/clients/{id}/support", support_form)
+        .post("/clients/{id}/support", support_submit)
 }
 
 // ---------------------------------------------------------------------------------

@@ -2,22 +2,23 @@
 //! creates the first admin (in the province area), then sends them to log in.
 
 use askama::Template;
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
 use secrecy::SecretString;
 
 use super::ctx::PageCtx;
 use super::error::{PageError, render};
 use super::form::{FormData, FormErrors};
 use super::lang::PageLang;
+use super::routes::PageRoutes;
 use crate::AppState;
 use crate::auth::setup::{self, SetupError};
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/setup/{token}", get(setup_form).post(setup_submit))
+pub fn routes() -> PageRoutes {
+    PageRoutes::new()
+        .get("/setup/{token}", setup_form)
+        .post("/setup/{token}", setup_submit)
 }
 
 #[derive(Template)]

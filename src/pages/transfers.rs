@@ -4,30 +4,30 @@
 //! by [`crate::transfers::service`], as for the API.
 
 use askama::Template;
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::ctx::{PageCtx, PageUser};
 use super::error::{PageError, render};
 use super::form::{FormData, FormErrors};
 use super::lookup::Names;
+use super::routes::PageRoutes;
 use crate::AppState;
 use crate::clients::Pii;
 use crate::policy::{Action, Resource};
 use crate::transfers::service;
 use crate::transfers::{DecisionInput, Transfer, TransferInput, TransferStatus};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/clients/{id}/transfer", get(request_form).post(request_submit))
-        .route("/transfers", get(list_page))
-        .route("/transfers/{id}/accept", post(accept))
-        .route("/transfers/{id}/decline", post(decline))
-        .route("/transfers/{id}/cancel", post(cancel))
+pub fn routes() -> PageRoutes {
+    PageRoutes::new()
+        .get("/clients/{id}/transfer", request_form)
+        .post("/clients/{id}/transfer", request_submit)
+        .get("/transfers", list_page)
+        .post("/transfers/{id}/accept", accept)
+        .post("/transfers/{id}/decline", decline)
+        .post("/transfers/{id}/cancel", cancel)
 }
 
 #[derive(Template)]

@@ -4,28 +4,26 @@
 //! full, with its files). Server-rendered, no script; every text from the message files.
 
 use askama::Template;
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use super::chart::{self, Bar, Labels};
-use super::export::percent;
-use super::release::{self, Category, Count, Progress, Release, Summary};
-use super::service;
 use crate::AppState;
+use crate::pages::routes::PageRoutes;
 use crate::pages::{FormData, FormErrors, PageCtx, PageError, PageUser, render};
+use crate::stats::chart::{self, Bar, Labels};
+use crate::stats::export::percent;
+use crate::stats::release::{self, Category, Count, Progress, Release, Summary};
+use crate::stats::service;
 use crate::web::Lang;
 
 /// The page routes, with the pages middleware (language, HTML error pages).
-pub fn pages() -> Router<AppState> {
-    Router::new()
-        .route("/stats", get(index))
-        .route("/stats/releases", post(publish))
-        .route("/stats/releases/{id}", get(release_page))
-        .layer(axum::middleware::from_fn(crate::pages::error::page_layer))
+pub fn routes() -> PageRoutes {
+    PageRoutes::new()
+        .get("/stats", index)
+        .post("/stats/releases", publish)
+        .get("/stats/releases/{id}", release_page)
 }
 
 /// One row of a rate table, as text.
@@ -152,7 +150,7 @@ fn rate_line(lang: Lang, label: String, cohort: &Count, reached: &Count, rate: O
         reached: reached.text(),
         rate: match (rate, cohort) {
             (Some(r), _) => percent(r, lang),
-            (None, Count::Shown(0)) => super::export::NO_RATE.to_owned(),
+            (None, Count::Shown(0)) => crate::stats::export::NO_RATE.to_owned(),
             (None, _) => lang.t("stats-rate-hidden"),
         },
         meets: rate.map(|r| r >= release::TARGET),
