@@ -15,7 +15,7 @@ use crate::policy::{Action, Resource};
 pub async fn save(state: &AppState, user: &Authz, input: &CategoryInput) -> Result<(Category, bool), Error> {
     user.require(Action::SettingsManage, Resource::system()).await?;
     let input = validate(input)?;
-    let (category, created) = super::save(&state.db, &input).await?;
+    let (category, created) = super::store::save(&state.db, &input).await?;
     let action = if created {
         actions::CATEGORY_CREATE
     } else {

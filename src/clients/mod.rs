@@ -3,13 +3,13 @@
 //! client's own data key.
 
 pub mod alerts;
-pub mod handlers;
+pub mod api;
 mod model;
 pub mod service;
 mod store;
 pub mod validation;
 
-pub use handlers::api;
+pub use api::api;
 pub use model::{
     AgeBand, CLOSURE_REASONS, CasePeriod, Client, ClientPatch, ClientStatus, Created, DuplicateMatch, FieldClasses,
     ListFilter, ListScope, NewClient, Pii, age_band,

@@ -6,7 +6,7 @@
 //! `AppState::client_access` / `authorize` (denials are audited there), validates its
 //! input (422 naming every bad field, nothing written), does the work in one
 //! transaction, audits what it did before answering, and returns plain data. The JSON
-//! API (`handlers.rs`) and the HTML pages both call these.
+//! API (`api.rs`) and the HTML pages both call these.
 
 use serde::{Deserialize, Deserializer, Serialize};
 use validator::Validate;

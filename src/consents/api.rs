@@ -9,7 +9,7 @@ use utoipa_axum::routes;
 use super::{Consent, ConsentInput, WithdrawInput};
 use crate::AppState;
 use crate::authz::Authz;
-use crate::clients::handlers::JsonOrEmpty;
+use crate::clients::api::JsonOrEmpty;
 use crate::web::{ApiError, ApiJson};
 
 pub fn api() -> OpenApiRouter<AppState> {

@@ -1,6 +1,6 @@
-//! Errors of pages: handlers return [`PageError`] (usually an [`ApiError`] from the
-//! shared authorisation and storage functions, via `?`); the pages middleware turns it
-//! into an HTML error page in the user's language, keeping their header and navigation.
+//! Errors of pages: handlers return [`PageError`] (usually the domain error of a
+//! service, via `?`, mapped like the API's); the pages middleware turns it into an HTML
+//! error page in the user's language, keeping their header and navigation.
 
 use askama::Template;
 use axum::extract::Request;

@@ -8,7 +8,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rust_xlsxwriter::{Format, FormatAlign, Workbook, XlsxError};
 
-use super::handlers::Format as FileFormat;
+use super::api::Format as FileFormat;
 use super::release::{Count, Release};
 use crate::config::ProgrammeSettings;
 use crate::error::{Error, Internal};

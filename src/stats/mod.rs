@@ -7,18 +7,18 @@
 //! * [`view`] — what one manager may see of a stored release (district scope);
 //! * [`export`] — CSV and XLSX files of a release for the report to the department;
 //! * [`chart`] — bar charts against the 60 % line, drawn on the server as SVG;
-//! * `handlers` — the JSON API (`/api/v1/stats/...`); the managers' pages are
+//! * `api` — the JSON API (`/api/v1/stats/...`); the managers' pages are
 //!   `pages::stats`, with the other pages.
 
+mod api;
 pub mod chart;
 pub mod compute;
 pub mod disclosure;
 pub mod export;
-mod handlers;
 pub mod linked;
 pub mod period;
 pub mod release;
 pub mod service;
 pub mod view;
 
-pub use handlers::api;
+pub use api::api;

@@ -4,9 +4,9 @@
 
 use serde_json::Value;
 
+use super::api::Format;
 use super::compute::{self, Scope, Window};
 use super::export::{self, ExportFile};
-use super::handlers::Format;
 use super::period::Period;
 use super::release::{self, Meta, Progress, Release, Summary};
 use super::view::{self, Viewed};

@@ -11,7 +11,7 @@ use super::model::{DecisionInput, Transfer, TransferInput, TransferStatus};
 use super::service;
 use crate::AppState;
 use crate::authz::Authz;
-use crate::clients::handlers::JsonOrEmpty;
+use crate::clients::api::JsonOrEmpty;
 use crate::web::{ApiError, ApiJson};
 
 pub fn api() -> OpenApiRouter<AppState> {

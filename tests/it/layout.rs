@@ -338,3 +338,23 @@ fn dates_are_parsed_in_one_place() {
         "parse dates with crate::dates or db::DbDate: {offending:#?}"
     );
 }
+
+/// A feature's JSON routes are in its `api.rs`, next to its `service.rs`: a newcomer
+/// finds an endpoint by the folder of its feature.
+#[test]
+fn json_routes_live_in_the_features_api_files() {
+    let mut offending = Vec::new();
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    for file in files {
+        let name = file.strip_prefix(src()).unwrap().display().to_string();
+        let text = std::fs::read_to_string(&file).unwrap();
+        if !name.ends_with("/api.rs") && text.contains("#[utoipa::path") {
+            offending.push(name);
+        }
+    }
+    assert!(
+        offending.is_empty(),
+        "move these JSON handlers into the feature's api.rs: {offending:?}"
+    );
+}
