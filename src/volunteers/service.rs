@@ -3,19 +3,16 @@
 //! these.
 
 use chrono::NaiveDate;
-use sqlx::Row;
 
 use super::model::{AssignInput, Assignment, SUPPORT_KINDS, SupportFollowUp, SupportLog, SupportLogInput};
-use super::store::{NOTE, TABLE, assignments, support_logs};
+use super::store::{self, FollowUpScope, NOTE, NewSupportLog, TABLE, assignments, support_logs};
 use crate::AppState;
 use crate::audit::Outcome;
 use crate::audit::actions;
 use crate::auth::accounts;
 use crate::authz::Authz;
 use crate::clients::FieldClasses;
-use crate::clients::alerts::placeholders;
 use crate::clients::validation::{self as v};
-use crate::db::timestamp;
 use crate::error::Error;
 use crate::policy::{Action, Reach, Resource};
 
@@ -44,18 +41,7 @@ pub async fn assign(
         return Err(Error::field("user_id", "field-cases-invalid_volunteer"));
     };
     let now = state.clock.now();
-    let inserted = sqlx::query(
-        "INSERT INTO client_volunteers (client_id, user_id, assigned_by, assigned_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (client_id, user_id) DO NOTHING",
-    )
-    .bind(&client.id)
-    .bind(&volunteer.id)
-    .bind(user.id())
-    .bind(timestamp(now))
-    .execute(&state.db.pool)
-    .await?
-    .rows_affected()
-        > 0;
+    let inserted = store::assign(&state.db, &client.id, &volunteer.id, user.id(), now).await?;
     state
         .audit(
             user.event(actions::VOLUNTEER_ASSIGN, Outcome::Success)
@@ -74,13 +60,7 @@ pub async fn assign(
 /// Ends a volunteer's assignment (`volunteer_assign`). Audited; 404 if not assigned.
 pub async fn unassign(state: &AppState, user: &Authz, client_id: &str, volunteer_id: &str) -> Result<(), Error> {
     let client = user.require_client(client_id, Action::VolunteerAssign).await?;
-    let n = sqlx::query("DELETE FROM client_volunteers WHERE client_id = $1 AND user_id = $2")
-        .bind(&client.id)
-        .bind(volunteer_id)
-        .execute(&state.db.pool)
-        .await?
-        .rows_affected();
-    if n == 0 {
+    if !store::unassign(&state.db, &client.id, volunteer_id).await? {
         return Err(Error::NotFound);
     }
     state
@@ -133,22 +113,20 @@ pub async fn log_support(
         ),
         None => None,
     };
-    let now = state.clock.now();
-    sqlx::query(
-        "INSERT INTO support_logs (id, client_id, volunteer_id, kind, on_date, duration_minutes, note_sealed, \
-         needs_follow_up, follow_up_done, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    store::insert_support_log(
+        &state.db,
+        NewSupportLog {
+            id: &id,
+            client_id: &client.id,
+            volunteer_id: user.id(),
+            kind: input.kind.as_deref().unwrap_or_default(),
+            on,
+            duration_minutes: input.duration_minutes,
+            note_sealed: sealed,
+            needs_follow_up: follow_up,
+            at: state.clock.now(),
+        },
     )
-    .bind(&id)
-    .bind(&client.id)
-    .bind(user.id())
-    .bind(input.kind.as_deref().unwrap_or_default())
-    .bind(on.to_string())
-    .bind(input.duration_minutes)
-    .bind(sealed)
-    .bind(follow_up)
-    .bind(false)
-    .bind(timestamp(now))
-    .execute(&state.db.pool)
     .await?;
     let mut event = user
         .event(actions::SUPPORT_LOG, Outcome::Success)
@@ -170,51 +148,11 @@ pub async fn log_support(
 /// own caseload, a supervisor's district. Open ones only unless `include_done`. Audited.
 pub async fn follow_ups(state: &AppState, user: &Authz, include_done: bool) -> Result<Vec<SupportFollowUp>, Error> {
     user.require(Action::FollowupsRead, Resource::system()).await?;
-    // Open follow-ups: done IN (false, false); with the done ones: done IN (false, true).
-    let select = "SELECT s.id, s.client_id, c.code, s.kind, s.on_date, s.volunteer_id, u.display_name, \
-                  s.follow_up_done, s.follow_up_done_at FROM support_logs s JOIN clients c ON c.id = s.client_id \
-                  JOIN users u ON u.id = s.volunteer_id WHERE s.needs_follow_up = $1 AND s.follow_up_done IN ($2, $3)";
-    let order = " ORDER BY s.on_date DESC, s.created_at DESC, s.id";
-    let rows = match user.principal().reach(user.areas()) {
-        Reach::Areas(areas) => {
-            if areas.is_empty() {
-                Vec::new()
-            } else {
-                let sql = format!("{select} AND c.area IN ({}){order}", placeholders(4, areas.len()));
-                let mut query = sqlx::query(&sql).bind(true).bind(false).bind(include_done);
-                for area in &areas {
-                    query = query.bind(area);
-                }
-                query.fetch_all(&state.db.pool).await?
-            }
-        }
-        _ => {
-            let sql = format!("{select} AND c.assigned_worker = $4{order}");
-            sqlx::query(&sql)
-                .bind(true)
-                .bind(false)
-                .bind(include_done)
-                .bind(user.id())
-                .fetch_all(&state.db.pool)
-                .await?
-        }
+    let scope = match user.principal().reach(user.areas()) {
+        Reach::Areas(areas) => FollowUpScope::Areas(areas),
+        _ => FollowUpScope::Worker(user.id().to_owned()),
     };
-    let items = rows
-        .iter()
-        .map(|r| {
-            Ok(SupportFollowUp {
-                id: r.try_get("id")?,
-                client_id: r.try_get("client_id")?,
-                client_code: r.try_get("code")?,
-                kind: r.try_get("kind")?,
-                on: r.try_get("on_date")?,
-                volunteer_id: r.try_get("volunteer_id")?,
-                volunteer: r.try_get("display_name")?,
-                done: r.try_get::<crate::db::Flag, _>("follow_up_done")?.0,
-                done_at: r.try_get("follow_up_done_at")?,
-            })
-        })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let items = store::follow_ups(&state.db, &scope, include_done).await?;
     state
         .audit(user.event(actions::FOLLOWUPS_READ, Outcome::Success))
         .await?;
@@ -224,29 +162,11 @@ pub async fn follow_ups(state: &AppState, user: &Authz, include_done: bool) -> R
 /// Marks a follow-up done (`client_update` on its client: the assigned worker or a
 /// supervisor of the district). Audited; 409 if it was done already.
 pub async fn follow_up_done(state: &AppState, user: &Authz, log_id: &str) -> Result<SupportLog, Error> {
-    let client_id: Option<String> =
-        sqlx::query_scalar("SELECT client_id FROM support_logs WHERE id = $1 AND needs_follow_up = $2")
-            .bind(log_id)
-            .bind(true)
-            .fetch_optional(&state.db.pool)
-            .await?;
-    let Some(client_id) = client_id else {
+    let Some(client_id) = store::client_of_follow_up(&state.db, log_id).await? else {
         return Err(Error::NotFound);
     };
     let client = user.require_client(&client_id, Action::ClientUpdate).await?;
-    let n = sqlx::query(
-        "UPDATE support_logs SET follow_up_done = $1, follow_up_done_at = $2, follow_up_done_by = $3 \
-         WHERE id = $4 AND follow_up_done = $5",
-    )
-    .bind(true)
-    .bind(timestamp(state.clock.now()))
-    .bind(user.id())
-    .bind(log_id)
-    .bind(false)
-    .execute(&state.db.pool)
-    .await?
-    .rows_affected();
-    if n == 0 {
+    if !store::mark_follow_up_done(&state.db, log_id, user.id(), state.clock.now()).await? {
         return Err(Error::conflict("follow_up_done"));
     }
     state

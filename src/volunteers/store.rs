@@ -1,11 +1,13 @@
-//! Reading assignments and support logs; a note is opened with the client's data key
-//! only for the callers the service says may read it.
+//! The volunteers' SQL: assignments, support logs and their follow-ups. A note is
+//! opened with the client's data key only for the callers the service says may read it.
 
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::Row;
 
-use super::model::{Assignment, SupportLog};
+use super::model::{Assignment, SupportFollowUp, SupportLog};
 use crate::AppState;
 use crate::clients::FieldClasses;
+use crate::db::{Db, DbDate, Flag, Sql, timestamp};
 use crate::error::Error;
 
 pub(super) const TABLE: &str = "support_logs";
@@ -82,4 +84,149 @@ pub async fn support_logs(
         });
     }
     Ok(logs)
+}
+
+/// Assigns a volunteer to a client; `false` when she was already assigned.
+pub async fn assign(
+    db: &Db,
+    client_id: &str,
+    volunteer_id: &str,
+    by: &str,
+    at: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query(
+        "INSERT INTO client_volunteers (client_id, user_id, assigned_by, assigned_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (client_id, user_id) DO NOTHING",
+    )
+    .bind(client_id)
+    .bind(volunteer_id)
+    .bind(by)
+    .bind(timestamp(at))
+    .execute(&db.pool)
+    .await?
+    .rows_affected();
+    Ok(inserted > 0)
+}
+
+/// Ends an assignment; `false` when there was none.
+pub async fn unassign(db: &Db, client_id: &str, volunteer_id: &str) -> Result<bool, sqlx::Error> {
+    let deleted = sqlx::query("DELETE FROM client_volunteers WHERE client_id = $1 AND user_id = $2")
+        .bind(client_id)
+        .bind(volunteer_id)
+        .execute(&db.pool)
+        .await?
+        .rows_affected();
+    Ok(deleted > 0)
+}
+
+/// A support log to write, its note already sealed.
+pub struct NewSupportLog<'a> {
+    pub id: &'a str,
+    pub client_id: &'a str,
+    pub volunteer_id: &'a str,
+    pub kind: &'a str,
+    pub on: NaiveDate,
+    pub duration_minutes: Option<i64>,
+    pub note_sealed: Option<Vec<u8>>,
+    pub needs_follow_up: bool,
+    pub at: DateTime<Utc>,
+}
+
+pub async fn insert_support_log(db: &Db, log: NewSupportLog<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO support_logs (id, client_id, volunteer_id, kind, on_date, duration_minutes, note_sealed, \
+         needs_follow_up, follow_up_done, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(log.id)
+    .bind(log.client_id)
+    .bind(log.volunteer_id)
+    .bind(log.kind)
+    .bind(DbDate(log.on))
+    .bind(log.duration_minutes)
+    .bind(log.note_sealed)
+    .bind(log.needs_follow_up)
+    .bind(false)
+    .bind(timestamp(log.at))
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+/// Whose follow-ups a list shows.
+pub enum FollowUpScope {
+    /// Every client in these areas (a supervisor's district).
+    Areas(Vec<String>),
+    /// A social worker's caseload.
+    Worker(String),
+}
+
+/// Logs flagged for a follow-up on the clients of `scope`, newest first; open ones only
+/// unless `include_done`.
+pub async fn follow_ups(
+    db: &Db,
+    scope: &FollowUpScope,
+    include_done: bool,
+) -> Result<Vec<SupportFollowUp>, sqlx::Error> {
+    let mut sql = Sql::new(
+        "SELECT s.id, s.client_id, c.code, s.kind, s.on_date, s.volunteer_id, u.display_name, \
+         s.follow_up_done, s.follow_up_done_at FROM support_logs s JOIN clients c ON c.id = s.client_id \
+         JOIN users u ON u.id = s.volunteer_id WHERE s.needs_follow_up = ",
+    );
+    sql.bind(true)
+        .filter(" AND s.follow_up_done = ", (!include_done).then_some(false));
+    match scope {
+        FollowUpScope::Areas(areas) if areas.is_empty() => return Ok(Vec::new()),
+        FollowUpScope::Areas(areas) => {
+            sql.push(" AND c.area IN (")
+                .bind_all(areas.iter().map(String::as_str))
+                .push(")");
+        }
+        FollowUpScope::Worker(worker) => {
+            sql.push(" AND c.assigned_worker = ").bind(worker.as_str());
+        }
+    }
+    sql.push(" ORDER BY s.on_date DESC, s.created_at DESC, s.id");
+    sql.fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(SupportFollowUp {
+                id: r.try_get("id")?,
+                client_id: r.try_get("client_id")?,
+                client_code: r.try_get("code")?,
+                kind: r.try_get("kind")?,
+                on: r.try_get("on_date")?,
+                volunteer_id: r.try_get("volunteer_id")?,
+                volunteer: r.try_get("display_name")?,
+                done: r.try_get::<Flag, _>("follow_up_done")?.0,
+                done_at: r.try_get("follow_up_done_at")?,
+            })
+        })
+        .collect()
+}
+
+/// The client of a log flagged for a follow-up.
+pub async fn client_of_follow_up(db: &Db, log_id: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT client_id FROM support_logs WHERE id = $1 AND needs_follow_up = $2")
+        .bind(log_id)
+        .bind(true)
+        .fetch_optional(&db.pool)
+        .await
+}
+
+/// Marks a follow-up done; `false` when it was done already.
+pub async fn mark_follow_up_done(db: &Db, log_id: &str, by: &str, at: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+    let updated = sqlx::query(
+        "UPDATE support_logs SET follow_up_done = $1, follow_up_done_at = $2, follow_up_done_by = $3 \
+         WHERE id = $4 AND follow_up_done = $5",
+    )
+    .bind(true)
+    .bind(timestamp(at))
+    .bind(by)
+    .bind(log_id)
+    .bind(false)
+    .execute(&db.pool)
+    .await?
+    .rows_affected();
+    Ok(updated > 0)
 }
