@@ -358,3 +358,34 @@ fn json_routes_live_in_the_features_api_files() {
         "move these JSON handlers into the feature's api.rs: {offending:?}"
     );
 }
+
+/// Pages are registered through `pages::routes()` (`PageRoutes`), whose list the
+/// authorisation matrix checks; a `.route(…)` anywhere else would add a page the matrix
+/// never sees. `lib.rs` registers only the probes and the OpenAPI document.
+#[test]
+fn page_routes_are_registered_through_the_listed_routes() {
+    const LIB_ROUTES: [&str; 3] = ["\"/healthz\"", "\"/readyz\"", "\"/api/openapi.json\""];
+    let mut offending = Vec::new();
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    for file in files {
+        let name = file.strip_prefix(src()).unwrap().display().to_string();
+        if name == "pages/routes.rs" {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let registers = [".route(", ".route_service(", ".nest(", ".nest_service("]
+                .iter()
+                .any(|c| line.contains(c));
+            let allowed = name == "lib.rs" && LIB_ROUTES.iter().any(|r| line.contains(r));
+            if registers && !allowed && !line.trim_start().starts_with("//") {
+                offending.push(format!("{name}:{}: {}", n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        offending.is_empty(),
+        "register pages with PageRoutes in pages::routes(): {offending:#?}"
+    );
+}
