@@ -299,6 +299,7 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(web::error::localise_errors))
         .layer(axum::middleware::from_fn_with_state(settings, web::security_headers))
         .layer(web::trace_layer())
+        .layer(axum::middleware::from_fn(web::request_id))
 }
 
 /// Serves until `shutdown` completes, then lets requests in flight finish.

@@ -196,10 +196,14 @@ pub async fn list(db: &Db) -> Result<Vec<Account>, sqlx::Error> {
 }
 
 pub async fn any_admin(db: &Db) -> Result<bool, sqlx::Error> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND status = 'active'")
+    Ok(active_admins(db).await? > 0)
+}
+
+/// How many admin accounts are active (the last one cannot be disabled).
+pub async fn active_admins(db: &Db) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND status = 'active'")
         .fetch_one(&db.pool)
-        .await?;
-    Ok(n > 0)
+        .await
 }
 
 /// Disables or re-enables an account; disabling ends its sessions at once.

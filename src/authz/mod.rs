@@ -146,6 +146,18 @@ impl Authz {
         Ok(self.load(client_id).await?.filter(|client| self.can_on(action, client)))
     }
 
+    /// The clients of `ids` that exist and that the caller may do `action` on, in the
+    /// order of `ids`; not audited. For lists: their facts are read together, in a fixed
+    /// number of queries for up to hundreds of clients, not several per client.
+    pub async fn find_clients(&self, ids: &[&str], action: Action) -> Result<Vec<ClientRef>, Error> {
+        let mut found = facts::of_many(&self.state, ids).await?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| found.remove(*id).map(|(code, facts)| Self::decided(id, code, facts)))
+            .filter(|client| self.can_on(action, client))
+            .collect())
+    }
+
     /// Whether a client with this id exists (`None` if not), and whether the caller may do
     /// any of `actions` on it; not audited. One look-up, for an operation that audits
     /// which of the three it was.
@@ -163,11 +175,17 @@ impl Authz {
     }
 
     async fn load(&self, client_id: &str) -> Result<Option<ClientRef>, Error> {
-        Ok(facts::of(&self.state, client_id).await?.map(|(code, facts)| ClientRef {
+        Ok(facts::of(&self.state, client_id)
+            .await?
+            .map(|(code, facts)| Self::decided(client_id, code, facts)))
+    }
+
+    fn decided(client_id: &str, code: String, facts: ClientFacts) -> ClientRef {
+        ClientRef {
             id: client_id.to_owned(),
             code,
             facts,
             _decided: (),
-        }))
+        }
     }
 }

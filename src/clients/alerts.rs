@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
-use crate::db::{Db, timestamp};
+use crate::db::{Db, Sql, timestamp};
 
 pub const CHILD_PROTECTION: &str = "child_protection";
 pub const CLOSURE_REVIEW: &str = "closure_review";
@@ -98,14 +98,6 @@ async fn insert(
     Ok(id)
 }
 
-/// `$start, $start+1, ...` for `n` values.
-pub(crate) fn placeholders(start: usize, n: usize) -> String {
-    (start..start + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 const SELECT: &str = "SELECT a.id, a.kind, a.client_id, c.code, c.area, a.raised_at, a.raised_by, a.acknowledged_at, \
      a.acknowledged_by, a.related_code FROM case_alerts a JOIN clients c ON c.id = a.client_id";
 
@@ -126,30 +118,20 @@ fn decode(row: &sqlx::any::AnyRow) -> Result<Alert, sqlx::Error> {
 
 /// Alerts of a scope, newest first; acknowledged ones only when asked.
 pub async fn list(db: &Db, scope: &AlertScope, include_acknowledged: bool) -> Result<Vec<Alert>, sqlx::Error> {
-    let ack = if include_acknowledged {
-        ""
-    } else {
-        " AND a.acknowledged_at IS NULL"
+    let mut sql = Sql::new(&format!("{SELECT} WHERE "));
+    match scope {
+        AlertScope::Areas(areas) if areas.is_empty() => return Ok(Vec::new()),
+        AlertScope::Areas(areas) => sql
+            .push("c.area IN (")
+            .bind_all(areas.iter().map(String::as_str))
+            .push(")"),
+        AlertScope::AssignedTo(user) => sql.push("c.assigned_worker = ").bind(user.as_str()),
     };
-    let rows = match scope {
-        AlertScope::Areas(areas) if areas.is_empty() => Vec::new(),
-        AlertScope::Areas(areas) => {
-            let sql = format!(
-                "{SELECT} WHERE c.area IN ({}){ack} ORDER BY a.raised_at DESC, a.id",
-                placeholders(1, areas.len())
-            );
-            let mut query = sqlx::query(&sql);
-            for area in areas {
-                query = query.bind(area);
-            }
-            query.fetch_all(&db.pool).await?
-        }
-        AlertScope::AssignedTo(user) => {
-            let sql = format!("{SELECT} WHERE c.assigned_worker = $1{ack} ORDER BY a.raised_at DESC, a.id");
-            sqlx::query(&sql).bind(user).fetch_all(&db.pool).await?
-        }
-    };
-    rows.iter().map(decode).collect()
+    if !include_acknowledged {
+        sql.push(" AND a.acknowledged_at IS NULL");
+    }
+    sql.push(" ORDER BY a.raised_at DESC, a.id");
+    sql.fetch_all(&db.pool).await?.iter().map(decode).collect()
 }
 
 /// One alert, if it exists.

@@ -8,6 +8,8 @@
 //! transaction, audits what it did before answering, and returns plain data. The JSON
 //! API (`api.rs`) and the HTML pages both call these.
 
+use std::collections::{HashMap, HashSet};
+
 use serde::{Deserialize, Deserializer, Serialize};
 use validator::Validate;
 
@@ -475,16 +477,14 @@ async fn partition_duplicates(
     user: &Authz,
     matches: Vec<DuplicateMatch>,
 ) -> Result<(Vec<DuplicateMatch>, Vec<DuplicateMatch>), Error> {
-    let mut shown = Vec::new();
-    let mut hidden = Vec::new();
-    for m in matches {
-        if user.find_client(&m.id, Action::ClientListCodes).await?.is_some() {
-            shown.push(m);
-        } else {
-            hidden.push(m);
-        }
-    }
-    Ok((shown, hidden))
+    let ids: Vec<&str> = matches.iter().map(|m| m.id.as_str()).collect();
+    let listable: HashSet<String> = user
+        .find_clients(&ids, Action::ClientListCodes)
+        .await?
+        .into_iter()
+        .map(|client| client.id)
+        .collect();
+    Ok(matches.into_iter().partition(|m| listable.contains(&m.id)))
 }
 
 /// Appends several audit entries at once: they reach the writer together and commit in
@@ -551,29 +551,29 @@ pub async fn caseload(
             return Err(Error::Forbidden);
         }
     };
-    let rows = state.clients.list(&ListFilter { scope, status }).await?;
+    let listed = state.clients.list(&ListFilter { scope, status }).await?;
+    let ids: Vec<&str> = listed.iter().map(|l| l.client.id.as_str()).collect();
+    let mut allowed: HashMap<String, ClientRef> = user
+        .find_clients(&ids, Action::ClientListCodes)
+        .await?
+        .into_iter()
+        .map(|client| (client.id.clone(), client))
+        .collect();
     let volunteer = user.principal().is_volunteer();
-    let mut items = Vec::with_capacity(rows.len());
-    for row in rows {
-        let Some(client) = user.find_client(&row.id, Action::ClientListCodes).await? else {
+    let mut items = Vec::with_capacity(allowed.len());
+    for listed in &listed {
+        let Some(client) = allowed.remove(&listed.client.id) else {
             continue;
         };
         let may = |action| user.can_on(action, &client);
-        let code = client.code.clone();
         let classes = FieldClasses {
             chosen_name: may(Action::ClientRead),
             contact: volunteer && may(Action::ClientReadContact),
             ..FieldClasses::NONE
         };
-        let opened = if classes.opens_client_row() {
-            Some(state.clients.get(&row.id, classes).await?)
-        } else {
-            None
-        };
-        let (chosen_name, phone) = match opened {
-            Some(c) => (c.chosen_name, c.phone),
-            None => (None, None),
-        };
+        let row = state.clients.open_listed(listed, classes)?;
+        let code = client.code;
+        let (chosen_name, phone) = (row.chosen_name, row.phone);
         items.push(if volunteer {
             CaseloadItem {
                 id: row.id,

@@ -12,7 +12,7 @@ use super::model::{
 };
 use crate::consents::NewConsent;
 use crate::crypto::{CryptoError, DataKey, FieldRef, Keyring};
-use crate::db::{Db, timestamp};
+use crate::db::{Db, Sql, timestamp};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -85,6 +85,14 @@ fn allowed(classes: FieldClasses, class: Class) -> bool {
 const COLUMNS: &str = "id, code, area, status, eligible, age_band, opened_on, closed_on, closure_reason, \
      assigned_worker, child_protection, version, created_at, updated_at, full_name_sealed, \
      chosen_name_sealed, date_of_birth_sealed, id_number_sealed, phone_sealed, address_sealed, notes_sealed";
+
+/// A client as [`ClientStore::list`] read it: the coded fields, and the sealed ones kept
+/// unopened with the wrapped key.
+pub struct ListedClient {
+    /// The coded fields; every sealed field is `None`.
+    pub client: Client,
+    row: AnyRow,
+}
 
 /// Client storage bound to the database and the keyring.
 #[derive(Clone, Debug)]
@@ -728,47 +736,50 @@ impl ClientStore {
             .collect::<Result<_, sqlx::Error>>()?)
     }
 
-    /// Coded fields of the clients a list shows (no sealed field is opened), ordered by
-    /// code. Use [`ClientStore::get`] to open the fields a caller may see.
-    pub async fn list(&self, filter: &ListFilter) -> Result<Vec<Client>, StoreError> {
-        let status = match filter.status {
-            Some(ClientStatus::Open) => " AND c.status = 'open'",
-            Some(ClientStatus::Closed) => " AND c.status = 'closed'",
-            None => "",
+    /// The clients a list shows, ordered by code, each with its wrapped key, in one query:
+    /// [`ClientStore::open_listed`] then opens the fields a caller may see without a
+    /// query per client.
+    pub async fn list(&self, filter: &ListFilter) -> Result<Vec<ListedClient>, StoreError> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {}, k.wrapped_key FROM clients c LEFT JOIN client_keys k ON k.client_id = c.id WHERE ",
+            prefixed_columns()
+        ));
+        match &filter.scope {
+            ListScope::AssignedTo(user) => sql.push("c.assigned_worker = ").bind(user.as_str()),
+            ListScope::Volunteer(user) => sql
+                .push("c.id IN (SELECT client_id FROM client_volunteers WHERE user_id = ")
+                .bind(user.as_str())
+                .push(")"),
+            ListScope::Areas(areas) if areas.is_empty() => return Ok(Vec::new()),
+            ListScope::Areas(areas) => sql
+                .push("c.area IN (")
+                .bind_all(areas.iter().map(String::as_str))
+                .push(")"),
         };
-        let select = format!("SELECT {} FROM clients c", prefixed_columns());
-        let rows = match &filter.scope {
-            ListScope::AssignedTo(user) => {
-                sqlx::query(&format!(
-                    "{select} WHERE c.assigned_worker = $1{status} ORDER BY c.code"
-                ))
-                .bind(user)
-                .fetch_all(&self.db.pool)
-                .await?
-            }
-            ListScope::Volunteer(user) => {
-                sqlx::query(&format!(
-                    "{select} JOIN client_volunteers v ON v.client_id = c.id WHERE v.user_id = $1{status} \
-                     ORDER BY c.code"
-                ))
-                .bind(user)
-                .fetch_all(&self.db.pool)
-                .await?
-            }
-            ListScope::Areas(areas) if areas.is_empty() => Vec::new(),
-            ListScope::Areas(areas) => {
-                let sql = format!(
-                    "{select} WHERE c.area IN ({}){status} ORDER BY c.code",
-                    super::alerts::placeholders(1, areas.len())
-                );
-                let mut query = sqlx::query(&sql);
-                for area in areas {
-                    query = query.bind(area);
-                }
-                query.fetch_all(&self.db.pool).await?
-            }
-        };
-        rows.iter().map(|r| decode(r, None, FieldClasses::NONE)).collect()
+        sql.filter(" AND c.status = ", filter.status.map(ClientStatus::as_str))
+            .push(" ORDER BY c.code");
+        sql.fetch_all(&self.db.pool)
+            .await?
+            .into_iter()
+            .map(|row| {
+                Ok(ListedClient {
+                    client: decode(&row, None, FieldClasses::NONE)?,
+                    row,
+                })
+            })
+            .collect()
+    }
+
+    /// A listed client with the fields of `classes` opened, by the key read with it.
+    pub fn open_listed(&self, listed: &ListedClient, classes: FieldClasses) -> Result<Client, StoreError> {
+        if !classes.opens_client_row() {
+            return Ok(listed.client.clone());
+        }
+        let wrapped: Option<Vec<u8>> = listed.row.try_get("wrapped_key")?;
+        let key = self
+            .keyring
+            .unwrap(&wrapped.ok_or(StoreError::NotFound)?, &listed.client.id)?;
+        decode(&listed.row, Some(&key), classes)
     }
 
     /// Ids and codes of closed cases whose closing day is before `cutoff` (retention).

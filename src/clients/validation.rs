@@ -200,18 +200,9 @@ pub fn not_before_opened(errors: &mut FieldErrors, field: &str, date: Option<Nai
     }
 }
 
-/// Whether `code` is an active service category.
-pub async fn category_exists(db: &Db, code: &str) -> Result<bool, Error> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM service_categories WHERE code = $1 AND active")
-        .bind(code)
-        .fetch_one(&db.pool)
-        .await?;
-    Ok(n > 0)
-}
-
 /// Records `field` unless `code` is an active service category.
 pub async fn known_category(db: &Db, errors: &mut FieldErrors, field: &str, code: &str) -> Result<(), Error> {
-    if !category_exists(db, code).await? {
+    if !crate::categories::is_active(db, code).await? {
         errors.insert(field.to_owned(), "field-cases-unknown_category");
     }
     Ok(())

@@ -79,11 +79,24 @@ impl<'q> Sql<'q> {
     where
         E: sqlx::Executor<'e, Database = Any>,
     {
-        let Self { text, args, failed } = self;
-        if let Some(e) = failed {
-            return Err(sqlx::Error::Encode(e.into()));
-        }
+        let (text, args) = self.into_parts()?;
         sqlx::query_with(&text, args).fetch_all(executor).await
+    }
+
+    /// Runs the query and returns its one row (a count, say).
+    pub async fn fetch_one<'e, E>(self, executor: E) -> Result<AnyRow, sqlx::Error>
+    where
+        E: sqlx::Executor<'e, Database = Any>,
+    {
+        let (text, args) = self.into_parts()?;
+        sqlx::query_with(&text, args).fetch_one(executor).await
+    }
+
+    fn into_parts(self) -> Result<(String, AnyArguments<'q>), sqlx::Error> {
+        match self.failed {
+            Some(e) => Err(sqlx::Error::Encode(e.into())),
+            None => Ok((self.text, self.args)),
+        }
     }
 }
 

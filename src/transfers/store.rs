@@ -6,7 +6,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::model::TransferStatus;
-use crate::db::{Db, is_unique_violation, timestamp};
+use crate::db::{Db, Sql, is_unique_violation, timestamp};
 
 /// A transfer row as stored, its sealed texts with the client's wrapped key.
 pub struct StoredTransfer {
@@ -113,45 +113,36 @@ pub enum Scope<'a> {
     Worker(&'a str),
 }
 
-/// The SQL condition and its values for a scope, numbered from `$1`.
-fn scope_filter(scope: &Scope<'_>) -> Option<(String, Vec<String>)> {
+/// Appends the scope's condition; false when the scope holds nothing.
+fn push_scope<'q>(sql: &mut Sql<'q>, scope: &Scope<'q>) -> bool {
     match scope {
-        Scope::Areas([]) => None,
-        Scope::Areas(areas) => {
-            let n = areas.len();
-            let first = crate::clients::alerts::placeholders(1, n);
-            let second = crate::clients::alerts::placeholders(n + 1, n);
-            Some((
-                // The receiving side sees a request while it waits and once accepted;
-                // a declined or withdrawn one is the sending side's business only.
-                format!(
-                    "(t.from_area IN ({first}) OR (t.to_area IN ({second}) \
-                     AND t.status IN ('requested', 'accepted')))"
-                ),
-                areas.iter().chain(areas.iter()).cloned().collect(),
-            ))
-        }
-        Scope::Worker(user) => Some((
-            "(t.requested_by = $1 OR c.assigned_worker = $2)".to_owned(),
-            vec![(*user).to_owned(), (*user).to_owned()],
-        )),
-    }
+        Scope::Areas([]) => return false,
+        // The receiving side sees a request while it waits and once accepted; a declined
+        // or withdrawn one is the sending side's business only.
+        Scope::Areas(areas) => sql
+            .push("(t.from_area IN (")
+            .bind_all(areas.iter().map(String::as_str))
+            .push(") OR (t.to_area IN (")
+            .bind_all(areas.iter().map(String::as_str))
+            .push(") AND t.status IN ('requested', 'accepted')))"),
+        Scope::Worker(user) => sql
+            .push("(t.requested_by = ")
+            .bind(*user)
+            .push(" OR c.assigned_worker = ")
+            .bind(*user)
+            .push(")"),
+    };
+    true
 }
 
 /// How many transfers of a scope wait for a decision.
 pub async fn count_waiting(db: &Db, scope: &Scope<'_>) -> Result<i64, sqlx::Error> {
-    let Some((filter, binds)) = scope_filter(scope) else {
+    let mut sql = Sql::new("SELECT COUNT(*) FROM client_transfers t JOIN clients c ON c.id = t.client_id WHERE ");
+    if !push_scope(&mut sql, scope) {
         return Ok(0);
-    };
-    let sql = format!(
-        "SELECT COUNT(*) FROM client_transfers t JOIN clients c ON c.id = t.client_id \
-         WHERE {filter} AND t.status = 'requested'"
-    );
-    let mut query = sqlx::query_scalar(&sql);
-    for bind in &binds {
-        query = query.bind(bind.as_str());
     }
-    query.fetch_one(&db.pool).await
+    sql.push(" AND t.status = 'requested'");
+    sql.fetch_one(&db.pool).await?.try_get(0)
 }
 
 /// One page of transfers, newest first: one query whatever the page holds.
@@ -162,25 +153,16 @@ pub async fn list(
     limit: i64,
     offset: i64,
 ) -> Result<Vec<StoredTransfer>, sqlx::Error> {
-    let Some((filter, binds)) = scope_filter(scope) else {
+    let mut sql = Sql::new(&format!("{SELECT} WHERE "));
+    if !push_scope(&mut sql, scope) {
         return Ok(Vec::new());
-    };
-    let next = binds.len() + 1;
-    let status_filter = status.map_or(String::new(), |_| format!(" AND t.status = ${next}"));
-    let page = if status.is_some() { next + 1 } else { next };
-    let sql = format!(
-        "{SELECT} WHERE {filter}{status_filter} ORDER BY t.requested_at DESC, t.id LIMIT ${page} OFFSET ${}",
-        page + 1
-    );
-    let mut query = sqlx::query(&sql);
-    for bind in &binds {
-        query = query.bind(bind.as_str());
     }
-    if let Some(status) = status {
-        query = query.bind(status.as_str());
-    }
-    let rows = query.bind(limit).bind(offset).fetch_all(&db.pool).await?;
-    rows.iter().map(decode).collect()
+    sql.filter(" AND t.status = ", status.map(TransferStatus::as_str))
+        .push(" ORDER BY t.requested_at DESC, t.id LIMIT ")
+        .bind(limit)
+        .push(" OFFSET ")
+        .bind(offset);
+    sql.fetch_all(&db.pool).await?.iter().map(decode).collect()
 }
 
 /// The day the client came to her current area.

@@ -74,8 +74,27 @@ pub async fn security_headers(
     response
 }
 
+/// A random id for one request, in its log span and in the `X-Request-Id` response
+/// header, so an operator can find the log lines of a request a user reports. Always
+/// made here: an id sent by the caller is ignored, so no caller writes into the logs.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestId(uuid::Uuid);
+
+const REQUEST_ID: header::HeaderName = header::HeaderName::from_static("x-request-id");
+
+/// Gives the request its [`RequestId`]; outside the trace layer, which logs it.
+pub async fn request_id(mut request: Request, next: Next) -> Response {
+    let id = RequestId(uuid::Uuid::new_v4());
+    request.extensions_mut().insert(id);
+    let mut response = next.run(request).await;
+    if let Ok(value) = HeaderValue::from_str(&id.0.to_string()) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
+}
+
 /// A span per request named by the matched route (`/api/v1/clients/{id}`), never the
-/// concrete URI, so ids and query strings stay out of the logs.
+/// concrete URI, so ids and query strings stay out of the logs; with its [`RequestId`].
 pub fn trace_layer() -> TraceLayer<
     tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>,
     impl Fn(&Request) -> Span + Clone,
@@ -86,6 +105,7 @@ pub fn trace_layer() -> TraceLayer<
             .get::<MatchedPath>()
             .map(MatchedPath::as_str)
             .unwrap_or("unmatched");
-        tracing::info_span!("request", method = %request.method(), route)
+        let id = request.extensions().get::<RequestId>().map(|id| id.0.to_string());
+        tracing::info_span!("request", method = %request.method(), route, request_id = id.as_deref().unwrap_or("-"))
     })
 }

@@ -3,6 +3,7 @@
 //! optimistic concurrency, and no stored name in the logs.
 
 use crate::kit::world::*;
+use crate::kit::{Api, queries};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -544,4 +545,43 @@ async fn intake_never_tells_a_worker_that_a_person_is_a_client_elsewhere() {
     let colleague = w.login("sw2.vinh").await;
     let (_, same) = post(&colleague, "/api/v1/clients", person("PHẠM  thị giả định", DOB)).await;
     assert_eq!(same["possible_duplicates"], json!([neighbour_code]));
+}
+
+/// A caseload is read in a fixed number of statements, whatever its size: its clients'
+/// facts and keys are read together, not several queries per client.
+#[tokio::test]
+async fn a_caseload_costs_as_many_queries_for_thirty_clients_as_for_three() {
+    let w = world().await;
+    let sw = w.login("sw.vinh").await;
+    let sup = w.login("sup.vinh").await;
+    let vol = w.login("vol.vinh").await;
+    let add = async |n: usize| {
+        for i in 0..n {
+            let client = open_case(&sw, person(&format!("Người Đếm {i}"), "1990-01-01")).await;
+            let path = format!("/api/v1/clients/{}/volunteers", client["id"].as_str().unwrap());
+            let (status, _) = post(&sup, &path, json!({ "user_id": w.staff.vol })).await;
+            assert_eq!(status, 201, "assigning the volunteer");
+        }
+    };
+    let cost = async |api: &Api| {
+        let res = api.get("/api/v1/clients").send().await.unwrap();
+        let queries = queries::of(&res);
+        let (status, body) = json_of(res).await;
+        assert_eq!(status, 200);
+        (body["items"].as_array().unwrap().len(), queries)
+    };
+
+    add(3).await;
+    let few = [cost(&sw).await, cost(&sup).await, cost(&vol).await];
+    add(27).await;
+    let many = [cost(&sw).await, cost(&sup).await, cost(&vol).await];
+    for ((who, (small, at_few)), (large, at_many)) in ["worker", "supervisor", "volunteer"].iter().zip(few).zip(many) {
+        assert_eq!((small, large), (3, 30), "the {who} lists every client");
+        assert!(at_few > 0, "the {who}'s list was counted");
+        assert_eq!(at_few, at_many, "the {who}'s list costs the same for 3 and 30 clients");
+    }
+    // The volunteer's list opened the names and phones it shows (contact consent given).
+    let (_, list) = get(&vol, "/api/v1/clients").await;
+    assert_eq!(list["items"][0]["chosen_name"], CHOSEN);
+    assert_eq!(list["items"][0]["phone"], PHONE);
 }

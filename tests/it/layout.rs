@@ -2,7 +2,7 @@
 //! through the one domain error (`crate::error::Error`, with `?`), never through a local
 //! `internal` helper; the shared layers import no feature module, so the layering has no
 //! cycle; requests are authorised only through the per-request `Authz` value, and no
-//! role is compared outside the policy module.
+//! role is compared outside the policy module; SQL is written only in the stores.
 
 use std::path::{Path, PathBuf};
 
@@ -343,16 +343,12 @@ fn dates_are_parsed_in_one_place() {
 /// finds an endpoint by the folder of its feature.
 #[test]
 fn json_routes_live_in_the_features_api_files() {
-    let mut offending = Vec::new();
-    let mut files = Vec::new();
-    rust_files(&src(), &mut files);
-    for file in files {
-        let name = file.strip_prefix(src()).unwrap().display().to_string();
-        let text = std::fs::read_to_string(&file).unwrap();
-        if !name.ends_with("/api.rs") && text.contains("#[utoipa::path") {
-            offending.push(name);
-        }
-    }
+    let mut offending: Vec<String> = lines_under("")
+        .into_iter()
+        .filter(|(file, _, line)| !file.ends_with("/api.rs") && line.contains("#[utoipa::path"))
+        .map(|(file, _, _)| file)
+        .collect();
+    offending.dedup();
     assert!(
         offending.is_empty(),
         "move these JSON handlers into the feature's api.rs: {offending:?}"
@@ -365,27 +361,40 @@ fn json_routes_live_in_the_features_api_files() {
 #[test]
 fn page_routes_are_registered_through_the_listed_routes() {
     const LIB_ROUTES: [&str; 3] = ["\"/healthz\"", "\"/readyz\"", "\"/api/openapi.json\""];
-    let mut offending = Vec::new();
-    let mut files = Vec::new();
-    rust_files(&src(), &mut files);
-    for file in files {
-        let name = file.strip_prefix(src()).unwrap().display().to_string();
-        if name == "pages/routes.rs" {
-            continue;
-        }
-        let text = std::fs::read_to_string(&file).unwrap();
-        for (n, line) in text.lines().enumerate() {
+    let offending: Vec<String> = lines_under("")
+        .into_iter()
+        .filter(|(file, _, line)| {
             let registers = [".route(", ".route_service(", ".nest(", ".nest_service("]
                 .iter()
                 .any(|c| line.contains(c));
-            let allowed = name == "lib.rs" && LIB_ROUTES.iter().any(|r| line.contains(r));
-            if registers && !allowed && !line.trim_start().starts_with("//") {
-                offending.push(format!("{name}:{}: {}", n + 1, line.trim()));
-            }
-        }
-    }
+            let allowed = file == "pages/routes.rs"
+                || (file == "lib.rs" && LIB_ROUTES.iter().any(|r| line.contains(r)))
+                || line.trim_start().starts_with("//");
+            registers && !allowed
+        })
+        .map(|(file, n, line)| format!("{file}:{n}: {}", line.trim()))
+        .collect();
     assert!(
         offending.is_empty(),
         "register pages with PageRoutes in pages::routes(): {offending:#?}"
+    );
+}
+
+/// SQL is written in a feature's `store.rs` (or the shared layers' storage) only:
+/// services decide, API handlers and pages adapt, and none of them holds a statement.
+#[test]
+fn services_handlers_and_pages_hold_no_sql() {
+    let offending: Vec<String> = lines_under("")
+        .into_iter()
+        .filter(|(file, _, line)| {
+            let adapter_or_service =
+                file.ends_with("service.rs") || file.ends_with("api.rs") || file.starts_with("pages/");
+            adapter_or_service && (line.contains("sqlx::query") || line.contains("Sql::new("))
+        })
+        .map(|(file, n, line)| format!("{file}:{n}: {}", line.trim()))
+        .collect();
+    assert!(
+        offending.is_empty(),
+        "move these statements into the feature's store.rs: {offending:#?}"
     );
 }

@@ -7,7 +7,8 @@
 //! from the app, enables the factor, clears the session's enrolment flag and answers ten
 //! recovery codes, once. A TOTP code is accepted only for a time step later than the
 //! last one accepted (`users.totp_last_step`), so an observed code cannot be replayed.
-//! An admin undoes enrolment with [`reset`] (lost phone).
+//! An admin undoes enrolment with [`reset`] (lost phone): it removes the factor and the
+//! recovery codes and ends the account's sessions.
 //!
 //! The secret in memory: opened into `Sensitive` (wiped on drop), handed to `totp-rs`
 //! built with its `zeroize` feature (its `Totp` wipes its copy on drop), and the
@@ -15,6 +16,8 @@
 
 mod api;
 mod service;
+mod store;
 
 pub use api::api;
 pub use service::*;
+pub use store::{TOTP_COLUMN, recovery_codes_left, reset};

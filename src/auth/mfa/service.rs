@@ -3,19 +3,17 @@
 use chrono::{DateTime, Utc};
 use ring::digest;
 use serde::Serialize;
-use sqlx::Row;
 use zeroize::Zeroize;
 
+use super::store::{self, TOTP_COLUMN};
 use crate::AppState;
 use crate::audit::actions;
 use crate::audit::{Event, Outcome};
 use crate::auth::accounts::Account;
 use crate::auth::extract::{AuthUser, ENROLMENT_PENDING_KEY};
 use crate::crypto::Sensitive;
-use crate::db::{Db, timestamp};
 use crate::error::{Error, Internal};
 
-pub const TOTP_COLUMN: &str = "totp_secret_sealed";
 /// How many recovery codes a confirmed enrolment hands out.
 pub const RECOVERY_CODES: usize = 10;
 const SECRET_BYTES: usize = 20;
@@ -53,23 +51,6 @@ fn unix_seconds(at: DateTime<Utc>) -> u64 {
     u64::try_from(at.timestamp()).unwrap_or(0)
 }
 
-/// The stored second-factor state of an account.
-struct Stored {
-    sealed: Option<Vec<u8>>,
-    enabled: bool,
-}
-
-async fn stored(state: &AppState, user_id: &str) -> Result<Stored, Error> {
-    let row = sqlx::query("SELECT totp_secret_sealed, totp_enabled FROM users WHERE id = $1")
-        .bind(user_id)
-        .fetch_one(&state.db.pool)
-        .await?;
-    Ok(Stored {
-        sealed: row.try_get(TOTP_COLUMN)?,
-        enabled: row.try_get::<crate::db::Flag, _>("totp_enabled")?.0,
-    })
-}
-
 /// The time step `code` is valid for under the sealed secret (±1 step of skew), if any.
 fn matching_step(state: &AppState, account: &Account, sealed: &[u8], code: &str) -> Result<Option<i64>, Error> {
     if !is_totp_format(code) {
@@ -88,35 +69,17 @@ fn matching_step(state: &AppState, account: &Account, sealed: &[u8], code: &str)
 pub async fn verify_login_code(state: &AppState, account: &Account, code: &str) -> Result<bool, Error> {
     let code = code.trim();
     if is_totp_format(code) {
-        let stored = stored(state, &account.id).await?;
+        let stored = store::stored(&state.db, &account.id).await?;
         let (Some(sealed), true) = (stored.sealed, stored.enabled) else {
             return Ok(false);
         };
         let Some(step) = matching_step(state, account, &sealed, code)? else {
             return Ok(false);
         };
-        // Claims the step atomically: of two logins with the same code, one wins.
-        let claimed = sqlx::query(
-            "UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_enabled = $3 \
-             AND (totp_last_step IS NULL OR totp_last_step < $1)",
-        )
-        .bind(step)
-        .bind(&account.id)
-        .bind(true)
-        .execute(&state.db.pool)
-        .await?
-        .rows_affected();
-        return Ok(claimed == 1);
+        return Ok(store::claim_step(&state.db, &account.id, step).await?);
     }
-    let used =
-        sqlx::query("UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL")
-            .bind(timestamp(state.clock.now()))
-            .bind(&account.id)
-            .bind(hash_recovery_code(code))
-            .execute(&state.db.pool)
-            .await?
-            .rows_affected();
-    if used == 1 {
+    let used = store::use_recovery_code(&state.db, &account.id, &hash_recovery_code(code), state.clock.now()).await?;
+    if used {
         state
             .audit(
                 Event::new(account.id.clone(), actions::MFA_RECOVERY_CODE_USED, Outcome::Success)
@@ -124,7 +87,7 @@ pub async fn verify_login_code(state: &AppState, account: &Account, code: &str) 
             )
             .await?;
     }
-    Ok(used == 1)
+    Ok(used)
 }
 
 /// What an authenticator app needs to add the account. Shown once; never logged.
@@ -172,18 +135,8 @@ pub async fn enrol(state: &AppState, user: &AuthUser) -> Result<Enrolment, Error
         .render::<qrcode::render::svg::Color>()
         .min_dimensions(200, 200)
         .build();
-    let updated = sqlx::query(
-        "UPDATE users SET totp_secret_sealed = $1, totp_last_step = NULL, updated_at = $2 \
-         WHERE id = $3 AND totp_enabled = $4",
-    )
-    .bind(sealed)
-    .bind(timestamp(state.clock.now()))
-    .bind(&account.id)
-    .bind(false)
-    .execute(&state.db.pool)
-    .await?
-    .rows_affected();
-    if updated != 1 {
+    let started = store::start_enrolment(&state.db, &account.id, &sealed, state.clock.now()).await?;
+    if !started {
         state
             .audit(
                 user.event(actions::MFA_ENROL, Outcome::Failure)
@@ -207,7 +160,7 @@ pub async fn enrol(state: &AppState, user: &AuthUser) -> Result<Enrolment, Error
 /// `mfa_confirm` (success or failure).
 pub async fn confirm(state: &AppState, user: &AuthUser, code: &str) -> Result<Vec<String>, Error> {
     let account = &user.account;
-    let stored = stored(state, &account.id).await?;
+    let stored = store::stored(&state.db, &account.id).await?;
     if stored.enabled {
         return Err(Error::conflict("mfa_already_enrolled"));
     }
@@ -223,77 +176,13 @@ pub async fn confirm(state: &AppState, user: &AuthUser, code: &str) -> Result<Ve
     let codes: Vec<String> = (0..RECOVERY_CODES)
         .map(|_| new_recovery_code())
         .collect::<Result<_, _>>()?;
-    let mut tx = state.db.pool.begin().await?;
-    // The secret must still be the one the code was checked against (no enrolment
-    // restarted meanwhile).
-    let enabled = sqlx::query(
-        "UPDATE users SET totp_enabled = $1, totp_last_step = $2, updated_at = $3 \
-         WHERE id = $4 AND totp_enabled = $5 AND totp_secret_sealed = $6",
-    )
-    .bind(true)
-    .bind(step)
-    .bind(timestamp(state.clock.now()))
-    .bind(&account.id)
-    .bind(false)
-    .bind(&sealed)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if enabled != 1 {
+    let hashes: Vec<String> = codes.iter().map(|code| hash_recovery_code(code)).collect();
+    if !store::enable(&state.db, &account.id, &sealed, step, &hashes, state.clock.now()).await? {
         return Err(Error::conflict("mfa_not_started"));
     }
-    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
-        .bind(&account.id)
-        .execute(&mut *tx)
-        .await?;
-    for code in &codes {
-        sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
-            .bind(&account.id)
-            .bind(hash_recovery_code(code))
-            .execute(&mut *tx)
-            .await?;
-    }
-    tx.commit().await?;
     // A stronger login from now on: a new session id, the same CSRF token.
     user.session.cycle_id().await?;
     user.session.insert(ENROLMENT_PENDING_KEY, false).await?;
     state.audit(user.event(actions::MFA_CONFIRM, Outcome::Success)).await?;
     Ok(codes)
-}
-
-/// Removes an account's second factor and recovery codes and ends its sessions (lost
-/// phone). The user enrols again at the next login. Returns false for an unknown account.
-pub async fn reset(db: &Db, user_id: &str, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
-    let mut tx = db.pool.begin().await?;
-    let n = sqlx::query(
-        "UPDATE users SET totp_secret_sealed = NULL, totp_enabled = $1, totp_last_step = NULL, updated_at = $2 \
-         WHERE id = $3",
-    )
-    .bind(false)
-    .bind(timestamp(now))
-    .bind(user_id)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if n == 0 {
-        return Ok(false);
-    }
-    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(true)
-}
-
-/// How many unused recovery codes an account has left.
-pub async fn recovery_codes_left(db: &Db, user_id: &str) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL")
-        .bind(user_id)
-        .fetch_one(&db.pool)
-        .await
 }

@@ -112,13 +112,8 @@ pub async fn disable(state: &AppState, user: &Authz, id: &str) -> Result<Account
     if account.id == user.account.id {
         return Err(Error::conflict("own_account"));
     }
-    if account.principal().is_active_admin() {
-        let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND status = 'active'")
-            .fetch_one(&state.db.pool)
-            .await?;
-        if admins <= 1 {
-            return Err(Error::conflict("last_admin"));
-        }
+    if account.principal().is_active_admin() && accounts::active_admins(&state.db).await? <= 1 {
+        return Err(Error::conflict("last_admin"));
     }
     accounts::set_active(&state.db, id, false, state.clock.now()).await?;
     state

@@ -5,6 +5,7 @@
 
 pub mod browser;
 pub mod pages;
+pub mod queries;
 pub mod world;
 
 use std::net::SocketAddr;
@@ -15,6 +16,8 @@ use hoanhap::AppState;
 use hoanhap::config::Settings;
 use secrecy::SecretString;
 use sqlx::Connection;
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::prelude::*;
 
 /// Every log line written during the tests of one test binary.
 pub fn captured_logs() -> String {
@@ -26,10 +29,15 @@ fn log_buffer() -> &'static Arc<Mutex<Vec<u8>>> {
     BUFFER.get_or_init(|| {
         let buffer = Arc::new(Mutex::new(Vec::new()));
         let writer = buffer.clone();
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter("debug,sqlx=warn,hyper=warn,h2=warn,tower=warn,reqwest=warn")
+        let logs = tracing_subscriber::fmt::layer()
             .with_ansi(false)
             .with_writer(move || LogWriter(writer.clone()))
+            .with_filter(EnvFilter::new(
+                "debug,sqlx=warn,hyper=warn,h2=warn,tower=warn,reqwest=warn",
+            ));
+        let _ = tracing_subscriber::registry()
+            .with(logs)
+            .with(queries::Counter.with_filter(queries::Counter::filter()))
             .try_init();
         buffer
     })
