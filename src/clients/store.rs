@@ -86,6 +86,24 @@ const COLUMNS: &str = "id, code, area, status, eligible, age_band, opened_on, cl
      assigned_worker, child_protection, version, created_at, updated_at, full_name_sealed, \
      chosen_name_sealed, date_of_birth_sealed, id_number_sealed, phone_sealed, address_sealed, notes_sealed";
 
+/// Appends the condition that a client `c` is in `scope`; `false` when no client can be
+/// (a scope of no areas), so the caller need not run the query.
+pub fn push_scope<'q>(sql: &mut Sql<'q>, scope: &'q ListScope) -> bool {
+    match scope {
+        ListScope::AssignedTo(user) => sql.push("c.assigned_worker = ").bind(user.as_str()),
+        ListScope::Volunteer(user) => sql
+            .push("c.id IN (SELECT client_id FROM client_volunteers WHERE user_id = ")
+            .bind(user.as_str())
+            .push(")"),
+        ListScope::Areas(areas) if areas.is_empty() => return false,
+        ListScope::Areas(areas) => sql
+            .push("c.area IN (")
+            .bind_all(areas.iter().map(String::as_str))
+            .push(")"),
+    };
+    true
+}
+
 /// A client as [`ClientStore::list`] read it: the coded fields, and the sealed ones kept
 /// unopened with the wrapped key.
 pub struct ListedClient {
@@ -744,18 +762,9 @@ impl ClientStore {
             "SELECT {}, k.wrapped_key FROM clients c LEFT JOIN client_keys k ON k.client_id = c.id WHERE ",
             prefixed_columns()
         ));
-        match &filter.scope {
-            ListScope::AssignedTo(user) => sql.push("c.assigned_worker = ").bind(user.as_str()),
-            ListScope::Volunteer(user) => sql
-                .push("c.id IN (SELECT client_id FROM client_volunteers WHERE user_id = ")
-                .bind(user.as_str())
-                .push(")"),
-            ListScope::Areas(areas) if areas.is_empty() => return Ok(Vec::new()),
-            ListScope::Areas(areas) => sql
-                .push("c.area IN (")
-                .bind_all(areas.iter().map(String::as_str))
-                .push(")"),
-        };
+        if !push_scope(&mut sql, &filter.scope) {
+            return Ok(Vec::new());
+        }
         sql.filter(" AND c.status = ", filter.status.map(ClientStatus::as_str))
             .push(" ORDER BY c.code");
         sql.fetch_all(&self.db.pool)

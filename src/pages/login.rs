@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use askama::Template;
 use axum::extract::{ConnectInfo, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -140,11 +140,7 @@ async fn login_submit(
             .to_owned();
             let answer = ApiError::from(refused);
             let mut rendered = render(&page, answer.status)?;
-            if let Some(seconds) = answer.retry_after
-                && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
-            {
-                rendered.headers_mut().insert(header::RETRY_AFTER, value);
-            }
+            answer.set_retry_after(&mut rendered);
             Ok(rendered)
         }
         Err(e) => Err(e.into()),

@@ -47,14 +47,20 @@ pub fn invalid_transition(from: Status, to: Status) -> Error {
     }
 }
 
-/// A date field: empty means today; never in the future.
-fn parse_on(on: Option<&str>, today: NaiveDate) -> Result<NaiveDate, &'static str> {
+/// The earliest day a date field may name, and the message id when it names one before.
+struct NotBefore(NaiveDate, &'static str);
+
+/// A date field: empty means today; never in the future nor before `not_before`.
+fn parse_on(on: Option<&str>, today: NaiveDate, not_before: NotBefore) -> Result<NaiveDate, &'static str> {
     let Some(text) = on.map(str::trim).filter(|t| !t.is_empty()) else {
         return Ok(today);
     };
     let date = crate::dates::parse_iso(text).ok_or("field-invalid_date")?;
     if date > today {
         return Err("field-future_date");
+    }
+    if date < not_before.0 {
+        return Err(not_before.1);
     }
     Ok(date)
 }
@@ -127,17 +133,11 @@ pub async fn create(state: &AppState, user: &Authz, client_id: &str, input: &New
     } else {
         true
     };
-    let on = match parse_on(input.on.as_deref(), today) {
-        Ok(on) if on < opened_on => {
-            fields.insert("on".into(), "field-referrals-before_opened_on");
-            today
-        }
-        Ok(on) => on,
-        Err(message) => {
-            fields.insert("on".into(), message);
-            today
-        }
-    };
+    let not_before = NotBefore(opened_on, "field-referrals-before_opened_on");
+    let on = parse_on(input.on.as_deref(), today, not_before).unwrap_or_else(|message| {
+        fields.insert("on".into(), message);
+        today
+    });
     let detail = free_text(input.detail.as_ref()).unwrap_or_else(|message| {
         fields.insert("detail".into(), message);
         None
@@ -218,15 +218,21 @@ pub async fn create(state: &AppState, user: &Authz, client_id: &str, input: &New
 
     let id = uuid::Uuid::new_v4().to_string();
     let event_id = uuid::Uuid::new_v4().to_string();
-    let key = state.clients.key(&client.id).await?;
-    let detail_sealed = key.seal_opt(TABLE, "detail", &id, detail.as_ref().map(|d| d.expose().as_str()))?;
-    let override_reason_sealed = key.seal_opt(
-        TABLE,
-        "override_reason",
-        &id,
-        override_reason.as_ref().map(|r| r.expose().as_str()),
-    )?;
-    drop(key);
+    // The client's key is unwrapped only when there is something to seal.
+    let (detail_sealed, override_reason_sealed) = if detail.is_some() || override_reason.is_some() {
+        let key = state.clients.key(&client.id).await?;
+        (
+            key.seal_opt(TABLE, "detail", &id, detail.as_ref().map(|d| d.expose().as_str()))?,
+            key.seal_opt(
+                TABLE,
+                "override_reason",
+                &id,
+                override_reason.as_ref().map(|r| r.expose().as_str()),
+            )?,
+        )
+    } else {
+        (None, None)
+    };
     if override_reason.is_some() {
         // Recorded before the write: an override must never go unrecorded, even if the
         // write then fails.
@@ -306,17 +312,11 @@ pub async fn transition(
     }
     let today = state.clock.today();
     let mut fields = FieldErrors::new();
-    let on = match parse_on(input.on.as_deref(), today) {
-        Ok(on) if on < last_moved_on => {
-            fields.insert("on".into(), "field-referrals-before_previous_event");
-            today
-        }
-        Ok(on) => on,
-        Err(message) => {
-            fields.insert("on".into(), message);
-            today
-        }
-    };
+    let not_before = NotBefore(last_moved_on, "field-referrals-before_previous_event");
+    let on = parse_on(input.on.as_deref(), today, not_before).unwrap_or_else(|message| {
+        fields.insert("on".into(), message);
+        today
+    });
     let note = free_text(input.note.as_ref()).unwrap_or_else(|message| {
         fields.insert("note".into(), message);
         None
@@ -605,14 +605,17 @@ mod tests {
     }
 
     #[test]
-    fn dates_default_to_today_and_are_never_in_the_future() {
+    fn dates_default_to_today_and_are_never_in_the_future_nor_too_early() {
         let today = d("2024-06-10");
-        assert_eq!(parse_on(None, today), Ok(today));
-        assert_eq!(parse_on(Some(" "), today), Ok(today));
-        assert_eq!(parse_on(Some("2024-06-01"), today), Ok(d("2024-06-01")));
-        assert_eq!(parse_on(Some("2024-06-11"), today), Err("field-future_date"));
-        assert_eq!(parse_on(Some("10/06/2024"), today), Err("field-invalid_date"));
-        assert_eq!(parse_on(Some("2024-6-1"), today), Err("field-invalid_date"));
+        let on = |text| parse_on(text, today, NotBefore(d("2024-05-01"), "field-too-early"));
+        assert_eq!(on(None), Ok(today));
+        assert_eq!(on(Some(" ")), Ok(today));
+        assert_eq!(on(Some("2024-06-01")), Ok(d("2024-06-01")));
+        assert_eq!(on(Some("2024-05-01")), Ok(d("2024-05-01")));
+        assert_eq!(on(Some("2024-04-30")), Err("field-too-early"));
+        assert_eq!(on(Some("2024-06-11")), Err("field-future_date"));
+        assert_eq!(on(Some("10/06/2024")), Err("field-invalid_date"));
+        assert_eq!(on(Some("2024-6-1")), Err("field-invalid_date"));
     }
 
     #[test]

@@ -5,14 +5,14 @@
 use chrono::NaiveDate;
 
 use super::model::{AssignInput, Assignment, SUPPORT_KINDS, SupportFollowUp, SupportLog, SupportLogInput};
-use super::store::{self, FollowUpScope, NOTE, NewSupportLog, TABLE, assignments, support_logs};
+use super::store::{self, NOTE, NewSupportLog, TABLE, assignments, support_logs};
 use crate::AppState;
 use crate::audit::Outcome;
 use crate::audit::actions;
 use crate::auth::accounts;
 use crate::authz::Authz;
-use crate::clients::FieldClasses;
 use crate::clients::validation::{self as v};
+use crate::clients::{FieldClasses, ListScope};
 use crate::error::Error;
 use crate::policy::{Action, Reach, Resource};
 
@@ -149,8 +149,8 @@ pub async fn log_support(
 pub async fn follow_ups(state: &AppState, user: &Authz, include_done: bool) -> Result<Vec<SupportFollowUp>, Error> {
     user.require(Action::FollowupsRead, Resource::system()).await?;
     let scope = match user.principal().reach(user.areas()) {
-        Reach::Areas(areas) => FollowUpScope::Areas(areas),
-        _ => FollowUpScope::Worker(user.id().to_owned()),
+        Reach::Areas(areas) => ListScope::Areas(areas),
+        _ => ListScope::AssignedTo(user.id().to_owned()),
     };
     let items = store::follow_ups(&state.db, &scope, include_done).await?;
     state

@@ -6,7 +6,7 @@ use sqlx::Row;
 
 use super::model::{Assignment, SupportFollowUp, SupportLog};
 use crate::AppState;
-use crate::clients::FieldClasses;
+use crate::clients::{FieldClasses, ListScope};
 use crate::db::{Db, DbDate, Flag, Sql, timestamp};
 use crate::error::Error;
 
@@ -152,21 +152,9 @@ pub async fn insert_support_log(db: &Db, log: NewSupportLog<'_>) -> Result<(), s
     Ok(())
 }
 
-/// Whose follow-ups a list shows.
-pub enum FollowUpScope {
-    /// Every client in these areas (a supervisor's district).
-    Areas(Vec<String>),
-    /// A social worker's caseload.
-    Worker(String),
-}
-
 /// Logs flagged for a follow-up on the clients of `scope`, newest first; open ones only
 /// unless `include_done`.
-pub async fn follow_ups(
-    db: &Db,
-    scope: &FollowUpScope,
-    include_done: bool,
-) -> Result<Vec<SupportFollowUp>, sqlx::Error> {
+pub async fn follow_ups(db: &Db, scope: &ListScope, include_done: bool) -> Result<Vec<SupportFollowUp>, sqlx::Error> {
     let mut sql = Sql::new(
         "SELECT s.id, s.client_id, c.code, s.kind, s.on_date, s.volunteer_id, u.display_name, \
          s.follow_up_done, s.follow_up_done_at FROM support_logs s JOIN clients c ON c.id = s.client_id \
@@ -174,16 +162,9 @@ pub async fn follow_ups(
     );
     sql.bind(true)
         .filter(" AND s.follow_up_done = ", (!include_done).then_some(false));
-    match scope {
-        FollowUpScope::Areas(areas) if areas.is_empty() => return Ok(Vec::new()),
-        FollowUpScope::Areas(areas) => {
-            sql.push(" AND c.area IN (")
-                .bind_all(areas.iter().map(String::as_str))
-                .push(")");
-        }
-        FollowUpScope::Worker(worker) => {
-            sql.push(" AND c.assigned_worker = ").bind(worker.as_str());
-        }
+    sql.push(" AND ");
+    if !crate::clients::push_scope(&mut sql, scope) {
+        return Ok(Vec::new());
     }
     sql.push(" ORDER BY s.on_date DESC, s.created_at DESC, s.id");
     sql.fetch_all(&db.pool)

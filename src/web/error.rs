@@ -85,15 +85,23 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// Writes this answer's `Retry-After`, if it has one, into a response (the API's or a
+    /// page's).
+    pub fn set_retry_after(&self, response: &mut Response) {
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         // The body is written by `localise_errors`, which knows the request's language.
         let mut response = (self.status, axum::Json(self.body(Lang::Vi))).into_response();
-        if let Some(seconds) = self.retry_after
-            && let Ok(value) = header::HeaderValue::from_str(&seconds.to_string())
-        {
-            response.headers_mut().insert(header::RETRY_AFTER, value);
-        }
+        self.set_retry_after(&mut response);
         response.extensions_mut().insert(self);
         response
     }
