@@ -146,7 +146,7 @@ async fn build(db: &Db, scale: &Scale) -> Duration {
     let districts: Vec<String> = hoanhap::areas::AreaCatalog::load(db)
         .await
         .unwrap()
-        .list()
+        .all()
         .iter()
         .filter(|a| a.parent.as_deref() == Some("40"))
         .map(|a| a.code.clone())
@@ -409,7 +409,7 @@ async fn run(db: &Db, label: &str, scale: &Scale) {
         today,
     };
     let catalog = hoanhap::areas::AreaCatalog::load(db).await.unwrap();
-    let areas = catalog.list();
+    let areas = catalog.all();
     let categories = release::categories(db).await.unwrap();
     const RUNS: usize = 5;
     let (mut release_times, mut count_times) = (Vec::new(), Vec::new());

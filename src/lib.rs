@@ -42,7 +42,7 @@ use tokio::net::TcpListener;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::areas::AreaCatalog;
+use crate::areas::{AreaCatalog, AreaCatalogs};
 use crate::audit::AuditLog;
 use crate::clients::ClientStore;
 use crate::clock::Clock;
@@ -60,7 +60,7 @@ pub struct AppState {
     pub clients: ClientStore,
     pub policy: Arc<PolicyEngine>,
     /// The area hierarchy every authorisation decision reads.
-    pub areas: Arc<AreaCatalog>,
+    pub areas: AreaCatalogs,
     pub audit_log: AuditLog,
     pub clock: Clock,
 }
@@ -138,7 +138,7 @@ pub async fn open(settings: Settings) -> Result<AppState, StartupError> {
     if areas::seed_if_empty(&db).await? {
         tracing::info!("seeded the areas of the 2024 Nghệ An plan");
     }
-    let areas = Arc::new(AreaCatalog::load(&db).await?);
+    let areas = AreaCatalogs::new(AreaCatalog::load(&db).await?);
     let clients = ClientStore::new(db.clone(), keyring.clone(), settings.programme.code_prefix.clone());
     let audit_log = AuditLog::start(db.clone(), keyring.audit_key().clone());
     let clock = Clock::new(settings.programme.utc_offset_minutes);

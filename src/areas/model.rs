@@ -1,48 +1,177 @@
-//! An area, and the catalogue of them the service holds.
+//! An area (an administrative unit), its period of validity, and the catalogue of them the
+//! service holds.
 
-use serde::Serialize;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::store::SeedError;
 use crate::db::Db;
 use crate::policy::{AreaNode, Areas};
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// The kinds of unit the hierarchy may hold, at any depth.
+pub const KINDS: &[&str] = &["province", "city", "town", "district", "commune", "ward"];
+
+/// One administrative unit. A retired unit (`valid_to` in the past) stays: its history
+/// and its clients keep their area until they are moved.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ToSchema)]
 pub struct Area {
+    /// National statistical code, e.g. "40" for the province, "412" for Vinh (2024).
+    pub code: String,
+    pub name: String,
+    /// One of [`KINDS`].
+    pub kind: String,
+    /// The enclosing unit; `None` for the province.
+    pub parent: Option<String>,
+    /// First day the unit exists; `None`: since before any record.
+    #[schema(value_type = Option<String>, format = Date)]
+    pub valid_from: Option<NaiveDate>,
+    /// Last day the unit exists; `None`: until further notice.
+    #[schema(value_type = Option<String>, format = Date)]
+    pub valid_to: Option<NaiveDate>,
+    /// The units this one took over (a 2025 ward's 2024 district).
+    pub predecessors: Vec<String>,
+}
+
+impl Area {
+    /// Whether the unit exists on `day`.
+    pub fn in_force_on(&self, day: NaiveDate) -> bool {
+        self.in_force_during(day, day)
+    }
+
+    /// Whether the unit exists on any day from `from` to `to`.
+    pub fn in_force_during(&self, from: NaiveDate, to: NaiveDate) -> bool {
+        self.valid_from.is_none_or(|start| start <= to) && self.valid_to.is_none_or(|end| end >= from)
+    }
+}
+
+/// An admin's new unit (`POST /areas`), or the same shape read from a CSV file.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct NewArea {
     pub code: String,
     pub name: String,
     pub kind: String,
+    #[serde(default)]
     pub parent: Option<String>,
+    /// `YYYY-MM-DD`; empty or absent: since before any record.
+    #[serde(default)]
+    pub valid_from: Option<String>,
+    /// `YYYY-MM-DD`; empty or absent: until further notice.
+    #[serde(default)]
+    pub valid_to: Option<String>,
+    #[serde(default)]
+    pub predecessors: Vec<String>,
 }
 
-/// The active areas, loaded once when the service starts and held in
-/// [`crate::AppState`]: every authorisation decision needs the hierarchy, and reading it
-/// from the database for each one cost a case page a dozen queries. Nothing edits areas
-/// while the service runs; whatever comes to edit them must replace this value.
+/// An admin's change to a unit (`PATCH /areas/{code}`): only the fields given change;
+/// an empty date clears it.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct AreaPatch {
+    pub name: Option<String>,
+    pub kind: Option<String>,
+    /// An empty string makes the unit a root.
+    pub parent: Option<String>,
+    pub valid_from: Option<String>,
+    pub valid_to: Option<String>,
+}
+
+/// Every unit, and the hierarchy the policies decide over, as read at one moment.
 #[derive(Debug)]
 pub struct AreaCatalog {
-    list: Vec<Area>,
+    all: Vec<Area>,
     tree: Areas,
 }
 
 impl AreaCatalog {
-    /// Reads and checks the hierarchy (unique codes, known parents, no cycle).
-    pub async fn load(db: &Db) -> Result<Self, SeedError> {
-        let list = super::store::list(db).await?;
-        let tree = Areas::new(list.iter().map(|a| AreaNode {
+    /// Checks a list of units (unique codes, known parents, no cycle) and indexes it.
+    pub fn new(all: Vec<Area>) -> Result<Self, crate::policy::PolicyError> {
+        let tree = Areas::new(all.iter().map(|a| AreaNode {
             code: a.code.clone(),
             kind: a.kind.clone(),
             parent: a.parent.clone(),
         }))?;
-        Ok(Self { list, tree })
+        Ok(Self { all, tree })
     }
 
-    /// Every active area, by code (the province first).
-    pub fn list(&self) -> &[Area] {
-        &self.list
+    /// Reads and checks the hierarchy.
+    pub async fn load(db: &Db) -> Result<Self, SeedError> {
+        Ok(Self::new(super::store::list(db).await?)?)
     }
 
-    /// The hierarchy the policies decide over.
+    /// Every unit, retired ones included, by code (the province first). Names of retired
+    /// units are still needed: their clients and their history show them.
+    pub fn all(&self) -> &[Area] {
+        &self.all
+    }
+
+    /// The units in force on `day`: those a new record, account or transfer may name.
+    pub fn in_force_on(&self, day: NaiveDate) -> Vec<Area> {
+        self.all.iter().filter(|a| a.in_force_on(day)).cloned().collect()
+    }
+
+    /// The unit with this code, retired or not.
+    pub fn get(&self, code: &str) -> Option<&Area> {
+        self.all.iter().find(|a| a.code == code)
+    }
+
+    /// The hierarchy the policies decide over: every unit, so that a retired unit's staff
+    /// and the province keep the clients not yet moved.
     pub fn tree(&self) -> &Areas {
         &self.tree
+    }
+}
+
+/// The catalogue in force, shared by every request and replaced whole when an admin
+/// edits areas: a request takes one snapshot ([`AreaCatalogs::current`]) and decides
+/// over it throughout, so an edit never changes the hierarchy under a request.
+#[derive(Debug, Clone)]
+pub struct AreaCatalogs(Arc<RwLock<Arc<AreaCatalog>>>);
+
+impl AreaCatalogs {
+    pub fn new(catalog: AreaCatalog) -> Self {
+        Self(Arc::new(RwLock::new(Arc::new(catalog))))
+    }
+
+    /// The catalogue as it is now.
+    pub fn current(&self) -> Arc<AreaCatalog> {
+        self.0.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Puts a freshly read catalogue in force for the requests that start after this.
+    pub fn replace(&self, catalog: AreaCatalog) {
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(catalog);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn area(from: Option<&str>, to: Option<&str>) -> Area {
+        Area {
+            code: "412".into(),
+            name: "Thành phố Vinh".into(),
+            kind: "city".into(),
+            parent: None,
+            valid_from: from.map(|d| d.parse().unwrap()),
+            valid_to: to.map(|d| d.parse().unwrap()),
+            predecessors: vec![],
+        }
+    }
+
+    #[test]
+    fn a_unit_is_in_force_from_its_first_to_its_last_day() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let retired = area(None, Some("2025-06-30"));
+        assert!(retired.in_force_on(d("2025-06-30")));
+        assert!(!retired.in_force_on(d("2025-07-01")));
+        assert!(retired.in_force_during(d("2025-01-01"), d("2025-12-31")));
+        let new = area(Some("2025-07-01"), None);
+        assert!(!new.in_force_on(d("2025-06-30")));
+        assert!(new.in_force_on(d("2030-01-01")));
+        assert!(new.in_force_during(d("2025-01-01"), d("2025-12-31")));
+        assert!(!new.in_force_during(d("2024-01-01"), d("2024-12-31")));
     }
 }

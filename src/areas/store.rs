@@ -1,9 +1,10 @@
 //! The areas' SQL and the shipped seed.
 
-use sqlx::Row;
+use chrono::NaiveDate;
+use sqlx::{Any, Row, Transaction};
 
 use super::model::Area;
-use crate::db::Db;
+use crate::db::{Db, DbDate};
 use crate::policy::PolicyError;
 
 /// The seed shipped with hoanhap (national statistical codes, 2024).
@@ -33,6 +34,9 @@ fn parse_seed() -> Result<Vec<Area>, SeedError> {
                 name: field(1)?.to_owned(),
                 kind: field(2)?.to_owned(),
                 parent: (!parent.is_empty()).then(|| parent.to_owned()),
+                valid_from: None,
+                valid_to: None,
+                predecessors: Vec::new(),
             })
         })
         .collect()
@@ -49,39 +53,88 @@ pub async fn seed_if_empty(db: &Db) -> Result<bool, SeedError> {
         return Ok(false);
     }
     for area in &areas {
-        sqlx::query("INSERT INTO areas (code, name, kind, parent) VALUES ($1, $2, $3, $4)")
-            .bind(&area.code)
-            .bind(&area.name)
-            .bind(&area.kind)
-            .bind(&area.parent)
-            .execute(&mut *tx)
-            .await?;
+        insert(&mut tx, area).await?;
     }
     tx.commit().await?;
     Ok(true)
 }
 
+/// Every unit, retired ones included, by code, each with its predecessors: two queries.
 pub async fn list(db: &Db) -> Result<Vec<Area>, sqlx::Error> {
-    let rows = sqlx::query("SELECT code, name, kind, parent FROM areas WHERE active ORDER BY code")
+    let rows = sqlx::query("SELECT code, name, kind, parent, valid_from, valid_to FROM areas ORDER BY code")
         .fetch_all(&db.pool)
         .await?;
-    rows.into_iter()
+    let mut areas = rows
+        .iter()
         .map(|r| {
             Ok(Area {
                 code: r.try_get("code")?,
                 name: r.try_get("name")?,
                 kind: r.try_get("kind")?,
                 parent: r.try_get("parent")?,
+                valid_from: r.try_get::<Option<DbDate>, _>("valid_from")?.map(|d| d.0),
+                valid_to: r.try_get::<Option<DbDate>, _>("valid_to")?.map(|d| d.0),
+                predecessors: Vec::new(),
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let links = sqlx::query("SELECT area, predecessor FROM area_predecessors ORDER BY area, predecessor")
+        .fetch_all(&db.pool)
+        .await?;
+    for link in links {
+        let area: String = link.try_get("area")?;
+        if let Some(a) = areas.iter_mut().find(|a| a.code == area) {
+            a.predecessors.push(link.try_get("predecessor")?);
+        }
+    }
+    Ok(areas)
 }
 
-pub async fn exists(db: &Db, code: &str) -> Result<bool, sqlx::Error> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM areas WHERE code = $1 AND active")
-        .bind(code)
-        .fetch_one(&db.pool)
+/// Adds a unit and its predecessor links.
+pub async fn insert(tx: &mut Transaction<'_, Any>, area: &Area) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO areas (code, name, kind, parent, valid_from, valid_to) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(&area.code)
+        .bind(&area.name)
+        .bind(&area.kind)
+        .bind(&area.parent)
+        .bind(area.valid_from.map(DbDate))
+        .bind(area.valid_to.map(DbDate))
+        .execute(&mut **tx)
         .await?;
+    for predecessor in &area.predecessors {
+        sqlx::query("INSERT INTO area_predecessors (area, predecessor) VALUES ($1, $2)")
+            .bind(&area.code)
+            .bind(predecessor)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Writes a unit's name, kind, parent and validity.
+pub async fn update(tx: &mut Transaction<'_, Any>, area: &Area) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE areas SET name = $2, kind = $3, parent = $4, valid_from = $5, valid_to = $6 WHERE code = $1")
+        .bind(&area.code)
+        .bind(&area.name)
+        .bind(&area.kind)
+        .bind(&area.parent)
+        .bind(area.valid_from.map(DbDate))
+        .bind(area.valid_to.map(DbDate))
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Whether a unit with this code exists on `day` (what a new account may be scoped to).
+pub async fn in_force(db: &Db, code: &str, day: NaiveDate) -> Result<bool, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM areas WHERE code = $1 AND (valid_from IS NULL OR valid_from <= $2) \
+         AND (valid_to IS NULL OR valid_to >= $2)",
+    )
+    .bind(code)
+    .bind(DbDate(day))
+    .fetch_one(&db.pool)
+    .await?;
     Ok(n > 0)
 }
 

@@ -5,6 +5,8 @@
 
 pub const ALERT_ACKNOWLEDGE: &str = "alert_acknowledge";
 pub const ALERTS_READ: &str = "alerts_read";
+pub const AREA_CREATE: &str = "area_create";
+pub const AREA_UPDATE: &str = "area_update";
 pub const AUDIT_CHECKPOINT: &str = "audit_checkpoint";
 pub const AUDIT_READ: &str = "audit_read";
 pub const AUDIT_VERIFY: &str = "audit_verify";

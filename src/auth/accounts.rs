@@ -129,7 +129,7 @@ async fn insert(db: &Db, new: NewAccount, change_required: bool, now: DateTime<U
         return Err(AccountError::Invalid("display_name", "field-required"));
     }
     password::check_strength(&new.password).map_err(|m| AccountError::Invalid("password", m))?;
-    if !crate::areas::exists(db, &new.area).await? {
+    if !crate::areas::in_force(db, &new.area, now.date_naive()).await? {
         return Err(AccountError::Invalid("area", "field-unknown_area"));
     }
     let hash = password::hash(new.password).await?;

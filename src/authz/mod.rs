@@ -13,11 +13,13 @@
 mod facts;
 
 use std::ops::Deref;
+use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use crate::AppState;
+use crate::areas::AreaCatalog;
 use crate::audit::Outcome;
 use crate::auth::AuthUser;
 use crate::error::Error;
@@ -46,6 +48,8 @@ pub struct Authz {
     user: AuthUser,
     /// The user as the policies see her, built once for all of the request's decisions.
     principal: Principal,
+    /// The area catalogue in force when the request began, kept for all its decisions.
+    catalog: Arc<AreaCatalog>,
     state: AppState,
 }
 
@@ -71,6 +75,7 @@ impl Authz {
         Self {
             principal: user.principal(),
             user,
+            catalog: state.areas.current(),
             state: state.clone(),
         }
     }
@@ -82,7 +87,12 @@ impl Authz {
 
     /// The area hierarchy the decisions are taken over.
     pub fn areas(&self) -> &Areas {
-        self.state.areas.tree()
+        self.catalog.tree()
+    }
+
+    /// Every unit with its names and validity, as the request's decisions see them.
+    pub fn catalog(&self) -> &AreaCatalog {
+        &self.catalog
     }
 
     /// Whether the policies allow `action` on `resource`; for what to show, not audited.

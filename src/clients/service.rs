@@ -338,8 +338,13 @@ pub struct IntakeResult {
 /// district's supervisors in one transaction. Audited `client_create` (flagged for a
 /// child).
 pub async fn intake(state: &AppState, user: &Authz, mut input: IntakeInput) -> Result<IntakeResult, Error> {
-    let areas = state.areas.tree();
-    let known_area = input.area.as_deref().filter(|a| areas.get(a).is_some());
+    let today = state.clock.today();
+    // A new case goes under a unit in force today, even when it is dated earlier: paper
+    // records typed in after a reform are filed under today's unit.
+    let known_area = input
+        .area
+        .as_deref()
+        .filter(|a| user.catalog().get(a).is_some_and(|a| a.in_force_on(today)));
     // Authorise first (403 for a role that may not open cases, whatever the body), in the
     // requested area when it exists.
     user.require(
@@ -356,7 +361,6 @@ pub async fn intake(state: &AppState, user: &Authz, mut input: IntakeInput) -> R
     ] {
         blank_to_none(field);
     }
-    let today = state.clock.today();
     let mut errors = v::check(&input);
     if input.area.is_some() && known_area.is_none() {
         errors.insert("area".into(), "field-unknown_area");
@@ -387,7 +391,7 @@ pub async fn intake(state: &AppState, user: &Authz, mut input: IntakeInput) -> R
             let account = accounts::by_id(&state.db, id).await?;
             let fits = account
                 .as_ref()
-                .is_some_and(|a| known_area.is_some_and(|area| a.principal().takes_cases_in(areas, area)));
+                .is_some_and(|a| known_area.is_some_and(|area| a.principal().takes_cases_in(user.areas(), area)));
             if !fits && known_area.is_some() {
                 errors.insert("assigned_worker".into(), "field-cases-invalid_worker");
             }
@@ -872,7 +876,7 @@ pub async fn reassign(
         Some(id) => accounts::by_id(&state.db, id).await?,
         None => None,
     };
-    let areas = state.areas.tree();
+    let areas = user.areas();
     let fits = target
         .as_ref()
         .is_some_and(|a| a.principal().takes_cases_in(areas, &client.facts.area));

@@ -353,7 +353,8 @@ async fn count(state: &AppState, sql: &str) -> Result<i64, String> {
 
 /// The printed text: accounts and passwords, what was made, second factor, first steps.
 async fn report(state: &AppState, created: &[Created], release: Option<&Release>) -> Result<String, String> {
-    let areas = state.areas.list();
+    let catalog = state.areas.current();
+    let areas = catalog.all();
     let area_name = |code: &str| {
         areas
             .iter()

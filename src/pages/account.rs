@@ -65,9 +65,8 @@ fn mfa_required(state: &AppState, role: &str) -> bool {
 pub(super) fn area_name(state: &AppState, code: &str) -> String {
     state
         .areas
-        .list()
-        .iter()
-        .find(|a| a.code == code)
+        .current()
+        .get(code)
         .map_or_else(|| code.to_owned(), |a| a.name.clone())
 }
 

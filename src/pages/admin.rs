@@ -85,7 +85,7 @@ async fn show_list(
     done: String,
 ) -> Result<Response, PageError> {
     let accounts = users::list(state, &page.user).await?;
-    let areas = state.areas.list().to_vec();
+    let areas = state.areas.current().all().to_vec();
     let status = if errs.is_empty() {
         StatusCode::OK
     } else {

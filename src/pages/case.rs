@@ -210,7 +210,7 @@ async fn show(
         Vec::new()
     };
     let names = Names::load(state, page.ctx.lang).await?.with_staff(state).await?;
-    let tree = state.areas.tree();
+    let tree = page.user.areas();
     let providers = if may.refer {
         crate::providers::store::list(
             &state.db,

@@ -64,13 +64,14 @@ struct IntakeDone {
 async fn page(state: &AppState, page: PageUser, posted: FormData, errs: FormErrors) -> Result<Response, PageError> {
     let account = &page.user.account;
     let names = Names::load(state, page.ctx.lang).await?;
-    let tree = state.areas.tree();
+    let tree = page.user.areas();
+    let today = state.clock.today();
     let scope = tree.within(&account.area);
     // A district-level user opens cases in her district; a province-level one chooses.
     let areas: Vec<(String, String)> = names
         .areas
         .iter()
-        .filter(|a| scope.contains(&a.code) && (a.parent.is_some() || scope.len() == 1))
+        .filter(|a| scope.contains(&a.code) && a.in_force_on(today) && (a.parent.is_some() || scope.len() == 1))
         .map(|a| (a.code.clone(), a.name.clone()))
         .collect();
     let workers = if account.principal().is_supervisor() {

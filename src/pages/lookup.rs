@@ -19,7 +19,7 @@ pub struct Names {
 
 impl Names {
     pub async fn load(state: &AppState, lang: Lang) -> Result<Self, PageError> {
-        let areas = state.areas.list().to_vec();
+        let areas = state.areas.current().all().to_vec();
         let categories = crate::categories::list(&state.db).await?;
         Ok(Self {
             lang,

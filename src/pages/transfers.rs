@@ -165,7 +165,7 @@ async fn show_list(
     failed: Option<(String, FormErrors)>,
 ) -> Result<Response, PageError> {
     let transfers = service::list(state, &page.user, None, number).await?;
-    let areas = state.areas.tree();
+    let areas = page.user.areas();
     let names = Names::load(state, page.ctx.lang).await?.with_staff(state).await?;
     let may_decide = |area: &str| page.user.can(Action::TransferDecide, &Resource::in_area(area));
     let workers: Vec<crate::auth::accounts::Account> = crate::auth::accounts::list(&state.db)

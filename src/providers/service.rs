@@ -80,7 +80,7 @@ pub async fn create(state: &AppState, user: &Authz, input: &ProviderInput) -> Re
     let category = input.category.trim().to_owned();
     let area = input.area.trim().to_owned();
     let contact = trimmed(input.contact.as_ref()).filter(|c| !c.is_empty());
-    let areas = state.areas.tree();
+    let areas = user.areas();
     let mut fields = BTreeMap::new();
     check_name(&name, &mut fields);
     check_category(&state.db, &category, &mut fields).await?;
@@ -120,7 +120,7 @@ pub async fn update(state: &AppState, user: &Authz, id: &str, patch: &ProviderPa
     let category = trimmed(patch.category.as_ref());
     let area = trimmed(patch.area.as_ref());
     let contact = trimmed(patch.contact.as_ref());
-    let areas = state.areas.tree();
+    let areas = user.areas();
     let mut fields = BTreeMap::new();
     if let Some(name) = &name {
         check_name(name, &mut fields);

@@ -796,6 +796,9 @@ mod tests {
             name: format!("Area {code}"),
             kind: if parent.is_none() { "province" } else { "district" }.into(),
             parent: parent.map(Into::into),
+            valid_from: None,
+            valid_to: None,
+            predecessors: Vec::new(),
         }
     }
 

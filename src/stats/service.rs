@@ -108,7 +108,14 @@ pub async fn publish(
         today,
     };
     let figures = compute::figures(&state.db, window, rules.require_reporting_consent, Scope::Release).await?;
-    let areas = state.areas.list();
+    // The units a release lists: those in force on some day of its period.
+    let areas: Vec<crate::areas::Area> = user
+        .catalog()
+        .all()
+        .iter()
+        .filter(|a| a.in_force_during(period.from, period.to))
+        .cloned()
+        .collect();
     let categories = release::categories(&state.db).await?;
     let id = uuid::Uuid::new_v4().to_string();
     let meta = Meta {
@@ -123,7 +130,7 @@ pub async fn publish(
         &state.db,
         meta,
         &figures,
-        areas,
+        &areas,
         &state.settings.programme.province_area,
         &categories,
         &rules,

@@ -40,7 +40,7 @@ pub async fn for_user(state: &AppState, user: &Authz, id: &str) -> Result<Viewed
     let stored = release::stored_body(&state.db, id).await?.ok_or(Error::NotFound)?;
     let mut parsed: Release = serde_json::from_str(&stored)
         .map_err(|e| Error::Internal(Internal::Inconsistent(format!("stored release: {e}"))))?;
-    let areas = state.areas.tree();
+    let areas = user.areas();
     if narrow(&mut parsed, areas, &user.account.area) {
         let bytes = serde_json::to_string(&parsed)
             .map_err(|e| Error::Internal(Internal::Inconsistent(format!("stored release: {e}"))))?;

@@ -74,10 +74,10 @@ pub async fn request(
     input: &TransferInput,
 ) -> Result<Transfer, Error> {
     let client = user.require_client(client_id, Action::TransferRequest).await?;
-    let areas = state.areas.tree();
+    let today = state.clock.today();
     let mut errors = v::check(input);
     match input.to_area.as_deref() {
-        Some(area) if areas.get(area).is_none() => {
+        Some(area) if !user.catalog().get(area).is_some_and(|a| a.in_force_on(today)) => {
             errors.insert("to_area".into(), "field-unknown_area");
         }
         Some(area) if area == client.facts.area => {

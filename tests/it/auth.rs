@@ -209,7 +209,8 @@ async fn logged_in_staff_list_the_areas_of_the_seed() {
     assert_eq!(items.len(), 22, "the province and its 21 district-level units of 2024");
     assert_eq!(
         items[0],
-        json!({"code": "40", "name": "Tỉnh Nghệ An", "kind": "province", "parent": null})
+        json!({"code": "40", "name": "Tỉnh Nghệ An", "kind": "province", "parent": null,
+               "valid_from": null, "valid_to": null, "predecessors": []})
     );
     assert!(
         items

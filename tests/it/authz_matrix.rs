@@ -426,6 +426,12 @@ fn api_table() -> Vec<Row> {
         //   an ad S+ S- W+ W= W- V+ V- MP MD au
         api("GET /api/v1/areas", Shared, None,
             [U, A, A, A, A, A, A, A, A, A, A, A]),
+        api("POST /api/v1/areas", Shared, Some(json!({
+                "code": "{unique}", "name": "Phường Kiểm Tra", "kind": "ward", "parent": "40" })),
+            [U, A, F, F, F, F, F, F, F, F, F, F]),
+        // The same name again: the row checks who may edit, and changes nothing.
+        api("PATCH /api/v1/areas/{code}", Shared, Some(json!({ "name": "Thành phố Vinh" })),
+            [U, A, F, F, F, F, F, F, F, F, F, F]),
         api("GET /api/v1/categories", Shared, None,
             [U, A, A, A, A, A, A, A, A, A, A, A]),
         api("POST /api/v1/categories", Shared, Some(json!({
@@ -1212,6 +1218,7 @@ impl Ctx<'_> {
                         .clone()
                         .unwrap_or_else(|| panic!("{template}: transfer rows need Fresh(Transfer)")),
                     ("providers", "id") => self.world.provider.clone(),
+                    ("areas", "code") => "412".to_owned(),
                     ("users", "id") => self.world.spare.clone(),
                     ("releases", "id") => self.world.release.clone(),
                     _ => panic!("{template}: no fixture for {{{param}}} after /{prev}/; teach Ctx::path"),

@@ -6,6 +6,7 @@
 
 mod kit;
 
+mod areas;
 mod audit;
 mod auth;
 mod authz_matrix;

@@ -1426,7 +1426,7 @@ async fn a_year_after_both_half_years_shows_no_small_difference() {
             audit_head: "0:".into(),
         },
         &figures,
-        state.areas.list(),
+        state.areas.current().all(),
         &state.settings.programme.province_area,
         &release::categories(&state.db).await.unwrap(),
         &rules,

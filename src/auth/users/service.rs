@@ -59,7 +59,7 @@ async fn check_new(state: &AppState, body: &CreateUser) -> Result<Role, Error> {
     if role.is_none() {
         fields.insert("role".into(), "field-invalid_role");
     }
-    if !crate::areas::exists(&state.db, body.area.trim()).await? {
+    if !crate::areas::in_force(&state.db, body.area.trim(), state.clock.today()).await? {
         fields.insert("area".into(), "field-unknown_area");
     }
     if let Err(message) = password::check_strength(&body.password) {
@@ -101,7 +101,7 @@ pub async fn create(state: &AppState, user: &Authz, body: CreateUser) -> Result<
 pub fn reads_client_content(state: &AppState, account: &Account) -> bool {
     state
         .policy
-        .reads_client_content(state.areas.tree(), &account.principal())
+        .reads_client_content(state.areas.current().tree(), &account.principal())
 }
 
 /// Disables an account and ends its sessions at once. Refuses disabling one's own

@@ -1,0 +1,207 @@
+//! Areas an admin edits: units added, renamed and retired with the dates they take
+//! effect, put in force at once, audited, and bad input answered 422 naming the field.
+
+use hoanhap::policy::Role;
+use serde_json::{Value, json};
+
+use crate::kit::add_user;
+use crate::kit::world::{World, get, intake, open_case, patch, post, world};
+
+fn area<'a>(list: &'a Value, code: &str) -> &'a Value {
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["code"] == code)
+        .unwrap_or_else(|| panic!("no area {code} in {list}"))
+}
+
+async fn audited(w: &World, action: &str, object: &str, outcome: &str) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = $1 AND object_id = $2 AND outcome = $3")
+        .bind(action)
+        .bind(object)
+        .bind(outcome)
+        .fetch_one(&w.state().db.pool)
+        .await
+        .unwrap()
+}
+
+fn in_area(code: &str) -> Value {
+    let mut body = intake();
+    body["area"] = json!(code);
+    body
+}
+
+#[tokio::test]
+async fn an_admin_adds_renames_and_retires_units_that_take_effect_at_once() {
+    let w = world().await;
+    let admin = w.login("admin").await;
+    let sw_other = w.login("sw.cualo").await;
+    let sup_other = w.login("sup.cualo").await;
+    let kept = open_case(&sw_other, in_area("413")).await;
+    let kept_id = kept["id"].as_str().unwrap().to_owned();
+
+    // A ward of the 2025 reform, taking over Cửa Lò from 1 July 2025.
+    let (status, added) = post(
+        &admin,
+        "/api/v1/areas",
+        json!({ "code": "16732", "name": "Phường Cửa Lò", "kind": "ward", "parent": "40",
+                "valid_from": "2025-07-01", "predecessors": ["413"] }),
+    )
+    .await;
+    assert_eq!(status, 201, "{added}");
+    assert_eq!(added["valid_from"], "2025-07-01");
+    assert_eq!(added["valid_to"], Value::Null);
+    assert_eq!(added["predecessors"], json!(["413"]));
+    assert_eq!(audited(&w, "area_create", "16732", "success").await, 1);
+
+    // Cửa Lò retires the day before; renaming it is a separate, audited change.
+    let (status, retired) = patch(
+        &admin,
+        "/api/v1/areas/413",
+        json!({ "valid_to": "2025-06-30", "name": "Thị xã Cửa Lò (cũ)" }),
+    )
+    .await;
+    assert_eq!(status, 200, "{retired}");
+    assert_eq!(retired["valid_to"], "2025-06-30");
+    assert_eq!(audited(&w, "area_update", "413", "success").await, 1);
+
+    // Every user sees the change at once, the retired unit included.
+    let (_, list) = get(&sw_other, "/api/v1/areas").await;
+    assert_eq!(area(&list, "413")["name"], "Thị xã Cửa Lò (cũ)");
+    assert_eq!(area(&list, "413")["valid_to"], "2025-06-30");
+    assert_eq!(area(&list, "16732")["kind"], "ward");
+
+    // A retired unit takes no new case and no new account ...
+    let (status, body) = post(&sw_other, "/api/v1/clients", in_area("413")).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["error"]["fields"]["area"].is_string(), "{body}");
+    let (status, body) = post(
+        &admin,
+        "/api/v1/users",
+        json!({ "username": "sw.old", "display_name": "SW", "role": "social_worker", "area": "413",
+                "password": "a long enough password" }),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["error"]["fields"]["area"].is_string(), "{body}");
+    // ... but keeps its clients and their history until they are moved.
+    let (status, still) = get(&sup_other, &format!("/api/v1/clients/{kept_id}")).await;
+    assert_eq!(status, 200, "{still}");
+    assert_eq!(still["area"], "413");
+
+    // A paper record of 2024 typed in after the reform is filed under today's ward.
+    add_user(&w.state().clone(), "sw.ward", Role::SocialWorker, "16732").await;
+    let sw_ward = w.login("sw.ward").await;
+    let (status, filed) = post(&sw_ward, "/api/v1/clients", in_area("16732")).await;
+    assert_eq!(status, 201, "{filed}");
+    assert_eq!(filed["area"], "16732");
+}
+
+#[tokio::test]
+async fn bad_area_input_answers_422_naming_the_field_and_writes_nothing() {
+    let w = world().await;
+    let admin = w.login("admin").await;
+    let before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM areas")
+        .fetch_one(&w.state().db.pool)
+        .await
+        .unwrap();
+    let cases = [
+        (
+            json!({ "code": "412", "name": "Vinh again", "kind": "city", "parent": "40" }),
+            "code",
+        ),
+        (
+            json!({ "code": "x y", "name": "Spaces", "kind": "ward", "parent": "40" }),
+            "code",
+        ),
+        (
+            json!({ "code": "99001", "name": "Orphan", "kind": "ward", "parent": "4242" }),
+            "parent",
+        ),
+        (
+            json!({ "code": "99002", "name": "Odd", "kind": "hamlet", "parent": "40" }),
+            "kind",
+        ),
+        (
+            json!({ "code": "99003", "name": "", "kind": "ward", "parent": "40" }),
+            "name",
+        ),
+        (
+            json!({ "code": "99004", "name": "Backwards", "kind": "ward", "parent": "40",
+                    "valid_from": "2025-07-01", "valid_to": "2025-06-30" }),
+            "valid_to",
+        ),
+        (
+            json!({ "code": "99005", "name": "Bad date", "kind": "ward", "parent": "40", "valid_from": "1/7/2025" }),
+            "valid_from",
+        ),
+        (
+            json!({ "code": "99006", "name": "From nowhere", "kind": "ward", "parent": "40", "predecessors": ["777"] }),
+            "predecessors",
+        ),
+    ];
+    for (body, field) in cases {
+        let (status, answer) = post(&admin, "/api/v1/areas", body.clone()).await;
+        assert_eq!(status, 422, "{body} → {answer}");
+        assert!(answer["error"]["fields"][field].is_string(), "{body} → {answer}");
+    }
+    let (_, duplicate) = post(
+        &admin,
+        "/api/v1/areas",
+        json!({ "code": "412", "name": "Vinh again", "kind": "city", "parent": "40" }),
+    )
+    .await;
+    assert_eq!(duplicate["error"]["fields"]["code"], "Đã có địa bàn mang mã này.");
+
+    // A cycle: the province under one of its own districts, or a unit under itself.
+    for (code, parent) in [("40", "412"), ("412", "412")] {
+        let (status, answer) = patch(&admin, &format!("/api/v1/areas/{code}"), json!({ "parent": parent })).await;
+        assert_eq!(status, 422, "{code} under {parent} → {answer}");
+        assert!(answer["error"]["fields"]["parent"].is_string(), "{answer}");
+    }
+    let (status, answer) = patch(
+        &admin,
+        "/api/v1/areas/412",
+        json!({ "valid_from": "2030-01-01", "valid_to": "2029-12-31" }),
+    )
+    .await;
+    assert_eq!(status, 422, "{answer}");
+    assert!(answer["error"]["fields"]["valid_to"].is_string(), "{answer}");
+    let (status, _) = patch(&admin, "/api/v1/areas/4242", json!({ "name": "Nowhere" })).await;
+    assert_eq!(status, 404);
+
+    let after: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM areas")
+        .fetch_one(&w.state().db.pool)
+        .await
+        .unwrap();
+    assert_eq!(after, before);
+    let (_, list) = get(&admin, "/api/v1/areas").await;
+    assert_eq!(area(&list, "40")["parent"], Value::Null);
+    assert_eq!(area(&list, "412")["valid_to"], Value::Null);
+}
+
+#[tokio::test]
+async fn only_the_admin_edits_areas_and_a_refusal_is_audited() {
+    let w = world().await;
+    for username in ["sup.vinh", "sw.vinh", "mgr", "aud", "vol.vinh"] {
+        let user = w.login(username).await;
+        let (status, _) = post(
+            &user,
+            "/api/v1/areas",
+            json!({ "code": "99100", "name": "Mine", "kind": "ward", "parent": "40" }),
+        )
+        .await;
+        assert_eq!(status, 403, "{username} added an area");
+        let (status, _) = patch(&user, "/api/v1/areas/412", json!({ "name": "Renamed" })).await;
+        assert_eq!(status, 403, "{username} renamed an area");
+    }
+    let denied: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'areas_manage' AND outcome = 'denied'")
+            .fetch_one(&w.state().db.pool)
+            .await
+            .unwrap();
+    assert_eq!(denied, 10);
+    let (_, list) = get(&w.login("sw.vinh").await, "/api/v1/areas").await;
+    assert_eq!(area(&list, "412")["name"], "Thành phố Vinh");
+}
