@@ -1,7 +1,8 @@
-//! The command line: `serve` (default), `init`, `user`, `policy check`, `audit verify`,
-//! `audit checkpoint`.
+//! The command line: `serve` (default), `init`, `user`, `areas`, `policy check`,
+//! `audit verify`, `audit checkpoint`.
 
 mod admin;
+mod areas;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,6 +40,11 @@ enum Command {
     User {
         #[command(subcommand)]
         command: admin::UserCommand,
+    },
+    /// List the areas, import units from a CSV file, or apply a reorganisation.
+    Areas {
+        #[command(subcommand)]
+        command: areas::AreasCommand,
     },
     /// Check the authorisation policies.
     Policy {
@@ -108,6 +114,7 @@ async fn run(command: Command, settings: Settings) -> Result<ExitCode, String> {
     match command {
         Command::Serve => serve(settings).await,
         Command::User { command } => admin::user(command, settings).await,
+        Command::Areas { command } => areas::command(command, settings).await,
         Command::Policy { command } => admin::policy(command, &settings),
         Command::Audit { command } => admin::audit_command(command, settings).await,
         Command::Demo { no_serve } => crate::demo::command(settings, no_serve).await,

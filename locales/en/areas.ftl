@@ -5,3 +5,5 @@ field-areas-unknown_parent = No area has this code.
 field-areas-unknown_predecessor = Each predecessor must be another existing area.
 field-areas-cycle = An area cannot lie inside itself or one of its own units.
 field-areas-ends_before_start = The last day comes before the first day.
+field-areas-unreadable_file = The file cannot be read as CSV.
+field-areas-missing_column = The file lacks this column (code, name, kind and parent are needed).

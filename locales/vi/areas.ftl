@@ -5,3 +5,5 @@ field-areas-unknown_parent = Không có địa bàn nào mang mã này.
 field-areas-unknown_predecessor = Mỗi đơn vị tiền thân phải là một địa bàn khác đã có.
 field-areas-cycle = Một địa bàn không thể nằm trong chính nó hoặc trong đơn vị trực thuộc của nó.
 field-areas-ends_before_start = Ngày cuối trước ngày đầu.
+field-areas-unreadable_file = Không đọc được tệp dưới dạng CSV.
+field-areas-missing_column = Tệp thiếu cột này (cần có code, name, kind và parent).

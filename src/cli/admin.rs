@@ -117,7 +117,7 @@ fn account_message(e: AccountError) -> String {
     }
 }
 
-async fn open(settings: Settings) -> Result<AppState, String> {
+pub(super) async fn open(settings: Settings) -> Result<AppState, String> {
     crate::ensure_keys(&settings).map_err(|e| e.to_string())?;
     crate::open(settings).await.map_err(|e| e.to_string())
 }

@@ -343,3 +343,75 @@ async fn serve_prints_a_one_time_setup_link_until_an_admin_exists() {
     let (stdout, _) = serve_until_ready(&env);
     assert!(!stdout.contains("/setup/"), "{stdout}");
 }
+
+/// `areas import` and `areas reform`: the 2025 units loaded into an installation of the
+/// 2024 districts, the districts retired the day before, every change audited as `cli`,
+/// and a bad file refused whole.
+#[tokio::test]
+async fn areas_reform_loads_the_2025_units_and_retires_the_2024_districts() {
+    let env = TestEnv::new().await;
+    let dir = env.dir.path();
+    let file_2025 = concat!(env!("CARGO_MANIFEST_DIR"), "/seed/areas-nghe-an-2025.csv");
+
+    // A bad file changes nothing and names the line and the field.
+    let bad = dir.join("bad.csv");
+    std::fs::write(
+        &bad,
+        "code,name,kind,parent\n99001,Phường Mới,ward,40\n99002,Xã Lạ,hamlet,40\n99003,Xã Mồ Côi,commune,4242\n",
+    )
+    .unwrap();
+    let out = run(&env, &["areas", "import", bad.to_str().unwrap()], "");
+    assert_fails(&out, "line 3: kind");
+    assert!(text(&out).contains("parent"), "{}", text(&out));
+    let listed = assert_ok(&run(&env, &["areas", "list"], ""));
+    assert!(!listed.contains("99001"), "{listed}");
+    assert_eq!(listed.lines().count(), 22, "{listed}");
+    assert_fails(
+        &run(&env, &["areas", "reform", "--file", file_2025, "--on", "1/7/2025"], ""),
+        "--on",
+    );
+
+    let out = assert_ok(&run(
+        &env,
+        &["areas", "reform", "--file", file_2025, "--on", "2025-07-01"],
+        "",
+    ));
+    // The file names one 2024 district per unit; 20 of the 21 are named (Cửa Lò, 413, is
+    // not), and only those are retired.
+    assert!(out.contains("130 units added, 1 already present, 20 retired"), "{out}");
+    let listed = assert_ok(&run(&env, &["areas", "list"], ""));
+    assert_eq!(listed.lines().count(), 152, "{listed}");
+    let line = |code: &str| {
+        listed
+            .lines()
+            .find(|l| l.starts_with(&format!("{code}\t")))
+            .unwrap_or_else(|| panic!("no {code} in {listed}"))
+            .to_owned()
+    };
+    assert_eq!(line("412"), "412\tThành phố Vinh\tcity\t40\t-\t2025-06-30");
+    assert_eq!(line("16681"), "16681\tPhường Thành Vinh\tward\t40\t2025-07-01\t-");
+    assert_eq!(line("40"), "40\tTỉnh Nghệ An\tprovince\t-\t-\t-");
+    assert!(line("413").ends_with("\t-\t-"), "{}", line("413"));
+
+    // The predecessor links are recorded, and the running catalogue holds them.
+    let state = env.state().await;
+    let catalog = state.areas.current();
+    let vinh_wards: Vec<&str> = catalog
+        .all()
+        .iter()
+        .filter(|a| a.predecessors == ["412"])
+        .map(|a| a.code.as_str())
+        .collect();
+    assert!(vinh_wards.len() >= 3 && vinh_wards.contains(&"16681"), "{vinh_wards:?}");
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE actor = 'cli' AND action IN ('area_create', 'area_update')",
+    )
+    .fetch_one(&state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(audited, 150);
+
+    // The same file again, as a plain import, finds everything present.
+    let out = assert_ok(&run(&env, &["areas", "import", file_2025], ""));
+    assert!(out.contains("0 units added, 131 already present, 0 retired"), "{out}");
+}
