@@ -50,7 +50,7 @@ export RUST_LOG="${RUST_LOG:-warn}"
 
 # Accounts first (this also creates the keys and the database).
 password="schemathesis-$(python3 -c 'import secrets; print(secrets.token_hex(12))')"
-printf '%s\n' "$password" | "$bin" user add --username st.worker --role social_worker --area 412 --password-stdin >/dev/null
+printf '%s\n' "$password" | "$bin" user add --username st.worker --role social_worker --area 16681 --password-stdin >/dev/null
 printf '%s\n' "$password" | "$bin" user add --username st.manager --role manager --area 40 --password-stdin >/dev/null
 
 "$bin" serve >"$work/server.log" 2>&1 &
@@ -99,7 +99,7 @@ seed() {
   mapfile -t h < <(login "$user")
   curl -fsS -o /dev/null -H "${h[0]}" -H "${h[1]}" -H 'content-type: application/json' -d "$body" "$base$path"
 }
-seed st.worker /api/v1/clients '{"area": "412", "full_name": "Phạm Thị Giả Định", "chosen_name": "Hoa Giả",
+seed st.worker /api/v1/clients '{"area": "16681", "full_name": "Phạm Thị Giả Định", "chosen_name": "Hoa Giả",
   "date_of_birth": "1994-07-21", "id_number": "040195004321", "phone": "0912 345 678",
   "address": "Xóm 9, phường Thử Nghiệm", "notes": "Dữ liệu thử", "eligible": true, "opened_on": "2024-03-15",
   "consents": {"data_processing": true, "reporting": true, "volunteer_contact": true,

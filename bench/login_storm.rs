@@ -91,6 +91,7 @@ async fn main() {
     };
     settings.auth.insecure_cookies = true;
     settings.auth.mfa_required_roles.clear();
+    settings.programme.area_seed = hoanhap::config::AreaSeed::NgheAn2024;
     hoanhap::ensure_keys(&settings).unwrap();
     let state = hoanhap::open(settings).await.unwrap();
     accounts::create(

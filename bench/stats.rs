@@ -142,7 +142,9 @@ async fn build(db: &Db, scale: &Scale) -> Duration {
     let mut rng = StdRng::seed_from_u64(2024);
     let start = NaiveDate::from_ymd_opt(2023, 1, 1).unwrap();
     let last_day = NaiveDate::from_ymd_opt(2025, 6, 1).unwrap();
-    hoanhap::areas::seed_if_empty(db).await.unwrap();
+    hoanhap::areas::seed_if_empty(db, hoanhap::config::AreaSeed::NgheAn2024)
+        .await
+        .unwrap();
     let districts: Vec<String> = hoanhap::areas::AreaCatalog::load(db)
         .await
         .unwrap()

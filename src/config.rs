@@ -78,6 +78,24 @@ pub struct ProgrammeSettings {
     /// Local time of the programme, in minutes ahead of UTC (Vietnam: 420); decides what
     /// "today" is for dates staff enter.
     pub utc_offset_minutes: i32,
+    /// The areas a new installation starts with (read once, into an empty database).
+    #[serde(default)]
+    pub area_seed: AreaSeed,
+}
+
+/// The units a new installation is seeded with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AreaSeed {
+    /// Nghệ An's province and its 21 district-level units of 2024, for installations
+    /// with 2024 records.
+    #[serde(rename = "nghe-an-2024")]
+    NgheAn2024,
+    /// Nghệ An after the reform of 1 July 2025: 130 communes and wards, each linked to the
+    /// 2024 district it came from; the 2024 districts are kept, retired on 30 June 2025,
+    /// for older records and for figures set beside 2024's.
+    #[default]
+    #[serde(rename = "nghe-an-2025")]
+    NgheAn2025,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -148,6 +166,7 @@ impl Default for Settings {
                 report_recipient: "Sở Lao động – Thương binh và Xã hội tỉnh Nghệ An".into(),
                 programme_owner: "Ủy ban nhân dân tỉnh Nghệ An".into(),
                 utc_offset_minutes: crate::clock::DEFAULT_UTC_OFFSET_MINUTES,
+                area_seed: AreaSeed::default(),
             },
             cases: CasesSettings::default(),
         }

@@ -135,8 +135,8 @@ pub async fn open(settings: Settings) -> Result<AppState, StartupError> {
     let keyring = Arc::new(Keyring::load(&files)?);
     let db = Db::connect(&settings.database_url()?).await?;
     check_key(&db, &keyring, &files.master.display().to_string()).await?;
-    if areas::seed_if_empty(&db).await? {
-        tracing::info!("seeded the areas of the 2024 Nghệ An plan");
+    if areas::seed_if_empty(&db, settings.programme.area_seed).await? {
+        tracing::info!(seed = ?settings.programme.area_seed, "seeded the areas");
     }
     let areas = AreaCatalogs::new(AreaCatalog::load(&db).await?);
     let clients = ClientStore::new(db.clone(), keyring.clone(), settings.programme.code_prefix.clone());

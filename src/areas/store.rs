@@ -4,11 +4,14 @@ use chrono::NaiveDate;
 use sqlx::{Any, Row, Transaction};
 
 use super::model::Area;
+use crate::config::AreaSeed;
 use crate::db::{Db, DbDate};
 use crate::policy::PolicyError;
 
-/// The seed shipped with hoanhap (national statistical codes, 2024).
-const SEED_CSV: &str = include_str!("../../seed/areas-nghe-an-2024.csv");
+/// The 2024 units (national statistical codes): the province and its 21 districts.
+const SEED_2024: &str = include_str!("../../seed/areas-nghe-an-2024.csv");
+/// The units after the 2025 reform, each with the 2024 district it came from.
+const SEED_2025: &str = include_str!("../../seed/areas-nghe-an-2025.csv");
 
 #[derive(Debug, thiserror::Error)]
 pub enum SeedError {
@@ -20,8 +23,9 @@ pub enum SeedError {
     Hierarchy(#[from] PolicyError),
 }
 
-fn parse_seed() -> Result<Vec<Area>, SeedError> {
-    let mut reader = csv::Reader::from_reader(SEED_CSV.as_bytes());
+/// The rows of a shipped seed file: `code,name,kind,parent[,predecessor_2024]`.
+fn parse_seed(text: &str) -> Result<Vec<Area>, SeedError> {
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
     reader
         .records()
         .enumerate()
@@ -29,6 +33,7 @@ fn parse_seed() -> Result<Vec<Area>, SeedError> {
             let rec = rec.map_err(|_| SeedError::Malformed(i + 2))?;
             let field = |n: usize| rec.get(n).map(str::trim).ok_or(SeedError::Malformed(i + 2));
             let parent = field(3)?;
+            let predecessor = rec.get(4).map(str::trim).unwrap_or_default();
             Ok(Area {
                 code: field(0)?.to_owned(),
                 name: field(1)?.to_owned(),
@@ -36,15 +41,41 @@ fn parse_seed() -> Result<Vec<Area>, SeedError> {
                 parent: (!parent.is_empty()).then(|| parent.to_owned()),
                 valid_from: None,
                 valid_to: None,
-                predecessors: Vec::new(),
+                predecessors: (!predecessor.is_empty())
+                    .then(|| predecessor.to_owned())
+                    .into_iter()
+                    .collect(),
             })
         })
         .collect()
 }
 
-/// Inserts the seed when the table is empty, in one transaction (parents first).
-pub async fn seed_if_empty(db: &Db) -> Result<bool, SeedError> {
-    let areas = parse_seed()?;
+/// The units of a seed, parents first. The 2025 seed holds the 2024 districts too,
+/// retired the day before the reform, so older records and the predecessor links have
+/// the units they name.
+fn seed_units(seed: AreaSeed) -> Result<Vec<Area>, SeedError> {
+    let mut units = parse_seed(SEED_2024)?;
+    if seed == AreaSeed::NgheAn2025 {
+        let reform = NaiveDate::from_ymd_opt(2025, 7, 1).ok_or(SeedError::Malformed(0))?;
+        let last_day = reform.pred_opt().ok_or(SeedError::Malformed(0))?;
+        for district in units.iter_mut().filter(|u| u.parent.is_some()) {
+            district.valid_to = Some(last_day);
+        }
+        for mut unit in parse_seed(SEED_2025)? {
+            if units.iter().any(|u| u.code == unit.code) {
+                continue;
+            }
+            unit.valid_from = Some(reform);
+            units.push(unit);
+        }
+    }
+    Ok(units)
+}
+
+/// Inserts the seed when the table is empty, in one transaction (parents first); says
+/// whether it did.
+pub async fn seed_if_empty(db: &Db, seed: AreaSeed) -> Result<bool, SeedError> {
+    let areas = seed_units(seed)?;
     let mut tx = db.pool.begin().await?;
     let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM areas")
         .fetch_one(&mut *tx)
@@ -140,12 +171,35 @@ pub async fn in_force(db: &Db, code: &str, day: NaiveDate) -> Result<bool, sqlx:
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
-    fn the_seed_has_the_province_and_21_units() {
-        let areas = super::parse_seed().unwrap();
+    fn the_2024_seed_has_the_province_and_21_units() {
+        let areas = seed_units(AreaSeed::NgheAn2024).unwrap();
         assert_eq!(areas.len(), 22);
         assert_eq!(areas[0].kind, "province");
         assert!(areas[1..].iter().all(|a| a.parent.as_deref() == Some("40")));
         assert!(areas.iter().any(|a| a.name == "Thành phố Vinh"));
+        assert!(areas.iter().all(|a| a.valid_to.is_none() && a.predecessors.is_empty()));
+    }
+
+    #[test]
+    fn the_2025_seed_has_130_units_in_force_and_the_2024_districts_retired() {
+        let areas = seed_units(AreaSeed::NgheAn2025).unwrap();
+        let reform: NaiveDate = "2025-07-01".parse().unwrap();
+        let in_force: Vec<&Area> = areas.iter().filter(|a| a.in_force_on(reform)).collect();
+        assert_eq!(in_force.len(), 131, "the province and 130 units");
+        assert_eq!(in_force.iter().filter(|a| a.kind == "ward").count(), 11);
+        assert_eq!(in_force.iter().filter(|a| a.kind == "commune").count(), 119);
+        let before: Vec<&Area> = areas
+            .iter()
+            .filter(|a| a.in_force_on(reform.pred_opt().unwrap()))
+            .collect();
+        assert_eq!(before.len(), 22, "the 2024 units the day before");
+        let vinh = areas.iter().find(|a| a.code == "16681").unwrap();
+        assert_eq!(vinh.predecessors, ["412"]);
+        // Parents come first, and the whole is a checked hierarchy.
+        assert_eq!(areas[0].code, "40");
+        crate::areas::AreaCatalog::new(areas).unwrap();
     }
 }

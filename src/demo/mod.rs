@@ -286,8 +286,11 @@ fn cast(created: &[Created]) -> Result<data::Cast, String> {
 }
 
 /// `hoanhap demo [--no-serve]`.
-pub async fn command(settings: Settings, no_serve: bool) -> Result<ExitCode, String> {
+pub async fn command(mut settings: Settings, no_serve: bool) -> Result<ExitCode, String> {
     refuse_unless_empty(&settings).await?;
+    // The synthetic case work is filed under the 2024 districts, as an installation that
+    // began before the reform would hold it.
+    settings.programme.area_seed = crate::config::AreaSeed::NgheAn2024;
     crate::ensure_keys(&settings).map_err(|e| e.to_string())?;
     let state = crate::open(settings).await.map_err(|e| e.to_string())?;
     {

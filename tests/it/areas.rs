@@ -205,3 +205,50 @@ async fn only_the_admin_edits_areas_and_a_refusal_is_audited() {
     let (_, list) = get(&w.login("sw.vinh").await, "/api/v1/areas").await;
     assert_eq!(area(&list, "412")["name"], "Thành phố Vinh");
 }
+
+/// A new installation on the default seed works in today's geography: 130 communes and
+/// wards in force, the 2024 districts kept as retired units, and a ward's social worker
+/// opening a case in her ward.
+#[tokio::test]
+async fn a_new_installation_starts_with_the_units_of_the_2025_reform() {
+    let mut env = crate::kit::TestEnv::new().await;
+    let default_seed = hoanhap::config::Settings::default().programme.area_seed;
+    assert_eq!(default_seed, hoanhap::config::AreaSeed::NgheAn2025);
+    env.settings.programme.area_seed = default_seed;
+    env.settings.auth.mfa_required_roles.clear();
+    let state = env.state().await;
+    add_user(&state, "sw.thanhvinh", Role::SocialWorker, "16681").await;
+    let refused = hoanhap::auth::accounts::create(
+        &state.db,
+        hoanhap::auth::accounts::NewAccount {
+            username: "sw.old".into(),
+            display_name: "In a retired district".into(),
+            role: Role::SocialWorker,
+            area: "412".into(),
+            password: secrecy::SecretString::from("a long enough password"),
+        },
+        state.clock.now(),
+    )
+    .await;
+    assert!(refused.is_err(), "an account in a retired district");
+    let server = crate::kit::TestServer::start(state).await;
+    let sw = crate::kit::Api::login(&server, "sw.thanhvinh").await;
+
+    let (_, list) = get(&sw, "/api/v1/areas").await;
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(
+        items.len(),
+        152,
+        "the province, 21 districts of 2024 and 130 units of 2025"
+    );
+    let current: Vec<&Value> = items.iter().filter(|a| a["valid_to"].is_null()).collect();
+    assert_eq!(current.len(), 131);
+    assert_eq!(area(&list, "412")["valid_to"], "2025-06-30");
+    assert_eq!(area(&list, "16681")["predecessors"], json!(["412"]));
+    assert_eq!(area(&list, "16681")["valid_from"], "2025-07-01");
+
+    let created = open_case(&sw, in_area("16681")).await;
+    assert_eq!(created["area"], "16681");
+    let (status, body) = post(&sw, "/api/v1/clients", in_area("412")).await;
+    assert_eq!(status, 422, "{body}");
+}

@@ -15,6 +15,7 @@ fn command(env: &TestEnv, args: &[&str]) -> Command {
         .env("HOANHAP_DATA_DIR", env.data_dir())
         .env("HOANHAP_DATABASE_URL", &env.db.url)
         .env("HOANHAP_LISTEN", "127.0.0.1:0")
+        .env("HOANHAP_PROGRAMME__AREA_SEED", "nghe-an-2024")
         .current_dir(env.dir.path());
     cmd
 }

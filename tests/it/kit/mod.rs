@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use hoanhap::AppState;
-use hoanhap::config::Settings;
+use hoanhap::config::{AreaSeed, Settings};
 use secrecy::SecretString;
 use sqlx::Connection;
 use tracing_subscriber::EnvFilter;
@@ -135,6 +135,9 @@ impl TestEnv {
             ..Default::default()
         };
         settings.auth.insecure_cookies = true;
+        // The test world is Vinh (412) and Cửa Lò (413) with records of 2024: an
+        // installation of the 2024 districts. The 2025 seed has tests of its own.
+        settings.programme.area_seed = AreaSeed::NgheAn2024;
         hoanhap::ensure_keys(&settings).unwrap();
         Self { dir, db, settings }
     }
