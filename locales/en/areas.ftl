@@ -7,3 +7,4 @@ field-areas-cycle = An area cannot lie inside itself or one of its own units.
 field-areas-ends_before_start = The last day comes before the first day.
 field-areas-unreadable_file = The file cannot be read as CSV.
 field-areas-missing_column = The file lacks this column (code, name, kind and parent are needed).
+field-areas-predecessor_after_reform = This predecessor begins on or after the reform day, so it cannot be retired the day before.

@@ -7,3 +7,4 @@ field-areas-cycle = Một địa bàn không thể nằm trong chính nó hoặc
 field-areas-ends_before_start = Ngày cuối trước ngày đầu.
 field-areas-unreadable_file = Không đọc được tệp dưới dạng CSV.
 field-areas-missing_column = Tệp thiếu cột này (cần có code, name, kind và parent).
+field-areas-predecessor_after_reform = Đơn vị tiền thân này bắt đầu từ ngày sắp xếp trở đi nên không thể kết thúc vào ngày trước đó.

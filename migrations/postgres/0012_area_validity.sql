@@ -13,8 +13,8 @@ ALTER TABLE areas ADD CONSTRAINT areas_validity
     CHECK (valid_to IS NULL OR valid_from IS NULL OR valid_to >= valid_from);
 
 -- Which units a unit took over (the 2024 district a 2025 ward came from): statistics
--- aggregate to the older units through these links, and the staff of a retired unit's
--- successors see its clients until they are moved.
+-- aggregate to the older units through these links, and clients are moved from a
+-- retired unit to its successors.
 CREATE TABLE area_predecessors (
     area        TEXT NOT NULL REFERENCES areas (code),
     predecessor TEXT NOT NULL REFERENCES areas (code),

@@ -1,6 +1,7 @@
 //! Keeping the area hierarchy: the admin's (`areas_manage`), audited. Every change is
-//! checked against the whole hierarchy it would make (known parent, no cycle), written
-//! in one transaction, and then put in force for the requests that follow.
+//! checked against the whole hierarchy it would make (known parent, no cycle), as it is
+//! at that moment (edits of areas take turns, [`store::lock`]), written in one
+//! transaction, and then put in force for the requests that follow.
 
 use chrono::NaiveDate;
 
@@ -27,7 +28,8 @@ pub fn list(user: &Authz) -> Vec<Area> {
 /// parent or predecessor, a malformed date, `valid_to` before `valid_from`.
 pub async fn create(state: &AppState, user: &Authz, input: &NewArea) -> Result<Area, Error> {
     user.require(Action::AreasManage, Resource::system()).await?;
-    let catalog = user.catalog();
+    let (mut tx, catalog) = begin(state).await?;
+    let catalog = &catalog;
     let mut fields = FieldErrors::new();
     let code = input.code.trim().to_owned();
     if !valid_code(&code) {
@@ -35,12 +37,14 @@ pub async fn create(state: &AppState, user: &Authz, input: &NewArea) -> Result<A
     } else if catalog.get(&code).is_some() {
         fields.insert("code".into(), "field-areas-duplicate_code");
     }
-    let predecessors: Vec<String> = input
+    let mut predecessors: Vec<String> = input
         .predecessors
         .iter()
         .map(|p| p.trim().to_owned())
         .filter(|p| !p.is_empty())
         .collect();
+    predecessors.sort();
+    predecessors.dedup();
     if predecessors.iter().any(|p| catalog.get(p).is_none() || *p == code) {
         fields.insert("predecessors".into(), "field-areas-unknown_predecessor");
     }
@@ -57,16 +61,15 @@ pub async fn create(state: &AppState, user: &Authz, input: &NewArea) -> Result<A
     if !fields.is_empty() {
         return Err(Error::Validation(fields));
     }
-    let mut tx = state.db.pool.begin().await?;
     match store::insert(&mut tx, &area).await {
         Err(e) if is_unique_violation(&e) => return Err(Error::field("code", "field-areas-duplicate_code")),
         other => other?,
     }
     tx.commit().await?;
-    put_in_force(state).await?;
     state
         .audit(user.event(actions::AREA_CREATE, Outcome::Success).object(&area.code))
         .await?;
+    put_in_force(state).await?;
     Ok(area)
 }
 
@@ -75,7 +78,10 @@ pub async fn create(state: &AppState, user: &Authz, input: &NewArea) -> Result<A
 /// parent that would make a cycle.
 pub async fn update(state: &AppState, user: &Authz, code: &str, patch: &AreaPatch) -> Result<Area, Error> {
     user.require(Action::AreasManage, Resource::system()).await?;
-    let catalog = user.catalog();
+    // The patch applies to the unit as it is now, not as the request first saw it, so a
+    // rename never undoes a retirement made meanwhile.
+    let (mut tx, catalog) = begin(state).await?;
+    let catalog = &catalog;
     let mut area = catalog.get(code).cloned().ok_or(Error::NotFound)?;
     let mut fields = FieldErrors::new();
     if let Some(name) = &patch.name {
@@ -100,13 +106,12 @@ pub async fn update(state: &AppState, user: &Authz, code: &str, patch: &AreaPatc
     if !fields.is_empty() {
         return Err(Error::Validation(fields));
     }
-    let mut tx = state.db.pool.begin().await?;
     store::update(&mut tx, &area).await?;
     tx.commit().await?;
-    put_in_force(state).await?;
     state
         .audit(user.event(actions::AREA_UPDATE, Outcome::Success).object(&area.code))
         .await?;
+    put_in_force(state).await?;
     Ok(area)
 }
 
@@ -128,7 +133,7 @@ pub struct Imported {
 /// the day before. A code already present is left alone when its row says the same, and
 /// refused otherwise; nothing is written unless every line is good.
 pub async fn import(state: &AppState, actor: &str, csv: &str, reform_on: Option<NaiveDate>) -> Result<Imported, Error> {
-    let catalog = state.areas.current();
+    let (mut tx, catalog) = begin(state).await?;
     let mut fields = FieldErrors::new();
     let mut done = Imported::default();
     let mut added: Vec<Area> = Vec::new();
@@ -159,6 +164,13 @@ pub async fn import(state: &AppState, actor: &str, csv: &str, reform_on: Option<
         for code in added.iter().flat_map(|a| &a.predecessors) {
             let Some(old) = catalog.get(code) else { continue };
             if retired.iter().any(|r| r.code == *code) || old.valid_to.is_some_and(|end| end <= last_day) {
+                continue;
+            }
+            if old.valid_from.is_some_and(|start| start > last_day) {
+                fields.insert(
+                    format!("unit {code}: valid_from"),
+                    "field-areas-predecessor_after_reform",
+                );
                 continue;
             }
             let mut old = old.clone();
@@ -196,7 +208,6 @@ pub async fn import(state: &AppState, actor: &str, csv: &str, reform_on: Option<
     if !fields.is_empty() {
         return Err(Error::Validation(fields));
     }
-    let mut tx = state.db.pool.begin().await?;
     for area in parents_first(&added) {
         store::insert(&mut tx, area).await?;
     }
@@ -204,7 +215,6 @@ pub async fn import(state: &AppState, actor: &str, csv: &str, reform_on: Option<
         store::update(&mut tx, area).await?;
     }
     tx.commit().await?;
-    put_in_force(state).await?;
     for area in &added {
         state
             .audit(Event::new(actor, actions::AREA_CREATE, Outcome::Success).object(&area.code))
@@ -215,6 +225,7 @@ pub async fn import(state: &AppState, actor: &str, csv: &str, reform_on: Option<
             .audit(Event::new(actor, actions::AREA_UPDATE, Outcome::Success).object(&area.code))
             .await?;
     }
+    put_in_force(state).await?;
     done.added = added.len();
     done.retired = retired.len();
     Ok(done)
@@ -270,12 +281,14 @@ fn checked_row(row: &CsvRow, fields: &mut FieldErrors) -> Area {
     if !valid_code(&code) {
         fields.insert("code".into(), "field-areas-invalid_code");
     }
-    let predecessors = [value("predecessors"), value("predecessor_2024")]
+    let mut predecessors: Vec<String> = [value("predecessors"), value("predecessor_2024")]
         .iter()
         .flat_map(|list| list.split([';', ' ']))
         .filter(|p| !p.is_empty())
         .map(str::to_owned)
         .collect();
+    predecessors.sort();
+    predecessors.dedup();
     Area {
         name: checked_name(value("name"), fields),
         kind: checked_kind(value("kind"), fields),
@@ -309,6 +322,17 @@ fn parents_first(areas: &[Area]) -> Vec<&Area> {
         }
     }
     ordered
+}
+
+/// Opens the transaction of an edit of the hierarchy, alone among edits, with the
+/// hierarchy as it is now: the change is checked against that, never against a copy
+/// another edit has since changed.
+async fn begin(state: &AppState) -> Result<(sqlx::Transaction<'static, sqlx::Any>, AreaCatalog), Error> {
+    let mut tx = state.db.pool.begin().await?;
+    store::lock(&mut tx, state.db.engine).await?;
+    let catalog = AreaCatalog::new(store::list_locked(&mut tx).await?)
+        .map_err(|e| crate::error::Internal::Inconsistent(e.to_string()))?;
+    Ok((tx, catalog))
 }
 
 /// Reads the hierarchy again and puts it in force.

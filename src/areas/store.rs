@@ -1,11 +1,12 @@
 //! The areas' SQL and the shipped seed.
 
 use chrono::NaiveDate;
+use sqlx::AnyConnection;
 use sqlx::{Any, Row, Transaction};
 
 use super::model::Area;
 use crate::config::AreaSeed;
-use crate::db::{Db, DbDate};
+use crate::db::{Db, DbDate, Engine};
 use crate::policy::PolicyError;
 
 /// The 2024 units (national statistical codes): the province and its 21 districts.
@@ -92,8 +93,31 @@ pub async fn seed_if_empty(db: &Db, seed: AreaSeed) -> Result<bool, SeedError> {
 
 /// Every unit, retired ones included, by code, each with its predecessors: two queries.
 pub async fn list(db: &Db) -> Result<Vec<Area>, sqlx::Error> {
+    let mut conn = db.pool.acquire().await?;
+    read_all(&mut conn).await
+}
+
+/// Makes `tx` the only transaction editing areas until it ends, so that the hierarchy it
+/// reads next is the one its change lands on (two edits checked against the same old
+/// hierarchy could together make a cycle).
+pub async fn lock(tx: &mut Transaction<'_, Any>, engine: Engine) -> Result<(), sqlx::Error> {
+    let statement = match engine {
+        Engine::Postgres => "SELECT pg_advisory_xact_lock(4201)",
+        // A write, even of no row, takes SQLite's single write lock for the transaction.
+        Engine::Sqlite => "UPDATE areas SET code = code WHERE code IS NULL",
+    };
+    sqlx::query(statement).execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// [`list`] inside a transaction (after [`lock`]).
+pub async fn list_locked(tx: &mut Transaction<'_, Any>) -> Result<Vec<Area>, sqlx::Error> {
+    read_all(tx).await
+}
+
+async fn read_all(conn: &mut AnyConnection) -> Result<Vec<Area>, sqlx::Error> {
     let rows = sqlx::query("SELECT code, name, kind, parent, valid_from, valid_to FROM areas ORDER BY code")
-        .fetch_all(&db.pool)
+        .fetch_all(&mut *conn)
         .await?;
     let mut areas = rows
         .iter()
@@ -110,7 +134,7 @@ pub async fn list(db: &Db) -> Result<Vec<Area>, sqlx::Error> {
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
     let links = sqlx::query("SELECT area, predecessor FROM area_predecessors ORDER BY area, predecessor")
-        .fetch_all(&db.pool)
+        .fetch_all(&mut *conn)
         .await?;
     for link in links {
         let area: String = link.try_get("area")?;

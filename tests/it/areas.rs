@@ -252,3 +252,48 @@ async fn a_new_installation_starts_with_the_units_of_the_2025_reform() {
     let (status, body) = post(&sw, "/api/v1/clients", in_area("412")).await;
     assert_eq!(status, 422, "{body}");
 }
+
+/// Two admins' edits at the same moment take turns: each is checked against the
+/// hierarchy the other left, so together they can never make a cycle, and a rename
+/// never undoes a retirement made meanwhile.
+#[tokio::test]
+async fn simultaneous_edits_cannot_make_a_cycle_or_undo_each_other() {
+    let w = world().await;
+    let admin = w.login("admin").await;
+    for round in 0..5 {
+        let (x, y) = (format!("9{round}001"), format!("9{round}002"));
+        for code in [&x, &y] {
+            let (status, body) = post(
+                &admin,
+                "/api/v1/areas",
+                json!({ "code": code, "name": format!("Xã {code}"), "kind": "commune", "parent": "40" }),
+            )
+            .await;
+            assert_eq!(status, 201, "{body}");
+        }
+        let (x_path, y_path) = (format!("/api/v1/areas/{x}"), format!("/api/v1/areas/{y}"));
+        let (a, b) = tokio::join!(
+            patch(&admin, &x_path, json!({ "parent": y })),
+            patch(&admin, &y_path, json!({ "parent": x })),
+        );
+        let mut statuses = [a.0, b.0];
+        statuses.sort_unstable();
+        assert_eq!(statuses, [200, 422], "round {round}: {a:?} {b:?}");
+        let refused = if a.0 == 422 { &a.1 } else { &b.1 };
+        assert!(refused["error"]["fields"]["parent"].is_string(), "{refused}");
+
+        let (c, d) = tokio::join!(
+            patch(&admin, &x_path, json!({ "valid_to": "2025-06-30" })),
+            patch(&admin, &x_path, json!({ "name": format!("Xã {x} mới") })),
+        );
+        assert_eq!((c.0, d.0), (200, 200), "{c:?} {d:?}");
+        let (status, list) = get(&admin, "/api/v1/areas").await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            area(&list, &x)["valid_to"],
+            "2025-06-30",
+            "the rename undid the retirement"
+        );
+        assert_eq!(area(&list, &x)["name"], format!("Xã {x} mới"));
+    }
+}
