@@ -25,4 +25,5 @@ error-transfer_pending = This client already has a transfer waiting for a decisi
 error-transfer_decided = This transfer was already decided or withdrawn, or the client has moved since.
 field-transfers-same_area = Choose another area than the client's own.
 field-transfers-before_current_area = The date cannot be before the client came to her current area.
+field-transfers-area_retired = The receiving area no longer exists on this day.
 field-transfers-accept_only = Only an acceptance takes this field.

@@ -25,4 +25,5 @@ error-transfer_pending = Thân chủ này đã có một yêu cầu chuyển đa
 error-transfer_decided = Yêu cầu chuyển này đã được quyết định hoặc rút lại, hoặc thân chủ đã chuyển đi từ trước.
 field-transfers-same_area = Hãy chọn một địa bàn khác với địa bàn hiện tại của thân chủ.
 field-transfers-before_current_area = Ngày này không được sớm hơn ngày thân chủ đến địa bàn hiện tại.
+field-transfers-area_retired = Địa bàn nhận không còn tồn tại vào ngày này.
 field-transfers-accept_only = Chỉ khi chấp nhận mới dùng trường này.

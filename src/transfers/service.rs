@@ -197,6 +197,16 @@ pub async fn accept(
     if since.is_some_and(|since| on < since) && !errors.contains_key("on") {
         errors.insert("on".into(), "field-transfers-before_current_area");
     }
+    // The receiving unit may have been retired since the request: a move lands only on a
+    // day it still exists (a move dated before it was created is a paper record, allowed).
+    let retired_by_then = user
+        .catalog()
+        .get(&row.to_area)
+        .and_then(|a| a.valid_to)
+        .is_some_and(|end| end < on);
+    if retired_by_then && !errors.contains_key("on") {
+        errors.insert("on".into(), "field-transfers-area_retired");
+    }
     if let Some(worker) = &input.assigned_worker {
         let fits = accounts::by_id(&state.db, worker)
             .await?

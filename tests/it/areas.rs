@@ -297,3 +297,36 @@ async fn simultaneous_edits_cannot_make_a_cycle_or_undo_each_other() {
         assert_eq!(area(&list, &x)["name"], format!("Xã {x} mới"));
     }
 }
+
+/// A transfer requested before the receiving unit was retired lands only on a day the
+/// unit still existed.
+#[tokio::test]
+async fn a_transfer_never_lands_in_a_unit_after_its_retirement() {
+    let w = world().await;
+    let admin = w.login("admin").await;
+    let sw = w.login("sw.vinh").await;
+    let sup_other = w.login("sup.cualo").await;
+    let client = open_case(&sw, intake()).await;
+    let id = client["id"].as_str().unwrap();
+    let (status, transfer) = post(
+        &sw,
+        &format!("/api/v1/clients/{id}/transfers"),
+        json!({ "to_area": "413", "reason": "Chị chuyển về ở với gia đình tại Cửa Lò từ tháng này" }),
+    )
+    .await;
+    assert_eq!(status, 201, "{transfer}");
+    let accept = format!("/api/v1/transfers/{}/accept", transfer["id"].as_str().unwrap());
+    let (status, _) = patch(&admin, "/api/v1/areas/413", json!({ "valid_to": "2025-06-30" })).await;
+    assert_eq!(status, 200);
+
+    let (status, refused) = post(&sup_other, &accept, json!({})).await;
+    assert_eq!(status, 422, "{refused}");
+    assert!(refused["error"]["fields"]["on"].is_string(), "{refused}");
+    let (_, still) = get(&sw, &format!("/api/v1/clients/{id}")).await;
+    assert_eq!(still["area"], "412");
+
+    let (status, moved) = post(&sup_other, &accept, json!({ "on": "2025-06-01" })).await;
+    assert_eq!(status, 200, "{moved}");
+    let (_, now) = get(&sup_other, &format!("/api/v1/clients/{id}")).await;
+    assert_eq!(now["area"], "413");
+}
