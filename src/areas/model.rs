@@ -91,6 +91,11 @@ impl AreaCatalog {
             code: a.code.clone(),
             kind: a.kind.clone(),
             parent: a.parent.clone(),
+            successors: if a.valid_to.is_some() {
+                successors(&all, &a.code)
+            } else {
+                Vec::new()
+            },
         }))?;
         Ok(Self { all, tree })
     }
@@ -116,11 +121,43 @@ impl AreaCatalog {
         self.all.iter().find(|a| a.code == code)
     }
 
+    /// Where a client of `code` goes once it is retired: the units that took over `code`
+    /// or a retired unit it lies in (a 2024 commune goes where its district went), by code.
+    pub fn successors_of(&self, code: &str) -> Vec<&Area> {
+        let mut found: Vec<&Area> = Vec::new();
+        let mut next = self.get(code);
+        let mut depth = 0;
+        while let Some(unit) = next
+            && depth < self.all.len()
+        {
+            if unit.valid_to.is_some() {
+                for successor in self.all.iter().filter(|a| a.predecessors.contains(&unit.code)) {
+                    if !found.iter().any(|f| f.code == successor.code) {
+                        found.push(successor);
+                    }
+                }
+            }
+            next = unit.parent.as_deref().and_then(|parent| self.get(parent));
+            depth += 1;
+        }
+        found.sort_by(|a, b| a.code.cmp(&b.code));
+        found
+    }
+
     /// The hierarchy the policies decide over: every unit, so that a retired unit's staff
-    /// and the province keep the clients not yet moved.
+    /// and the province keep the clients not yet moved; a unit with an end date also lies
+    /// inside its successors, whose staff take those clients over.
     pub fn tree(&self) -> &Areas {
         &self.tree
     }
+}
+
+/// The units that name `code` among their predecessors, by code.
+fn successors(all: &[Area], code: &str) -> Vec<String> {
+    all.iter()
+        .filter(|a| a.predecessors.iter().any(|p| p == code))
+        .map(|a| a.code.clone())
+        .collect()
 }
 
 /// The catalogue in force, shared by every request and replaced whole when an admin

@@ -467,7 +467,7 @@ pub async fn intake(state: &AppState, user: &Authz, mut input: IntakeInput) -> R
             .reason(alerts::POSSIBLE_DUPLICATE)
             .flagged()
     }));
-    audit_together(state, events).await?;
+    state.audit_all(events).await?;
     let client = reload(state, user, &created.client.id).await?;
     Ok(IntakeResult {
         client,
@@ -489,21 +489,6 @@ async fn partition_duplicates(
         .map(|client| client.id)
         .collect();
     Ok(matches.into_iter().partition(|m| listable.contains(&m.id)))
-}
-
-/// Appends several audit entries at once: they reach the writer together and commit in
-/// one batch, so an intake with a hidden match takes no measurably longer than one
-/// without (its timing must not tell the caller either).
-async fn audit_together(state: &AppState, events: Vec<crate::audit::Event>) -> Result<(), Error> {
-    let mut pending = tokio::task::JoinSet::new();
-    for event in events {
-        let state = state.clone();
-        pending.spawn(async move { state.audit(event).await });
-    }
-    while let Some(done) = pending.join_next().await {
-        done.map_err(|e| Error::Internal(Internal::Inconsistent(format!("an audit task failed: {e}"))))??;
-    }
-    Ok(())
 }
 
 // ---------------------------------------------------------------------------------

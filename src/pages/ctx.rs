@@ -143,10 +143,18 @@ fn is_current(href: &str, here: &str) -> bool {
 /// The navigation of each role: (path, message id).
 fn nav_for(role: Role) -> &'static [(&'static str, &'static str)] {
     match role {
-        Role::SocialWorker | Role::Supervisor => &[
+        Role::SocialWorker => &[
             ("/", "nav-dashboard"),
             ("/clients/new", "nav-intake"),
             ("/transfers", "nav-transfers"),
+            ("/providers", "nav-providers"),
+            ("/account", "nav-account"),
+        ],
+        Role::Supervisor => &[
+            ("/", "nav-dashboard"),
+            ("/clients/new", "nav-intake"),
+            ("/transfers", "nav-transfers"),
+            ("/moves", "nav-moves"),
             ("/providers", "nav-providers"),
             ("/account", "nav-account"),
         ],
@@ -164,6 +172,8 @@ fn nav_for(role: Role) -> &'static [(&'static str, &'static str)] {
         Role::Admin => &[
             ("/", "nav-dashboard"),
             ("/admin/users", "nav-users"),
+            ("/admin/areas", "nav-areas"),
+            ("/moves", "nav-moves"),
             ("/providers", "nav-providers"),
             ("/account", "nav-account"),
         ],

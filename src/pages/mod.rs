@@ -8,6 +8,7 @@
 
 mod account;
 mod admin;
+mod areas;
 mod audit;
 mod case;
 pub mod ctx;
@@ -20,6 +21,7 @@ mod intake;
 pub mod lang;
 mod login;
 pub mod lookup;
+mod moves;
 mod routes;
 mod services;
 mod setup;
@@ -63,6 +65,8 @@ pub fn routes() -> PageRoutes {
         .merge(account::routes())
         .merge(setup::routes())
         .merge(admin::routes())
+        .merge(areas::routes())
+        .merge(moves::routes())
         .merge(transfers::routes())
         .merge(stats::routes())
 }

@@ -20,6 +20,11 @@ pub struct AreaNode {
     pub kind: String,
     /// Code of the enclosing area; None for a root (province).
     pub parent: Option<String>,
+    /// For a retired unit, the units that took it over (a 2024 district's 2025 wards).
+    /// Until its clients are moved, each successor's scope covers them as its own: the
+    /// retired unit lies inside each of them as well as inside its parent.
+    #[serde(default)]
+    pub successors: Vec<String>,
 }
 
 /// A checked area hierarchy: unique codes, known parents, no cycles.
@@ -41,13 +46,13 @@ impl Areas {
         }
         let areas = Areas { nodes: map };
         for node in areas.nodes.values() {
-            if let Some(parent) = &node.parent
-                && !areas.nodes.contains_key(parent)
-            {
-                return Err(PolicyError::Areas(format!(
-                    "area {:?} has unknown parent {:?}",
-                    node.code, parent
-                )));
+            for parent in node.parent.iter().chain(&node.successors) {
+                if !areas.nodes.contains_key(parent) {
+                    return Err(PolicyError::Areas(format!(
+                        "area {:?} has unknown parent or successor {:?}",
+                        node.code, parent
+                    )));
+                }
             }
             areas.chain(&node.code)?;
         }
@@ -59,11 +64,12 @@ impl Areas {
         self.nodes.get(code)
     }
 
-    /// True when `area` is `scope` or lies inside it — the same test as the
-    /// policies' `resource.area in principal.area`, for SQL-side filtering.
+    /// True when `area` is `scope` or lies inside it, through its parents or, for a
+    /// retired unit, its successors — the same test as the policies'
+    /// `resource.area in principal.area`, for SQL-side filtering.
     pub fn covers(&self, scope: &str, area: &str) -> bool {
-        self.chain(area)
-            .map(|chain| chain.iter().any(|node| node.code == scope))
+        self.ancestors(area)
+            .map(|all| all.iter().any(|node| node.code == scope))
             .unwrap_or(false)
     }
 
@@ -80,9 +86,30 @@ impl Areas {
         codes
     }
 
-    /// `code` followed by its ancestors up to the root. Errors on an unknown
+    /// `code` and every unit it lies inside: its parents up to the root and, for a retired
+    /// unit, its successors and theirs. Errors on an unknown code. Each unit once.
+    pub(crate) fn ancestors(&self, code: &str) -> Result<Vec<&AreaNode>, PolicyError> {
+        let start = self
+            .nodes
+            .get(code)
+            .ok_or_else(|| PolicyError::UnknownArea(code.to_owned()))?;
+        let mut found = vec![start];
+        let mut seen = HashSet::from([code]);
+        let mut next = 0;
+        while let Some(node) = found.get(next) {
+            next += 1;
+            for up in node.parent.iter().chain(&node.successors) {
+                if seen.insert(up) {
+                    found.push(self.nodes.get(up).ok_or_else(|| PolicyError::UnknownArea(up.clone()))?);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// `code` followed by its parents up to the root. Errors on an unknown
     /// code or a cycle, so a broken hierarchy denies rather than loops.
-    pub(crate) fn chain(&self, code: &str) -> Result<Vec<&AreaNode>, PolicyError> {
+    fn chain(&self, code: &str) -> Result<Vec<&AreaNode>, PolicyError> {
         let mut chain = Vec::new();
         let mut seen = HashSet::new();
         let mut next = Some(code);

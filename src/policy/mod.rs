@@ -298,7 +298,7 @@ impl PolicyEngine {
         // that Cedar's `in` sees the whole chain.
         let mut area_nodes = HashMap::new();
         let mut add_chain = |code: &str| -> Result<(), PolicyError> {
-            for node in areas.chain(code)? {
+            for node in areas.ancestors(code)? {
                 area_nodes.insert(node.code.clone(), node);
             }
             Ok(())
@@ -331,6 +331,7 @@ impl PolicyEngine {
             let parents = node
                 .parent
                 .iter()
+                .chain(&node.successors)
                 .map(|parent| Types::uid(&types.area, parent))
                 .collect();
             entities.push(entity(

@@ -164,6 +164,8 @@ actions! {
     ClientReassign => "client_reassign", client;
     /// Approve erasure (supervisor).
     ClientErase => "client_erase", client;
+    /// Move a client of a retired unit to a unit that succeeded it (supervisor).
+    ClientMove => "client_move", client;
     /// Acknowledge an alert about the client (supervisor).
     AlertAcknowledge => "alert_acknowledge", client;
     /// Open a new case; needs [`Resource::in_area`].

@@ -35,6 +35,7 @@ const SUPERVISION: &[&str] = &[
     "client_close",
     "client_reassign",
     "client_erase",
+    "client_move",
     "alert_acknowledge",
 ];
 
@@ -64,6 +65,7 @@ fn areas() -> Areas {
         code: code.into(),
         kind: kind.into(),
         parent: parent.map(Into::into),
+        successors: vec![],
     };
     Areas::new([
         node("40", "province", None),
@@ -538,6 +540,7 @@ fn areas_checks_and_scope_helpers() {
         code: code.into(),
         kind: "district".into(),
         parent: parent.map(Into::into),
+        successors: vec![],
     };
     assert!(Areas::new([node("a", Some("b")), node("b", Some("a"))]).is_err());
     assert!(Areas::new([node("a", Some("zz"))]).is_err());
@@ -613,4 +616,59 @@ fn engine_and_areas_can_be_shared_across_tasks() {
     fn shared<T: Send + Sync + 'static>() {}
     shared::<PolicyEngine>();
     shared::<Areas>();
+}
+
+/// After a reform: district 412 retired, taken over by wards 16681 and 16682, and still
+/// the parent of its old commune 41201.
+fn reformed() -> Areas {
+    let node = |code: &str, kind: &str, parent: &str, successors: &[&str]| AreaNode {
+        code: code.into(),
+        kind: kind.into(),
+        parent: (!parent.is_empty()).then(|| parent.into()),
+        successors: successors.iter().map(|s| (*s).into()).collect(),
+    };
+    Areas::new([
+        node("40", "province", "", &[]),
+        node("412", "district", "40", &["16681", "16682"]),
+        node("41201", "commune", "412", &[]),
+        node("16681", "ward", "40", &[]),
+        node("16682", "ward", "40", &[]),
+        node("16700", "ward", "40", &[]),
+    ])
+    .unwrap()
+}
+
+#[test]
+fn a_retired_units_clients_lie_inside_each_successor_until_moved() {
+    let areas = reformed();
+    // The wards that took 412 over cover its unmoved clients, down to its old communes.
+    assert!(areas.covers("16681", "412") && areas.covers("16682", "41201"));
+    assert!(!areas.covers("16700", "412"), "a ward that did not take 412 over");
+    // The retired district keeps its own, not the wards' clients.
+    assert!(areas.covers("412", "41201") && !areas.covers("412", "16681"));
+    assert_eq!(areas.within("16681"), ["16681", "412", "41201"]);
+    assert!(
+        Areas::new([AreaNode {
+            code: "a".into(),
+            kind: "district".into(),
+            parent: None,
+            successors: vec!["gone".into()],
+        }])
+        .is_err()
+    );
+
+    let engine = engine();
+    let unmoved = Resource::Client(ClientFacts {
+        client_id: "c9".into(),
+        area: "41201".into(),
+        assigned_worker: None,
+        volunteers: vec![],
+        break_glass: vec![],
+        contact_consent: false,
+    });
+    let may_read = |who: &Principal| engine.is_allowed(&areas, who, Action::ClientRead, &unmoved);
+    assert!(may_read(&user("s1", Role::Supervisor, "16681")));
+    assert!(may_read(&user("s2", Role::Supervisor, "412")));
+    assert!(may_read(&user("s3", Role::Supervisor, "40")));
+    assert!(!may_read(&user("s4", Role::Supervisor, "16700")));
 }

@@ -63,6 +63,7 @@ mod tests {
             code: code.into(),
             kind: kind.into(),
             parent: parent.map(Into::into),
+            successors: vec![],
         };
         Areas::new([
             node("40", "province", None),

@@ -432,6 +432,18 @@ fn api_table() -> Vec<Row> {
         // The same name again: the row checks who may edit, and changes nothing.
         api("PATCH /api/v1/areas/{code}", Shared, Some(json!({ "name": "Thành phố Vinh" })),
             [U, A, F, F, F, F, F, F, F, F, F, F]),
+        // ---- moves across a reform (supervisors' clients, the admin's accounts) -----------
+        //   an ad S+ S- W+ W= W- V+ V- MP MD au
+        api("GET /api/v1/moves", Shared, None,
+            [U, A, A, A, F, F, F, F, F, F, F, F]),
+        // The client's unit is in force (422 for her supervisor), or not hers to move (the
+        // same 422 for another supervisor: her existence is not told).
+        api("POST /api/v1/moves/clients", Shared, Some(json!({
+                "on": "2025-07-01", "moves": [{ "code": "{code}", "to": "413" }] })),
+            [U, F, N, N, F, F, F, F, F, F, F, F]),
+        api("POST /api/v1/moves/accounts", Shared, Some(json!({
+                "moves": [{ "username": "{unique}", "to": "412" }] })),
+            [U, N, F, F, F, F, F, F, F, F, F, F]),
         api("GET /api/v1/categories", Shared, None,
             [U, A, A, A, A, A, A, A, A, A, A, A]),
         api("POST /api/v1/categories", Shared, Some(json!({
@@ -622,6 +634,10 @@ fn page_table() -> Vec<Row> {
             [L, F, F, F, F, F, F, F, F, F, F, N]),
         page("POST /audit/checkpoint", Shared, None,
             [L, F, F, F, F, F, F, F, F, F, F, A]),
+        page("GET /moves", Shared, None,
+            [L, A, A, A, F, F, F, F, F, F, F, F]),
+        page("GET /admin/areas", Shared, None,
+            [L, A, F, F, F, F, F, F, F, F, F, F]),
         page("GET /stats", Shared, None,
             [L, F, F, F, F, F, F, F, F, A, A, F]),
         page("GET /stats/releases/{id}", Shared, None,
@@ -676,6 +692,14 @@ const PAGES_OUTSIDE_THE_MATRIX: &[(&str, &str)] = &[
     ("POST /admin/users/{id}/enable", "accounts (API row)"),
     ("POST /admin/users/{id}/reset-password", "accounts (API row)"),
     ("POST /admin/users/{id}/reset-mfa", "accounts (API row)"),
+    ("POST /admin/areas", "areas (API: POST /api/v1/areas)"),
+    (
+        "GET /admin/areas/{code}",
+        "one area, no client data (service of GET /admin/areas)",
+    ),
+    ("POST /admin/areas/{code}", "areas (API: PATCH /api/v1/areas/{code})"),
+    ("POST /moves/clients", "service of POST /api/v1/moves/clients"),
+    ("POST /moves/accounts", "service of POST /api/v1/moves/accounts"),
     (
         "GET /providers",
         "provider directory, no client data (API: GET /api/v1/providers)",

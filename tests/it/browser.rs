@@ -270,3 +270,81 @@ async fn a_manager_opening_a_client_page_is_refused() {
     })
     .await;
 }
+
+/// The message shown beside a form field, if any.
+async fn field_error(b: &Browser, field: &str) -> Option<String> {
+    let found = b
+        .client
+        .execute(
+            "const el = document.getElementById(arguments[0]); return el ? el.textContent : null;",
+            vec![json!(format!("e-{field}"))],
+        )
+        .await
+        .unwrap();
+    found.as_str().map(str::to_owned)
+}
+
+#[tokio::test]
+#[ignore = "needs chromium, chromium-driver and axe-core"]
+async fn an_admin_adds_renames_and_retires_a_unit_in_the_areas_page() {
+    let (_env, server) = start().await;
+    add_user(&server.state, "an.admin", Role::Admin, "40").await;
+    let base = format!("http://{}", server.addr);
+    let state = server.state.clone();
+    browser::run("admin_areas", move |b: Arc<Browser>| async move {
+        login(&b, &base, "an.admin").await;
+        b.click("a[href='/admin/areas']").await;
+        assert!(b.text().await.contains("Thị xã Cửa Lò"));
+        assert_accessible(&b, "areas").await;
+
+        // A duplicate code, then an end before the start: each named beside its field.
+        b.fill("#f-code", "413").await;
+        b.fill("#f-name", "Phường Cửa Lò").await;
+        set_value(&b, "#f-kind", "ward").await;
+        b.fill("#f-parent", "40").await;
+        b.fill("#f-predecessors", "413").await;
+        b.click("form[action='/admin/areas'] button[type=submit]").await;
+        b.text().await;
+        assert_eq!(
+            field_error(&b, "code").await.as_deref(),
+            Some("Đã có địa bàn mang mã này.")
+        );
+        assert_accessible(&b, "areas with errors").await;
+        b.fill("#f-code", "16732").await;
+        b.fill("#f-valid_from", "2025-07-01").await;
+        b.fill("#f-valid_to", "2025-01-01").await;
+        b.click("form[action='/admin/areas'] button[type=submit]").await;
+        b.text().await;
+        assert!(field_error(&b, "code").await.is_none());
+        assert_eq!(
+            field_error(&b, "valid_to").await.as_deref(),
+            Some("Ngày cuối trước ngày đầu.")
+        );
+        b.fill("#f-valid_to", "").await;
+        b.click("form[action='/admin/areas'] button[type=submit]").await;
+        assert!(b.text().await.contains("Đã thêm đơn vị."));
+
+        // Rename and retire Cửa Lò on its page.
+        b.click("a[href='/admin/areas/413']").await;
+        b.fill("#f-name", "Thị xã Cửa Lò (đến 2025)").await;
+        b.fill("#f-valid_to", "2025-06-30").await;
+        b.click("form[action='/admin/areas/413'] button[type=submit]").await;
+        let page = b.text().await;
+        assert!(
+            page.contains("Đã thay đổi đơn vị.") && page.contains("Thị xã Cửa Lò (đến 2025)"),
+            "{page}"
+        );
+        let old = state.areas.current().get("413").cloned().unwrap();
+        assert_eq!(old.valid_to, Some("2025-06-30".parse().unwrap()));
+        assert_eq!(state.areas.current().get("16732").unwrap().predecessors, ["413"]);
+        // An unknown parent is refused naming it.
+        b.fill("#f-parent", "999").await;
+        b.click("form[action='/admin/areas/413'] button[type=submit]").await;
+        b.text().await;
+        assert_eq!(
+            field_error(&b, "parent").await.as_deref(),
+            Some("Không có địa bàn nào mang mã này.")
+        );
+    })
+    .await;
+}

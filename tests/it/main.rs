@@ -21,6 +21,7 @@ mod layout;
 mod login_storm;
 mod mfa;
 mod migration_twins;
+mod moves;
 mod openapi;
 mod pages;
 mod providers;

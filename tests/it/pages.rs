@@ -855,3 +855,95 @@ async fn the_pages_work_on_a_360_px_phone_and_pass_axe() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_admin_adds_renames_and_retires_areas_through_the_pages() {
+    let (_env, server) = server_without_mfa().await;
+    add_user(&server.state, "admin", Role::Admin, "40").await;
+    let b = PageClient::login(&server, "admin").await;
+    let (status, html) = b.get("/admin/areas").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Thành phố Vinh") && html.contains("Thêm đơn vị"),
+        "{html}"
+    );
+    let unit = |code: &'static str, parent: &'static str, from: &'static str, to: &'static str| {
+        [
+            ("code", code),
+            ("name", "Phường Thử Trang"),
+            ("kind", "ward"),
+            ("parent", parent),
+            ("valid_from", from),
+            ("valid_to", to),
+            ("predecessors", "412"),
+        ]
+    };
+    // Each bad field answers 422 with its message beside it, and the form is kept.
+    for (form, field) in [
+        (unit("412", "40", "", ""), "code"),
+        (unit("16999", "999", "", ""), "parent"),
+        (unit("16999", "40", "2025-07-01", "2025-06-01"), "valid_to"),
+        (unit("16999", "40", "1.7.2025", ""), "valid_from"),
+    ] {
+        let res = b.post("/admin/areas", &form).await;
+        assert_eq!(res.status(), 422, "{field}");
+        let html = res.text().await.unwrap();
+        assert!(html.contains(&format!("id=\"e-{field}\"")), "{field}: {html}");
+        assert!(html.contains("value=\"Phường Thử Trang\""), "the form keeps its input");
+    }
+    assert!(server.state.areas.current().get("16999").is_none(), "nothing was added");
+    let res = b.post("/admin/areas", &unit("16999", "40", "2025-07-01", "")).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(server.state.areas.current().get("16999").unwrap().predecessors, ["412"]);
+
+    // Rename and retire on the unit's page; a cycle is refused naming the parent.
+    let edit = |name: &'static str, parent: &'static str, to: &'static str| {
+        [
+            ("name", name),
+            ("kind", "town"),
+            ("parent", parent),
+            ("valid_from", ""),
+            ("valid_to", to),
+        ]
+    };
+    let province = [
+        ("name", "Tỉnh Nghệ An"),
+        ("kind", "province"),
+        ("parent", "412"),
+        ("valid_from", ""),
+        ("valid_to", ""),
+    ];
+    let res = b.post("/admin/areas/40", &province).await;
+    let res_status = res.status();
+    let html = res.text().await.unwrap();
+    assert!(
+        res_status == 422 && html.contains("id=\"e-parent\""),
+        "the province inside its own unit: {html}"
+    );
+    let res = b
+        .post("/admin/areas/413", &edit("Thị xã Cửa Lò (cũ)", "40", "2025-06-30"))
+        .await;
+    assert_eq!(res.status(), 303);
+    let (status, html) = b.get("/admin/areas/413?done=updated").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Thị xã Cửa Lò (cũ)") && html.contains("2025-06-30"),
+        "{html}"
+    );
+    let retired = server.state.areas.current().get("413").cloned().unwrap();
+    assert_eq!(retired.valid_to, Some("2025-06-30".parse().unwrap()));
+    let changes: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action IN ('area_create', 'area_update')")
+            .fetch_one(&server.state.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(changes, 2, "one added, one changed: the refusals wrote nothing");
+
+    // Only the admin has the page.
+    add_user(&server.state, "lan.sup", Role::Supervisor, "412").await;
+    let sup = PageClient::login(&server, "lan.sup").await;
+    let (status, _) = sup.get("/admin/areas").await;
+    assert_eq!(status, 403);
+    let res = sup.post("/admin/areas/412", &edit("Vinh", "40", "")).await;
+    assert_eq!(res.status(), 403);
+}

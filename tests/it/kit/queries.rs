@@ -1,7 +1,8 @@
 //! Counts the SQL statements each request runs, by its `X-Request-Id`: sqlx logs every
 //! statement (target `sqlx::query`) inside the span of the request that ran it, and the
 //! SQLite driver carries that span to its worker thread. The audit writer's own task is
-//! outside any request and is not counted.
+//! outside any request and is not counted, nor is the set-up of a connection the pool
+//! happens to open during a request (SQLite's `PRAGMA`s): that is not the request's cost.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -54,6 +55,11 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Counter {
         let Some(scope) = ctx.event_scope(event) else {
             return;
         };
+        let mut set_up = ConnectionSetUp(false);
+        event.record(&mut set_up);
+        if set_up.0 {
+            return;
+        }
         for span in scope {
             if let Some(RequestId(id)) = span.extensions().get::<RequestId>() {
                 *counts().lock().unwrap().entry(id.clone()).or_default() += 1;
@@ -76,5 +82,21 @@ impl Visit for RequestIdField {
         if field.name() == "request_id" {
             self.0 = Some(format!("{value:?}").trim_matches('"').to_owned());
         }
+    }
+}
+
+/// Whether an event logs a connection's set-up (`PRAGMA ...`) rather than the request's work.
+struct ConnectionSetUp(bool);
+
+impl Visit for ConnectionSetUp {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if matches!(field.name(), "summary" | "db.statement") && value.trim_start().to_uppercase().starts_with("PRAGMA")
+        {
+            self.0 = true;
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.record_str(field, format!("{value:?}").trim_matches('"'));
     }
 }

@@ -1,0 +1,289 @@
+//! Moves as authorised operations. A client is moved only by someone allowed
+//! `client_move` on her (a supervisor whose scope covers her unit, which, for a retired
+//! unit, includes the supervisors of its successors), only out of a unit retired by the
+//! day of the move and only into a unit that succeeded it and exists that day: a move is
+//! never a way round a transfer. A client the caller may not move answers as one that
+//! does not exist, so a batch tells no one about clients outside her reach. Every batch
+//! is checked whole (422 naming each bad line), written in one transaction, and each
+//! client or account moved is audited.
+
+use chrono::NaiveDate;
+
+use super::model::{AccountMoves, ClientMoves, MAX_MOVES, Moved, Pending, PendingAccount, PendingClient};
+use super::store::{self, Move, MoveStoreError};
+use crate::AppState;
+use crate::audit::{Outcome, actions};
+use crate::authz::Authz;
+use crate::clients::validation as v;
+use crate::error::{Error, FieldErrors};
+use crate::policy::{Action, Reach, Resource};
+
+/// Clients per page of `GET /moves`.
+pub const PAGE_SIZE: i64 = 100;
+
+impl From<MoveStoreError> for Error {
+    fn from(e: MoveStoreError) -> Self {
+        match e {
+            MoveStoreError::Stale => Error::conflict("moved_meanwhile"),
+            MoveStoreError::Db(e) => e.into(),
+        }
+    }
+}
+
+/// The codes of the units retired before `today`.
+fn retired_before(user: &Authz, today: NaiveDate) -> Vec<&str> {
+    user.catalog()
+        .all()
+        .iter()
+        .filter(|a| a.valid_to.is_some_and(|end| end < today))
+        .map(|a| a.code.as_str())
+        .collect()
+}
+
+fn successor_codes(user: &Authz, code: &str) -> Vec<String> {
+    user.catalog()
+        .successors_of(code)
+        .into_iter()
+        .map(|a| a.code.clone())
+        .collect()
+}
+
+/// What is still to be moved: for a supervisor, one page (from 1) of the clients of
+/// retired units in her reach; for an admin, the accounts of retired units. 403 for a
+/// role with neither. Audited `moves_read`.
+pub async fn pending(state: &AppState, user: &Authz, page: u32) -> Result<Pending, Error> {
+    let today = state.clock.today();
+    let retired = retired_before(user, today);
+    let areas = match user.principal().reach(user.areas()) {
+        Reach::Areas(areas) => Some(areas),
+        _ => None,
+    };
+    let accounts_too = user.can(Action::UsersManage, &Resource::system());
+    if areas.is_none() && !accounts_too {
+        state.audit(user.event(actions::MOVES_READ, Outcome::Denied)).await?;
+        return Err(Error::Forbidden);
+    }
+    let mut pending = Pending {
+        clients: Vec::new(),
+        clients_total: 0,
+        accounts: Vec::new(),
+    };
+    if let Some(areas) = areas {
+        let in_reach: Vec<&str> = retired
+            .iter()
+            .copied()
+            .filter(|code| areas.iter().any(|a| a == code))
+            .collect();
+        let offset = i64::from(page.max(1) - 1) * PAGE_SIZE;
+        let (found, total) = store::clients_in(&state.db, &in_reach, PAGE_SIZE, offset).await?;
+        let ids: Vec<&str> = found.iter().map(|c| c.id.as_str()).collect();
+        pending.clients = user
+            .find_clients(&ids, Action::ClientMove)
+            .await?
+            .into_iter()
+            .map(|client| PendingClient {
+                successors: successor_codes(user, &client.facts.area),
+                area: client.facts.area,
+                id: client.id,
+                code: client.code,
+            })
+            .collect();
+        pending.clients_total = usize::try_from(total).unwrap_or_default();
+    }
+    if accounts_too {
+        pending.accounts = store::accounts_in(&state.db, &retired)
+            .await?
+            .into_iter()
+            .map(|a| PendingAccount {
+                successors: successor_codes(user, &a.area),
+                id: a.id,
+                username: a.username,
+                role: a.role,
+                area: a.area,
+            })
+            .collect();
+    }
+    state
+        .audit(user.event(actions::MOVES_READ, Outcome::Success).reason(&format!(
+            "{} clients, {} accounts",
+            pending.clients_total,
+            pending.accounts.len()
+        )))
+        .await?;
+    Ok(pending)
+}
+
+fn check_size(fields: &mut FieldErrors, n: usize) {
+    if n == 0 {
+        fields.insert("moves".into(), "field-required");
+    } else if n > MAX_MOVES {
+        fields.insert("moves".into(), "field-moves-too_many");
+    }
+}
+
+/// Moves clients of retired units to their successors (see the module's rules); 403 for
+/// a role without an area's caseload (only supervisors move clients). 422
+/// naming `on` or `moves[i].code` / `moves[i].to`; 409 `moved_meanwhile` when a client
+/// moved while the batch was checked. Each client moved is audited `client_move`, with
+/// the units and the day; a refused client is audited as denied.
+pub async fn move_clients(state: &AppState, user: &Authz, input: &ClientMoves) -> Result<Moved, Error> {
+    if !matches!(user.principal().reach(user.areas()), Reach::Areas(_)) {
+        state.audit(user.event(actions::CLIENT_MOVE, Outcome::Denied)).await?;
+        return Err(Error::Forbidden);
+    }
+    let today = state.clock.today();
+    let mut fields = FieldErrors::new();
+    check_size(&mut fields, input.moves.len());
+    let on = match input.on.as_deref() {
+        None => {
+            fields.insert("on".into(), "field-required");
+            None
+        }
+        on => v::past_date(&mut fields, "on", on, today),
+    };
+    if input.moves.len() > MAX_MOVES {
+        return Err(Error::Validation(fields));
+    }
+    let codes: Vec<&str> = input.moves.iter().map(|m| m.code.trim()).collect();
+    let found = store::clients_by_code(&state.db, &codes).await?;
+    let ids: Vec<&str> = found.iter().map(|c| c.id.as_str()).collect();
+    let allowed = user.find_clients(&ids, Action::ClientMove).await?;
+    let catalog = user.catalog();
+    let mut denied = Vec::new();
+    let mut moves = Vec::new();
+    let mut events = Vec::new();
+    for (i, (m, code)) in input.moves.iter().zip(&codes).enumerate() {
+        let field = |name: &str| format!("moves[{i}].{name}");
+        let Some(client) = found.iter().find(|c| c.code == *code) else {
+            fields.insert(field("code"), "field-moves-unknown_client");
+            continue;
+        };
+        let Some(decided) = allowed.iter().find(|a| a.id == client.id) else {
+            fields.insert(field("code"), "field-moves-unknown_client");
+            denied.push(user.event(actions::CLIENT_MOVE, Outcome::Denied).client(&client.code));
+            continue;
+        };
+        if moves.iter().any(|(id, _): &(&str, &str)| *id == client.id) {
+            fields.insert(field("code"), "field-moves-repeated");
+            continue;
+        }
+        let to = m.to.trim();
+        let Some(on) = on else { continue };
+        let from = catalog.get(&client.area);
+        if !from.is_some_and(|unit| unit.valid_to.is_some_and(|end| end < on)) {
+            fields.insert(field("code"), "field-moves-unit_in_force");
+            continue;
+        }
+        let successors = catalog.successors_of(&client.area);
+        match successors.iter().find(|s| s.code == to) {
+            None => {
+                fields.insert(field("to"), "field-moves-not_a_successor");
+                continue;
+            }
+            Some(unit) if !unit.in_force_on(on) => {
+                fields.insert(field("to"), "field-moves-successor_not_in_force");
+                continue;
+            }
+            Some(_) => {}
+        }
+        if client
+            .since
+            .as_deref()
+            .and_then(crate::dates::parse_iso)
+            .is_some_and(|since| on < since)
+        {
+            fields.insert("on".into(), "field-transfers-before_current_area");
+            continue;
+        }
+        moves.push((client.id.as_str(), to));
+        events.push(
+            user.event(actions::CLIENT_MOVE, Outcome::Success)
+                .client(&decided.code)
+                .reason(&format!("{} -> {to} from {on}", client.area)),
+        );
+    }
+    if !fields.is_empty() {
+        // The refused batch is always recorded, with one denial per client out of reach
+        // in the same commit: whether a code exists elsewhere takes no longer to answer.
+        let mut refused = denied;
+        refused.push(user.event(actions::CLIENT_MOVE, Outcome::Failure).reason(&format!(
+            "{} of {} lines refused",
+            fields.len(),
+            input.moves.len()
+        )));
+        state.audit_all(refused).await?;
+        return Err(Error::Validation(fields));
+    }
+    let Some(on) = on else {
+        return Err(Error::Validation(fields));
+    };
+    let rows: Vec<Move<'_>> = moves
+        .iter()
+        .map(|(id, to)| Move {
+            id,
+            from: found.iter().find(|c| c.id == *id).map_or("", |c| c.area.as_str()),
+            to,
+        })
+        .collect();
+    store::move_clients(&state.db, &rows, on, state.clock.now()).await?;
+    state.audit_all(events).await?;
+    Ok(Moved { moved: rows.len() })
+}
+
+/// Moves staff accounts out of retired units into units in force today (an admin,
+/// `users_manage`). 422 naming `moves[i].username` (unknown, or not in a retired unit)
+/// or `moves[i].to`. The new scope holds from the account's next request. Each account
+/// moved is audited `user_move`.
+pub async fn move_accounts(state: &AppState, user: &Authz, input: &AccountMoves) -> Result<Moved, Error> {
+    user.require(Action::UsersManage, Resource::system()).await?;
+    let today = state.clock.today();
+    let mut fields = FieldErrors::new();
+    check_size(&mut fields, input.moves.len());
+    if input.moves.len() > MAX_MOVES {
+        return Err(Error::Validation(fields));
+    }
+    let names: Vec<&str> = input.moves.iter().map(|m| m.username.trim()).collect();
+    let found = store::accounts_by_username(&state.db, &names).await?;
+    let catalog = user.catalog();
+    let mut moves: Vec<Move<'_>> = Vec::new();
+    let mut events = Vec::new();
+    for (i, (m, name)) in input.moves.iter().zip(&names).enumerate() {
+        let field = |name: &str| format!("moves[{i}].{name}");
+        let Some(account) = found.iter().find(|a| a.username == *name) else {
+            fields.insert(field("username"), "field-moves-unknown_account");
+            continue;
+        };
+        if moves.iter().any(|done| done.id == account.id) {
+            fields.insert(field("username"), "field-moves-repeated");
+            continue;
+        }
+        if !catalog
+            .get(&account.area)
+            .is_some_and(|unit| unit.valid_to.is_some_and(|end| end < today))
+        {
+            fields.insert(field("username"), "field-moves-unit_in_force");
+            continue;
+        }
+        let to = m.to.trim();
+        if !catalog.get(to).is_some_and(|unit| unit.in_force_on(today)) {
+            fields.insert(field("to"), "field-unknown_area");
+            continue;
+        }
+        moves.push(Move {
+            id: &account.id,
+            from: &account.area,
+            to,
+        });
+        events.push(
+            user.event(actions::USER_MOVE, Outcome::Success)
+                .object(&account.id)
+                .reason(&format!("{} -> {to}", account.area)),
+        );
+    }
+    if !fields.is_empty() {
+        return Err(Error::Validation(fields));
+    }
+    store::move_accounts(&state.db, &moves, state.clock.now()).await?;
+    state.audit_all(events).await?;
+    Ok(Moved { moved: moves.len() })
+}
