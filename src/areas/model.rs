@@ -41,6 +41,11 @@ impl Area {
         self.in_force_during(day, day)
     }
 
+    /// Whether the unit was retired before `day` (its last day came earlier).
+    pub fn ended_before(&self, day: NaiveDate) -> bool {
+        self.valid_to.is_some_and(|end| end < day)
+    }
+
     /// Whether the unit exists on any day from `from` to `to`.
     pub fn in_force_during(&self, from: NaiveDate, to: NaiveDate) -> bool {
         self.valid_from.is_none_or(|start| start <= to) && self.valid_to.is_none_or(|end| end >= from)

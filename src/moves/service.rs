@@ -35,7 +35,7 @@ fn retired_before(user: &Authz, today: NaiveDate) -> Vec<&str> {
     user.catalog()
         .all()
         .iter()
-        .filter(|a| a.valid_to.is_some_and(|end| end < today))
+        .filter(|a| a.ended_before(today))
         .map(|a| a.code.as_str())
         .collect()
 }
@@ -170,7 +170,8 @@ pub async fn move_clients(state: &AppState, user: &Authz, input: &ClientMoves) -
         let to = m.to.trim();
         let Some(on) = on else { continue };
         let from = catalog.get(&client.area);
-        if !from.is_some_and(|unit| unit.valid_to.is_some_and(|end| end < on)) {
+        let retired = from.is_some_and(|unit| unit.ended_before(on));
+        if !retired {
             fields.insert(field("code"), "field-moves-unit_in_force");
             continue;
         }
@@ -257,10 +258,8 @@ pub async fn move_accounts(state: &AppState, user: &Authz, input: &AccountMoves)
             fields.insert(field("username"), "field-moves-repeated");
             continue;
         }
-        if !catalog
-            .get(&account.area)
-            .is_some_and(|unit| unit.valid_to.is_some_and(|end| end < today))
-        {
+        let retired = catalog.get(&account.area).is_some_and(|unit| unit.ended_before(today));
+        if !retired {
             fields.insert(field("username"), "field-moves-unit_in_force");
             continue;
         }

@@ -129,10 +129,11 @@ async fn moves_page(
     q: Result<Query<MovesQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
     let q = q.map(|Query(q)| q).unwrap_or_default();
-    let done = ["clients", "accounts"]
-        .contains(&q.done.as_str())
-        .then(|| format!("moves-done-{}", q.done))
-        .unwrap_or_default();
+    let done = if ["clients", "accounts"].contains(&q.done.as_str()) {
+        format!("moves-done-{}", q.done)
+    } else {
+        String::new()
+    };
     show(
         &state,
         page,
