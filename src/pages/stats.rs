@@ -55,6 +55,8 @@ pub struct ReleaseView {
     pub consent: bool,
     pub indicator: RateLine,
     pub areas: Vec<RateLine>,
+    /// The same figures by the units of before the reform (empty when none).
+    pub former_areas: Vec<RateLine>,
     pub area_chart: String,
     pub categories: Vec<RateLine>,
     pub category_chart: String,
@@ -200,6 +202,11 @@ fn release_view(release: &Release, names: &Names<'_>) -> ReleaseView {
         .iter()
         .map(|a| rate_line(lang, area_label(&a.area_name), &a.cohort, &a.reached, a.rate))
         .collect();
+    let former_areas: Vec<RateLine> = release
+        .by_former_area
+        .iter()
+        .map(|a| rate_line(lang, area_label(&a.area_name), &a.cohort, &a.reached, a.rate))
+        .collect();
     let area_bars: Vec<Bar> = release
         .by_area
         .iter()
@@ -244,6 +251,7 @@ fn release_view(release: &Release, names: &Names<'_>) -> ReleaseView {
             &chart_labels(lang, "stats-chart-area"),
         ),
         areas,
+        former_areas,
         category_chart: chart::bars(
             "category",
             &category_bars,

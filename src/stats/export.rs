@@ -132,17 +132,31 @@ pub fn sheet(release: &Release, programme: &ProgrammeSettings, lang: Lang) -> Ve
         head("stats-reached"),
         head("stats-rate"),
     ]);
-    for row in &release.by_area {
-        let name = row.area_name.clone().unwrap_or_else(|| t("stats-area-other"));
+    let area_lines = |rows: &mut Vec<Vec<Item>>, table: &[super::release::AreaRow]| {
+        for row in table {
+            let name = row.area_name.clone().unwrap_or_else(|| t("stats-area-other"));
+            rows.push(vec![
+                text(&row.area),
+                Item::Text(name),
+                Item::count(&row.cohort),
+                Item::count(&row.reached),
+                Item::rate(row.rate, &row.cohort, lang),
+            ]);
+        }
+        rows.push(vec![]);
+    };
+    area_lines(&mut rows, &release.by_area);
+    if !release.by_former_area.is_empty() {
+        rows.push(vec![head("stats-by-former-area")]);
         rows.push(vec![
-            text(&row.area),
-            Item::Text(name),
-            Item::count(&row.cohort),
-            Item::count(&row.reached),
-            Item::rate(row.rate, &row.cohort, lang),
+            head("stats-area-code"),
+            head("stats-area"),
+            head("stats-cohort"),
+            head("stats-reached"),
+            head("stats-rate"),
         ]);
+        area_lines(&mut rows, &release.by_former_area);
     }
-    rows.push(vec![]);
 
     rows.push(vec![head("stats-by-category")]);
     rows.push(vec![

@@ -16,7 +16,8 @@
 //! * the indicator's `cohort`, `reached` and the not-reached count `cohort - reached` (implied
 //!   whenever both are shown, so it is compared too);
 //! * the same for each `by_area` row (same area code) and each `by_category` row (same
-//!   category code);
+//!   category code); a row of the aggregated table after a reform (`by_former_area`) is
+//!   compared with the row of the same code in either area table;
 //! * `new_intakes`, `active_caseload`, `support.contacts`, `support.clients`;
 //! * each cell of the referrals table (same category and status), each row total (category),
 //!   each column total (status) and the grand total.
@@ -63,6 +64,10 @@ pub enum Key {
     Indicator(Part),
     /// Area code (or `other`).
     Area(String, Part),
+    /// A row of the aggregated table after a reform: the district-level unit's code. The
+    /// same territory as `Area` of that code in a release from before the reform, so the
+    /// two are compared with each other (see [`violations`]).
+    FormerArea(String, Part),
     /// Service category code.
     Category(String, Part),
     NewIntakes,
@@ -107,6 +112,7 @@ impl Key {
         match self {
             Self::Indicator(Part::NotReached) => Self::Indicator(Part::Reached),
             Self::Area(code, Part::NotReached) => Self::Area(code.clone(), Part::Reached),
+            Self::FormerArea(code, Part::NotReached) => Self::FormerArea(code.clone(), Part::Reached),
             Self::Category(code, Part::NotReached) => Self::Category(code.clone(), Part::Reached),
             other => other.clone(),
         }
@@ -143,6 +149,14 @@ pub fn release_cells(release: &Release) -> Cells {
         rate_cells(
             &mut cells,
             |p| Key::Area(row.area.clone(), p),
+            &row.cohort,
+            &row.reached,
+        );
+    }
+    for row in &release.by_former_area {
+        rate_cells(
+            &mut cells,
+            |p| Key::FormerArea(row.area.clone(), p),
             &row.cohort,
             &row.reached,
         );
@@ -191,15 +205,27 @@ fn is_small(value: u64, min_cell: u32) -> bool {
     value >= 1 && value < u64::from(min_cell.max(2))
 }
 
+/// The keys a count is compared under: its own and, for an area row, the same code in the
+/// other area table (a district of 2024 beside the aggregated row of its 2025 successors).
+fn comparable(key: &Key) -> [Key; 2] {
+    match key {
+        Key::Area(code, part) => [key.clone(), Key::FormerArea(code.clone(), *part)],
+        Key::FormerArea(code, part) => [key.clone(), Key::Area(code.clone(), *part)],
+        other => [other.clone(), other.clone()],
+    }
+}
+
 /// The counts to hide in the new figures: those shown in `new` and in one of `published` whose
 /// difference is in `1..min_cell`.
 pub fn violations(new: &Cells, published: &[Cells], min_cell: u32) -> BTreeSet<Key> {
     new.iter()
         .filter(|(key, value)| {
             published.iter().any(|cells| {
-                cells
-                    .get(*key)
-                    .is_some_and(|other| is_small(value.abs_diff(*other), min_cell))
+                comparable(key).iter().any(|key| {
+                    cells
+                        .get(key)
+                        .is_some_and(|other| is_small(value.abs_diff(*other), min_cell))
+                })
             })
         })
         .map(|(key, _)| key.to_hide())

@@ -150,7 +150,16 @@ pub struct Release {
     pub min_cell: u32,
     pub require_reporting_consent: bool,
     pub indicator: Indicator,
+    /// The units in force during the period (and any retired unit still holding clients),
+    /// each client under the unit she was in at the period's end.
     pub by_area: Vec<AreaRow>,
+    /// When units of `by_area` took over earlier ones (the 2025 communes and wards), the
+    /// same figures with each unit's counts added to the district-level unit it took over
+    /// (the 2024 districts), so a period after a reform can be set beside one before it.
+    /// Protected together with `by_area`: no hidden cell of either can be worked out from
+    /// the other. Empty when no unit of the period has a predecessor.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub by_former_area: Vec<AreaRow>,
     pub by_category: Vec<CategoryRow>,
     pub new_intakes: Count,
     pub active_caseload: Count,
@@ -217,6 +226,22 @@ impl<'a> AreaRollup<'a> {
             parent: areas.iter().map(|a| (a.code.as_str(), a.parent.as_deref())).collect(),
             province,
         }
+    }
+
+    /// The district-level unit the unit `code` took over: the unit of its first
+    /// predecessor (a unit formed from parts of several cannot be split, so it goes under
+    /// the first by code), or `code` itself when it took over none.
+    fn former_of<'c>(&self, areas: &'a [Area], code: &'c str) -> &'c str
+    where
+        'a: 'c,
+    {
+        areas
+            .iter()
+            .find(|a| a.code == code)
+            .and_then(|a| a.predecessors.first())
+            .map(|p| self.unit_of(p))
+            .filter(|unit| *unit != OTHER_AREA)
+            .unwrap_or(code)
     }
 
     fn unit_of(&self, code: &str) -> &'a str {
@@ -399,9 +424,11 @@ pub(super) fn protect_hiding(
     hide: &BTreeSet<Key>,
 ) -> Release {
     let rollup = AreaRollup::new(areas, province);
+    // The units of the period; a retired unit appears only while it still holds clients.
     let mut by_unit: BTreeMap<&str, Pair> = rollup
         .units
         .iter()
+        .filter(|a| a.in_force_during(meta.period.from, meta.period.to))
         .map(|a| (a.code.as_str(), Pair::default()))
         .collect();
     for (area, pair) in &figures.by_area {
@@ -417,22 +444,36 @@ pub(super) fn protect_hiding(
     let mut units: Vec<(&str, Pair)> = by_unit.into_iter().collect();
     units.sort_by_key(|(code, _)| (*code == OTHER_AREA, *code));
     let rows: Vec<RateRow> = units.iter().map(|(_, p)| rate_row(*p)).collect();
-    let mut forced = Vec::new();
-    for (i, (code, _)) in units.iter().enumerate() {
-        if hide.contains(&Key::area_cohort(code)) {
-            forced.push(RatePos::Cohort(i));
+    let former = FormerUnits::new(&units, |code| rollup.former_of(areas, code));
+    let total = rate_row(figures.total());
+    let forced = |codes: &[&str], key: fn(String, Part) -> Key| {
+        let mut forced = BTreeSet::new();
+        for (i, code) in codes.iter().enumerate() {
+            for (part, pos) in [(Part::Cohort, RatePos::Cohort(i)), (Part::Reached, RatePos::Reached(i))] {
+                if hide.contains(&key((*code).to_owned(), part)) {
+                    forced.insert(pos);
+                }
+            }
         }
-        if hide.contains(&Key::area_reached(code)) {
-            forced.push(RatePos::Reached(i));
+        for (part, pos) in [
+            (Part::Cohort, RatePos::Cohort(codes.len())),
+            (Part::Reached, RatePos::Reached(codes.len())),
+        ] {
+            if hide.contains(&Key::Indicator(part)) {
+                forced.insert(pos);
+            }
         }
-    }
-    if hide.contains(&Key::Indicator(Part::Cohort)) {
-        forced.push(RatePos::Cohort(units.len()));
-    }
-    if hide.contains(&Key::Indicator(Part::Reached)) {
-        forced.push(RatePos::Reached(units.len()));
-    }
-    let (protected_rows, protected_total) = protect_rates_hiding(&rows, &rate_row(figures.total()), rules, &forced);
+        forced
+    };
+    let unit_codes: Vec<&str> = units.iter().map(|(code, _)| *code).collect();
+    let ((protected_rows, protected_total), protected_former) = protect_with_former(
+        &rows,
+        &total,
+        &former,
+        rules,
+        forced(&unit_codes, Key::Area),
+        forced(&former.codes, Key::FormerArea),
+    );
     let min_cell = rules.min_cell;
     let single = |n: u64, key: &Key| {
         if hide.contains(key) {
@@ -445,6 +486,18 @@ pub(super) fn protect_hiding(
         .iter()
         .zip(protected_rows)
         .map(|((code, _), p)| AreaRow {
+            area: (*code).to_owned(),
+            area_name: names.get(code).map(|n| (*n).to_owned()),
+            cohort: Count::from_cell(p.cohort, min_cell),
+            reached: Count::from_cell(p.reached, min_cell),
+            rate: round_rate(p.rate),
+        })
+        .collect();
+    let by_former_area = former
+        .codes
+        .iter()
+        .zip(protected_former)
+        .map(|(code, p)| AreaRow {
             area: (*code).to_owned(),
             area_name: names.get(code).map(|n| (*n).to_owned()),
             cohort: Count::from_cell(p.cohort, min_cell),
@@ -465,6 +518,7 @@ pub(super) fn protect_hiding(
         require_reporting_consent: rules.require_reporting_consent,
         indicator: indicator(protected_total, min_cell),
         by_area,
+        by_former_area,
         by_category: category_rows(figures, categories, rules, hide),
         new_intakes: single(figures.new_intakes, &Key::NewIntakes),
         active_caseload: single(figures.active_caseload, &Key::ActiveCaseload),
@@ -473,6 +527,150 @@ pub(super) fn protect_hiding(
             contacts: single(figures.support_contacts, &Key::SupportContacts),
             clients: single(figures.support_clients, &Key::SupportClients),
         },
+    }
+}
+
+/// The rows of `by_area` grouped by the district-level unit each took over: the rows of
+/// the aggregated table (`by_former_area`). Empty when no unit took another over.
+struct FormerUnits<'u> {
+    /// The aggregated table's units, by code ("other" last).
+    codes: Vec<&'u str>,
+    /// For each of `codes`, the indices of the `by_area` rows it adds up.
+    members: Vec<Vec<usize>>,
+    /// For each of `codes`, the sum of its members.
+    rows: Vec<RateRow>,
+}
+
+impl<'u> FormerUnits<'u> {
+    fn new(units: &[(&'u str, Pair)], former_of: impl Fn(&'u str) -> &'u str) -> Self {
+        let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        let mut reform = false;
+        for (i, (code, _)) in units.iter().enumerate() {
+            let former = former_of(code);
+            reform |= former != *code;
+            groups.entry(former).or_default().push(i);
+        }
+        if !reform {
+            return Self {
+                codes: Vec::new(),
+                members: Vec::new(),
+                rows: Vec::new(),
+            };
+        }
+        let mut groups: Vec<(&str, Vec<usize>)> = groups.into_iter().collect();
+        groups.sort_by_key(|(code, _)| (*code == OTHER_AREA, *code));
+        let rows = groups
+            .iter()
+            .map(|(_, members)| {
+                members
+                    .iter()
+                    .fold(RateRow { cohort: 0, reached: 0 }, |acc, i| RateRow {
+                        cohort: acc.cohort + units[*i].1.cohort,
+                        reached: acc.reached + units[*i].1.reached,
+                    })
+            })
+            .collect();
+        let (codes, members) = groups.into_iter().unzip();
+        Self { codes, members, rows }
+    }
+}
+
+/// The counts of `table` that came out hidden.
+fn hidden_in(table: &[ProtectedRate], total: &ProtectedRate) -> BTreeSet<RatePos> {
+    let mut hidden = BTreeSet::new();
+    for (i, row) in table.iter().chain(std::iter::once(total)).enumerate() {
+        if row.cohort.is_suppressed() {
+            hidden.insert(RatePos::Cohort(i));
+        }
+        if row.reached.is_suppressed() {
+            hidden.insert(RatePos::Reached(i));
+        }
+    }
+    hidden
+}
+
+/// Protects the area table and, after a reform, the aggregated table beside it, so that
+/// neither table nor their difference shows a small count. Each aggregated row is the sum
+/// of its member rows, so each group (members as parts, the aggregated row as total) is
+/// one more linked table: a count hidden in one table is hidden from the start in the
+/// others (a group, the aggregated table, the province total they share), and the tables
+/// are protected again until nothing more is hidden. Counts are only ever added to the
+/// hidden sets, so this ends.
+fn protect_with_former(
+    rows: &[RateRow],
+    total: &RateRow,
+    former: &FormerUnits<'_>,
+    rules: &DisclosureRules,
+    mut forced_units: BTreeSet<RatePos>,
+    mut forced_former: BTreeSet<RatePos>,
+) -> ((Vec<ProtectedRate>, ProtectedRate), Vec<ProtectedRate>) {
+    let as_vec = |set: &BTreeSet<RatePos>| set.iter().copied().collect::<Vec<_>>();
+    if former.codes.is_empty() {
+        return (
+            protect_rates_hiding(rows, total, rules, &as_vec(&forced_units)),
+            Vec::new(),
+        );
+    }
+    let (n_units, n_former) = (rows.len(), former.rows.len());
+    loop {
+        let before = (forced_units.len(), forced_former.len());
+        // The groups first, so that a small unit's complement is found among the units
+        // that took over the same district (which keeps the district's row shown) rather
+        // than in another district, whose row would then have to go too.
+        for (g, members) in former.members.iter().enumerate() {
+            let parts: Vec<RateRow> = members.iter().map(|i| rows[*i]).collect();
+            let mut forced_group = Vec::new();
+            for (local, i) in members.iter().enumerate() {
+                for (global, here) in [
+                    (RatePos::Cohort(*i), RatePos::Cohort(local)),
+                    (RatePos::Reached(*i), RatePos::Reached(local)),
+                ] {
+                    if forced_units.contains(&global) {
+                        forced_group.push(here);
+                    }
+                }
+            }
+            for (outer, here) in [
+                (RatePos::Cohort(g), RatePos::Cohort(members.len())),
+                (RatePos::Reached(g), RatePos::Reached(members.len())),
+            ] {
+                if forced_former.contains(&outer) {
+                    forced_group.push(here);
+                }
+            }
+            let (group, group_total) = protect_rates_hiding(&parts, &former.rows[g], rules, &forced_group);
+            for (local, i) in members.iter().enumerate() {
+                if group[local].cohort.is_suppressed() {
+                    forced_units.insert(RatePos::Cohort(*i));
+                }
+                if group[local].reached.is_suppressed() {
+                    forced_units.insert(RatePos::Reached(*i));
+                }
+            }
+            if group_total.cohort.is_suppressed() {
+                forced_former.insert(RatePos::Cohort(g));
+            }
+            if group_total.reached.is_suppressed() {
+                forced_former.insert(RatePos::Reached(g));
+            }
+        }
+        let units = protect_rates_hiding(rows, total, rules, &as_vec(&forced_units));
+        let aggregated = protect_rates_hiding(&former.rows, total, rules, &as_vec(&forced_former));
+        forced_units.extend(hidden_in(&units.0, &units.1));
+        forced_former.extend(hidden_in(&aggregated.0, &aggregated.1));
+        // The province total is one figure in both tables.
+        for (pos_units, pos_former) in [
+            (RatePos::Cohort(n_units), RatePos::Cohort(n_former)),
+            (RatePos::Reached(n_units), RatePos::Reached(n_former)),
+        ] {
+            if forced_units.contains(&pos_units) || forced_former.contains(&pos_former) {
+                forced_units.insert(pos_units);
+                forced_former.insert(pos_former);
+            }
+        }
+        if (forced_units.len(), forced_former.len()) == before {
+            return (units, aggregated.0);
+        }
     }
 }
 
@@ -881,5 +1079,202 @@ mod tests {
         let v: Vec<Count> = serde_json::from_str(r#"[3, "<5"]"#).unwrap();
         assert_eq!(v, vec![Count::Shown(3), Count::Hidden("<5".into())]);
         assert_eq!(serde_json::to_string(&v).unwrap(), r#"[3,"<5"]"#);
+    }
+
+    /// Province 40; districts 412, 413, 414 retired on 30 June 2025; wards of 1 July 2025:
+    /// three took over 412, one 413, two 414; 415 is not reformed.
+    fn reformed() -> Vec<Area> {
+        let unit = |code: &str, predecessor: Option<&str>| Area {
+            valid_from: Some("2025-07-01".parse().unwrap()),
+            kind: "ward".into(),
+            predecessors: predecessor.iter().map(|p| (*p).to_owned()).collect(),
+            ..area(code, Some("40"))
+        };
+        let retired = |code: &str| Area {
+            valid_to: Some("2025-06-30".parse().unwrap()),
+            ..area(code, Some("40"))
+        };
+        vec![
+            area("40", None),
+            retired("412"),
+            retired("413"),
+            retired("414"),
+            area("415", Some("40")),
+            unit("w1", Some("412")),
+            unit("w2", Some("412")),
+            unit("w3", Some("412")),
+            unit("w4", Some("413")),
+            unit("w5", Some("414")),
+            unit("w6", Some("414")),
+        ]
+    }
+
+    fn second_half_2025() -> Meta {
+        Meta {
+            period: Period::half_year(2025, 2).unwrap(),
+            ..meta()
+        }
+    }
+
+    #[test]
+    fn after_a_reform_the_release_lists_the_new_units_and_adds_them_up_by_the_old() {
+        let figures = Figures {
+            by_area: vec![
+                (
+                    "w1".into(),
+                    Pair {
+                        cohort: 20,
+                        reached: 12,
+                    },
+                ),
+                ("w2".into(), Pair { cohort: 10, reached: 6 }),
+                ("w3".into(), Pair { cohort: 8, reached: 5 }),
+                ("w4".into(), Pair { cohort: 9, reached: 9 }),
+                ("415".into(), Pair { cohort: 7, reached: 5 }),
+                // Clients of 414 not moved yet still count under it.
+                ("414".into(), Pair { cohort: 6, reached: 3 }),
+            ],
+            ..Figures::default()
+        };
+        let rules = DisclosureRules::default();
+        let release = protect(second_half_2025(), &figures, &reformed(), "40", &[], &rules);
+        let codes: Vec<&str> = release.by_area.iter().map(|r| r.area.as_str()).collect();
+        assert_eq!(
+            codes,
+            ["414", "415", "w1", "w2", "w3", "w4", "w5", "w6"],
+            "412 and 413 are gone"
+        );
+        let former: Vec<(&str, &Count)> = release
+            .by_former_area
+            .iter()
+            .map(|r| (r.area.as_str(), &r.cohort))
+            .collect();
+        assert_eq!(
+            former,
+            [
+                ("412", &Count::Shown(38)),
+                ("413", &Count::Shown(9)),
+                ("414", &Count::Shown(6)),
+                ("415", &Count::Shown(7))
+            ]
+        );
+        // A release before the reform lists the districts and has no aggregated table.
+        let districts = Figures {
+            by_area: vec![
+                (
+                    "412".into(),
+                    Pair {
+                        cohort: 20,
+                        reached: 12,
+                    },
+                ),
+                ("414".into(), Pair { cohort: 9, reached: 5 }),
+            ],
+            ..Figures::default()
+        };
+        let before = protect(meta(), &districts, &reformed(), "40", &[], &rules);
+        let codes: Vec<&str> = before.by_area.iter().map(|r| r.area.as_str()).collect();
+        assert_eq!(codes, ["412", "413", "414", "415"]);
+        assert!(before.by_former_area.is_empty());
+        assert!(serde_json::to_value(&before).unwrap().get("by_former_area").is_none());
+    }
+
+    /// The shown value of a count, `None` when hidden.
+    fn shown(count: &Count) -> Option<u64> {
+        count.shown()
+    }
+
+    /// Whether `total = sum(parts)` gives a hidden count away by the rules of
+    /// `docs/disclosure.md`: exactly one term hidden, or the hidden terms adding up to a
+    /// small number. With `implied` (the not-reached counts, never published themselves),
+    /// only a small count worked out exactly.
+    fn gives_away(parts: &[Option<u64>], total: Option<u64>, implied: Option<&[u64]>) -> bool {
+        let hidden = parts.iter().filter(|p| p.is_none()).count() + usize::from(total.is_none());
+        let small = |n: u64| (1..5).contains(&n);
+        let rest = |total: u64| total.saturating_sub(parts.iter().flatten().sum());
+        match (hidden, total, implied) {
+            (0, _, _) => false,
+            (1, Some(total), Some(_)) => small(rest(total)),
+            (1, None, Some(_)) => small(parts.iter().flatten().sum()),
+            (1, _, None) => true,
+            (_, Some(total), None) => small(rest(total)),
+            _ => false,
+        }
+    }
+
+    #[test]
+    fn no_hidden_count_can_be_worked_out_from_the_two_area_tables() {
+        let rules = DisclosureRules::default();
+        let areas = reformed();
+        let codes = ["414", "415", "w1", "w2", "w3", "w4", "w5", "w6"];
+        let mut seed: u64 = 7;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 33) % n
+        };
+        let mut tried_with_hidden = 0;
+        for _ in 0..300 {
+            let by_area = codes
+                .iter()
+                .map(|code| {
+                    let cohort = next(14);
+                    let reached = next(cohort + 1);
+                    ((*code).to_owned(), Pair { cohort, reached })
+                })
+                .collect();
+            let figures = Figures {
+                by_area,
+                ..Figures::default()
+            };
+            let release = protect(second_half_2025(), &figures, &areas, "40", &[], &rules);
+            let row = |table: &[AreaRow], code: &str| table.iter().find(|r| r.area == code).cloned();
+            let parts_of =
+                |rows: &[AreaRow], part: fn(&AreaRow) -> Option<u64>| rows.iter().map(part).collect::<Vec<_>>();
+            let cohort = |r: &AreaRow| shown(&r.cohort);
+            let reached = |r: &AreaRow| shown(&r.reached);
+            let not_reached = |r: &AreaRow| shown(&r.cohort).zip(shown(&r.reached)).map(|(c, r)| c - r);
+            let i = &release.indicator;
+            let totals = [
+                shown(&i.cohort),
+                shown(&i.reached),
+                shown(&i.cohort).zip(shown(&i.reached)).map(|(c, r)| c - r),
+            ];
+            for (k, part) in [cohort, reached, not_reached].into_iter().enumerate() {
+                let implied = (k == 2).then_some(&[][..]);
+                for table in [&release.by_area, &release.by_former_area] {
+                    for count in parts_of(table, part).into_iter().flatten() {
+                        assert!(
+                            !(1..5).contains(&count) || k == 2,
+                            "a small count is shown: {release:?}"
+                        );
+                    }
+                    assert!(
+                        !gives_away(&parts_of(table, part), totals[k], implied),
+                        "a table and its total: {release:?}"
+                    );
+                }
+                for former in &release.by_former_area {
+                    let members: Vec<AreaRow> = codes
+                        .iter()
+                        .filter(|code| {
+                            let unit = areas.iter().find(|a| a.code == **code).unwrap();
+                            unit.predecessors.first().map_or(**code, String::as_str) == former.area
+                        })
+                        .filter_map(|code| row(&release.by_area, code))
+                        .collect();
+                    assert!(
+                        !gives_away(&parts_of(&members, part), part(former), implied),
+                        "district {} and its wards: {release:?}",
+                        former.area
+                    );
+                }
+            }
+            if release.by_area.iter().any(|r| r.cohort.shown().is_none()) {
+                tried_with_hidden += 1;
+            }
+        }
+        assert!(tried_with_hidden > 100, "the data sets hid something in most rounds");
     }
 }

@@ -108,14 +108,9 @@ pub async fn publish(
         today,
     };
     let figures = compute::figures(&state.db, window, rules.require_reporting_consent, Scope::Release).await?;
-    // The units a release lists: those in force on some day of its period.
-    let areas: Vec<crate::areas::Area> = user
-        .catalog()
-        .all()
-        .iter()
-        .filter(|a| a.in_force_during(period.from, period.to))
-        .cloned()
-        .collect();
+    // Every unit, retired ones too: the release lists those in force during its period
+    // (and a retired one still holding clients), and adds units up to those they took over.
+    let areas = user.catalog().all().to_vec();
     let categories = release::categories(&state.db).await?;
     let id = uuid::Uuid::new_v4().to_string();
     let meta = Meta {

@@ -27,11 +27,15 @@ pub fn row_visible(areas: &Areas, scope: &str, row_area: &str) -> bool {
     areas.covers(scope, row_area) || areas.covers(row_area, scope)
 }
 
-/// Narrows `by_area` to the rows the scope may see; `true` when something was removed.
+/// Narrows `by_area` and `by_former_area` to the rows the scope may see; `true` when
+/// something was removed.
 pub fn narrow(release: &mut Release, areas: &Areas, scope: &str) -> bool {
-    let before = release.by_area.len();
+    let before = release.by_area.len() + release.by_former_area.len();
     release.by_area.retain(|row| row_visible(areas, scope, &row.area));
-    release.by_area.len() != before
+    release
+        .by_former_area
+        .retain(|row| row_visible(areas, scope, &row.area));
+    release.by_area.len() + release.by_former_area.len() != before
 }
 
 /// Loads release `id` for `user` (already authorised for `stats_view`). 404 when it does

@@ -1521,3 +1521,182 @@ async fn progress_is_one_rounded_snapshot_a_day() {
         assert_eq!(day2["indicator"]["reached"], 15);
     }
 }
+
+/// Issue 10's test: an installation with 2024 records imports the 2025 units with the
+/// reform of 1 July 2025, the clients of Vinh (412) are moved to three of its wards, and
+/// the release of 2025-H2 lists the wards, adds them up again to 412 with the totals of
+/// before the reform, and shows no small count in either table or in their difference.
+#[tokio::test]
+async fn a_release_after_the_2025_reform_lists_wards_and_adds_them_up_to_the_2024_districts() {
+    let (_env, server) = start().await;
+    let state = server.state.clone();
+    let mut b = Builder::new(&state).await;
+    let mut vinh = Vec::new();
+    for i in 0..30 {
+        let id = b.client(&format!("V{i}"), "412", true, "2024-01-10", true).await;
+        b.need(&id, "vocational_training", "2024-01-15").await;
+        if i % 3 != 0 {
+            b.referral(
+                &id,
+                "vocational_training",
+                &[
+                    ("referred", "2025-07-10"),
+                    ("accepted", "2025-07-20"),
+                    ("in_service", "2025-08-01"),
+                ],
+            )
+            .await;
+        }
+        vinh.push(id);
+    }
+    for i in 0..8 {
+        let id = b.client(&format!("C{i}"), "413", true, "2024-01-10", true).await;
+        b.need(&id, "loan", "2024-01-15").await;
+    }
+    let codes: Vec<String> = b.people.iter().take(30).map(|p| p.code.clone()).collect();
+    let period = hoanhap::stats::period::Period::half_year(2025, 2).unwrap();
+    let window = compute::Window {
+        from: period.from,
+        to: period.to,
+        as_of: period.to,
+        today: state.clock.today(),
+    };
+    let unprotected = |figures: &compute::Figures, code: &str| {
+        figures
+            .by_area
+            .iter()
+            .find(|(area, _)| area == code)
+            .map(|(_, p)| (p.cohort, p.reached))
+    };
+    let before = compute::figures(&state.db, window, true, compute::Scope::Release)
+        .await
+        .unwrap();
+    assert_eq!(unprotected(&before, "412"), Some((30, 20)));
+
+    // The reform, and the moves: 14, 13 and 3 clients to three wards.
+    let csv = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/seed/areas-nghe-an-2025.csv")).unwrap();
+    let admin = add_user(&state, "qtv", Role::Admin, "40").await;
+    hoanhap::areas::service::import(&state, &admin, &csv, Some(date("2025-07-01")))
+        .await
+        .unwrap();
+    add_user(&state, "gs.tinh", Role::Supervisor, "40").await;
+    let supervisor = Api::login(&server, "gs.tinh").await;
+    let wards = ["16681", "16690", "16702"];
+    let moves: Vec<Value> = codes
+        .iter()
+        .enumerate()
+        .map(|(i, code)| json!({ "code": code, "to": wards[if i < 14 { 0 } else if i < 27 { 1 } else { 2 }] }))
+        .collect();
+    let res = supervisor
+        .post("/api/v1/moves/clients", json!({ "on": "2025-07-01", "moves": moves }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let after = compute::figures(&state.db, window, true, compute::Scope::Release)
+        .await
+        .unwrap();
+    assert_eq!(
+        unprotected(&after, "412"),
+        None,
+        "every client of 412 is in a ward at the period's end"
+    );
+
+    add_user(&state, "ql.tinh", Role::Manager, "40").await;
+    let manager = Api::login(&server, "ql.tinh").await;
+    let res = publish(&manager, json!({ "period": "2025-H2" })).await;
+    assert_eq!(res.status(), 201);
+    let published: Value = res.json().await.unwrap();
+    let release = stored_release(&state, &published["id"]).await;
+
+    // The wards of the period are listed; retired districts without clients are not.
+    let listed: Vec<&str> = release["by_area"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["area"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        listed.len(),
+        131,
+        "the 130 units of 2025 and Cửa Lò, which this file does not retire"
+    );
+    assert!(wards.iter().all(|w| listed.contains(w)) && !listed.contains(&"412") && !listed.contains(&"414"));
+    // Added up to the districts of 2024, 412 has its totals of before the reform.
+    let former = |code: &str| {
+        release["by_former_area"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["area"] == code)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {code} in {release}"))
+    };
+    assert_eq!(
+        (former("412")["cohort"].clone(), former("412")["reached"].clone()),
+        (json!(30), json!(20))
+    );
+    assert_eq!(former("413")["cohort"], 8);
+    assert_eq!(release["by_former_area"].as_array().unwrap().len(), 21);
+
+    // No small count is shown in either table, and the wards of 412 cannot be worked out
+    // from its aggregated row: the small ward is hidden, and so is enough beside it.
+    for table in ["by_area", "by_former_area"] {
+        for row in release[table].as_array().unwrap() {
+            for part in ["cohort", "reached"] {
+                if let Some(n) = row[part].as_u64() {
+                    assert!(!(1..5).contains(&n), "{table} {} {part} = {n}", row["area"]);
+                }
+            }
+        }
+    }
+    let ward = |code: &str| {
+        release["by_area"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["area"] == code)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(ward("16702")["cohort"], "<5");
+    for part in ["cohort", "reached"] {
+        let shown: Vec<u64> = wards.iter().filter_map(|w| ward(w)[part].as_u64()).collect();
+        let hidden = wards.len() - shown.len();
+        assert_ne!(
+            hidden, 1,
+            "one hidden {part} would be the aggregated row minus the others"
+        );
+        if hidden > 1 {
+            let rest = former("412")[part].as_u64().unwrap() - shown.iter().sum::<u64>();
+            assert!(!(1..5).contains(&rest), "the hidden wards' {part} add up to {rest}");
+        }
+    }
+    // The release page shows both tables; the export carries the aggregated one too.
+    let page = crate::kit::pages::PageClient::login(&server, "ql.tinh").await;
+    let (status, html) = page
+        .get(&format!("/stats/releases/{}", published["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Theo các huyện trước sắp xếp") && html.contains("id=\"former-areas\""),
+        "{html}"
+    );
+    let csv = manager
+        .get(&format!(
+            "/api/v1/stats/releases/{}.csv",
+            published["id"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let after_heading = csv
+        .split("Theo các huyện trước sắp xếp")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{csv}"));
+    assert!(after_heading.contains("412"), "{csv}");
+    assert!(!crate::kit::captured_logs().contains("Khách Thử Nghiệm"));
+}
