@@ -3,6 +3,7 @@
 //! The server is [`app`] over an [`AppState`] built by [`open`]; the binary in `main.rs`
 //! only parses the command line and calls into this library.
 
+pub mod addressees;
 pub mod areas;
 pub mod audit;
 pub mod audit_review;
@@ -216,6 +217,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::api())
         .merge(areas::api())
+        .merge(addressees::api())
         .merge(audit_review::api())
         .merge(clients::api())
         .merge(consents::api())

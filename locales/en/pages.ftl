@@ -430,3 +430,20 @@ moves-accounts-submit = Move these accounts
 moves-line = Line
 moves-done-clients = The clients were moved.
 moves-done-accounts = The accounts were moved.
+
+## Report recipient and programme owner (admin)
+nav-addressees = Report recipient
+addressees-title = Who receives the report
+addressees-intro = The department that receives the six-monthly and yearly report, and the authority that owns the programme, each from the day it takes effect. Every export prints the names in force at the end of its period; referral slips print today's owner.
+addressees-today = In force today
+addressees-list = Every change
+addressees-none = No change recorded yet: the names from the settings hold.
+addressees-role = Role
+addressees-role-recipient = Recipient of the report
+addressees-role-owner = Owner of the programme
+addressees-name = Name
+addressees-valid_from = In force from
+addressees-valid_from-hint = YYYY-MM-DD, the day the change takes effect.
+addressees-new = Record a change
+addressees-create = Record the change
+addressees-done = The change was recorded.

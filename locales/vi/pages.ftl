@@ -430,3 +430,20 @@ moves-accounts-submit = Chuyển các tài khoản này
 moves-line = Dòng
 moves-done-clients = Đã chuyển các thân chủ.
 moves-done-accounts = Đã chuyển các tài khoản.
+
+## Nơi nhận báo cáo và cơ quan chủ trì (quản trị)
+nav-addressees = Nơi nhận báo cáo
+addressees-title = Nơi nhận báo cáo
+addressees-intro = Cơ quan nhận báo cáo sáu tháng và hằng năm, và cơ quan chủ trì chương trình, mỗi mục có ngày hiệu lực. Mỗi tệp xuất ghi tên có hiệu lực vào ngày cuối của kỳ báo cáo; phiếu chuyển gửi ghi cơ quan chủ trì hiện tại.
+addressees-today = Hiện đang có hiệu lực
+addressees-list = Các lần thay đổi
+addressees-none = Chưa ghi thay đổi nào: dùng tên trong phần cài đặt.
+addressees-role = Vai trò
+addressees-role-recipient = Nơi nhận báo cáo
+addressees-role-owner = Cơ quan chủ trì chương trình
+addressees-name = Tên
+addressees-valid_from = Có hiệu lực từ
+addressees-valid_from-hint = YYYY-MM-DD, ngày thay đổi có hiệu lực.
+addressees-new = Ghi một thay đổi
+addressees-create = Ghi thay đổi
+addressees-done = Đã ghi thay đổi.

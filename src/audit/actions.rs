@@ -3,6 +3,7 @@
 //! (`crate::policy::Action::name`); these are the names of everything else, and of the
 //! operations whose name differs from the permission they need.
 
+pub const ADDRESSEE_CREATE: &str = "addressee_create";
 pub const ALERT_ACKNOWLEDGE: &str = "alert_acknowledge";
 pub const ALERTS_READ: &str = "alerts_read";
 pub const AREA_CREATE: &str = "area_create";

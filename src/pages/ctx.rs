@@ -174,6 +174,7 @@ fn nav_for(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/admin/users", "nav-users"),
             ("/admin/areas", "nav-areas"),
             ("/moves", "nav-moves"),
+            ("/admin/report-addressees", "nav-addressees"),
             ("/providers", "nav-providers"),
             ("/account", "nav-account"),
         ],

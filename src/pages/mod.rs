@@ -7,6 +7,7 @@
 //! and `content`), and it answers `render(&template, StatusCode::OK)` or a [`PageError`].
 
 mod account;
+mod addressees;
 mod admin;
 mod areas;
 mod audit;
@@ -66,6 +67,7 @@ pub fn routes() -> PageRoutes {
         .merge(setup::routes())
         .merge(admin::routes())
         .merge(areas::routes())
+        .merge(addressees::routes())
         .merge(moves::routes())
         .merge(transfers::routes())
         .merge(stats::routes())

@@ -67,7 +67,9 @@ async fn slip_page(
             ctx: page.ctx,
             category,
             provider_area,
-            issuer: state.settings.programme.programme_owner.clone(),
+            issuer: crate::addressees::service::in_force_on(&state, state.clock.today())
+                .await?
+                .owner,
             client_id,
             slip,
         },

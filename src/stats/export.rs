@@ -1,5 +1,5 @@
-//! A release as a file for the six-monthly or yearly report to the department named in
-//! `programme.report_recipient`: CSV (UTF-8 with a byte-order mark, so spreadsheet programs
+//! A release as a file for the six-monthly or yearly report to the department that
+//! receives it at the period's end ([`crate::addressees`]): CSV (UTF-8 with a byte-order mark, so spreadsheet programs
 //! show Vietnamese correctly) and XLSX, with Vietnamese headings, the period, the rules, the
 //! audit head and a legend for suppressed cells. Both are built from one sheet model, so they
 //! hold the same cells.
@@ -10,7 +10,7 @@ use rust_xlsxwriter::{Format, FormatAlign, Workbook, XlsxError};
 
 use super::api::Format as FileFormat;
 use super::release::{Count, Release};
-use crate::config::ProgrammeSettings;
+use crate::addressees::Addressees;
 use crate::error::{Error, Internal};
 use crate::web::Lang;
 
@@ -58,20 +58,14 @@ pub fn percent(rate: f64, lang: Lang) -> String {
 
 /// The report as rows of cells with headings in `lang` (the department report is Vietnamese;
 /// category and area names are the Vietnamese names stored with the release).
-pub fn sheet(release: &Release, programme: &ProgrammeSettings, lang: Lang) -> Vec<Vec<Item>> {
+pub fn sheet(release: &Release, addressees: &Addressees, lang: Lang) -> Vec<Vec<Item>> {
     let t = |id: &str| lang.t(id);
     let text = |s: &str| Item::Text(s.to_owned());
     let head = |id: &str| Item::Heading(lang.t(id));
     let mut rows: Vec<Vec<Item>> = Vec::new();
     rows.push(vec![head("stats-report-title")]);
-    rows.push(vec![
-        Item::Text(t("stats-recipient")),
-        text(&programme.report_recipient),
-    ]);
-    rows.push(vec![
-        Item::Text(t("stats-programme-owner")),
-        text(&programme.programme_owner),
-    ]);
+    rows.push(vec![Item::Text(t("stats-recipient")), text(&addressees.recipient)]);
+    rows.push(vec![Item::Text(t("stats-programme-owner")), text(&addressees.owner)]);
     rows.push(vec![
         Item::Text(t("stats-period")),
         Item::Text(format!(
@@ -300,9 +294,9 @@ pub struct ExportFile {
 }
 
 /// The file for `format` (404 for JSON, which is not a file).
-pub fn file(release: &Release, programme: &ProgrammeSettings, format: FileFormat) -> Result<ExportFile, Error> {
+pub fn file(release: &Release, addressees: &Addressees, format: FileFormat) -> Result<ExportFile, Error> {
     let lang = Lang::Vi;
-    let rows = sheet(release, programme, lang);
+    let rows = sheet(release, addressees, lang);
     let (bytes, content_type, ext) = match format {
         FileFormat::Csv => (
             csv(&rows, lang).map_err(|e| Error::Internal(Internal::Export(e.to_string())))?,

@@ -61,7 +61,11 @@ pub async fn progress(state: &AppState, user: &Authz) -> Result<(Progress, Strin
 /// A release as a file, audited `stats_export` before it is returned (fail closed).
 pub async fn export(state: &AppState, user: &Authz, release: &Release, format: Format) -> Result<ExportFile, Error> {
     open(user).await?;
-    let file = export::file(release, &state.settings.programme, format)?;
+    // The recipient and owner in force at the period's end (a release whose end does not
+    // parse has none: the names of today).
+    let end = crate::dates::parse_iso(&release.period_to).unwrap_or_else(|| state.clock.today());
+    let addressees = crate::addressees::service::in_force_on(state, end).await?;
+    let file = export::file(release, &addressees, format)?;
     state
         .audit(
             user.event(actions::STATS_EXPORT, Outcome::Success)

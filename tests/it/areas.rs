@@ -330,3 +330,79 @@ async fn a_transfer_never_lands_in_a_unit_after_its_retirement() {
     let (_, now) = get(&sup_other, &format!("/api/v1/clients/{id}")).await;
     assert_eq!(now["area"], "413");
 }
+
+/// The report's recipient and the programme's owner are dated data: each export prints
+/// the names in force at its period's end.
+#[tokio::test]
+async fn each_export_names_the_recipient_in_force_at_its_periods_end() {
+    let w = world().await;
+    let admin = w.login("admin").await;
+    let settings = &w.state().settings.programme;
+    let (status, list) = get(&admin, "/api/v1/report-addressees").await;
+    assert_eq!(status, 200);
+    assert_eq!(list["items"], json!([]));
+
+    // Bad input is named; a second entry for the same role and day is refused.
+    let (status, refused) = post(
+        &admin,
+        "/api/v1/report-addressees",
+        json!({ "role": "minister", "name": " ", "valid_from": "1.3.2025" }),
+    )
+    .await;
+    assert_eq!(status, 422, "{refused}");
+    for field in ["role", "name", "valid_from"] {
+        assert!(refused["error"]["fields"][field].is_string(), "{field}: {refused}");
+    }
+    let recipient = "Sở Y tế tỉnh Nghệ An";
+    let body = json!({ "role": "recipient", "name": recipient, "valid_from": "2025-03-01" });
+    let (status, added) = post(&admin, "/api/v1/report-addressees", body.clone()).await;
+    assert_eq!(status, 201, "{added}");
+    let (status, _) = post(&admin, "/api/v1/report-addressees", body).await;
+    assert_eq!(status, 409);
+    assert_eq!(
+        audited(&w, "addressee_create", added["id"].as_str().unwrap(), "success").await,
+        1
+    );
+    // Only the admin records them.
+    let manager = w.login("mgr").await;
+    let (status, _) = post(
+        &manager,
+        "/api/v1/report-addressees",
+        json!({ "role": "owner", "name": "Bộ Y tế", "valid_from": "2025-03-01" }),
+    )
+    .await;
+    assert_eq!(status, 403);
+
+    // A release of 2024-H2 goes to the department of then, one of 2025-H1 to today's.
+    let export = async |period: &str| {
+        let (status, release) = post(&manager, "/api/v1/stats/releases", json!({ "period": period })).await;
+        assert_eq!(status, 201, "{release}");
+        let path = format!("/api/v1/stats/releases/{}.csv", release["id"].as_str().unwrap());
+        manager.get(&path).send().await.unwrap().text().await.unwrap()
+    };
+    let old = export("2024-H2").await;
+    assert!(
+        old.contains(&settings.report_recipient) && !old.contains(recipient),
+        "{old}"
+    );
+    let new = export("2025-H1").await;
+    assert!(
+        new.contains(recipient) && !new.contains(&settings.report_recipient),
+        "{new}"
+    );
+    assert!(new.contains(&settings.programme_owner), "the owner did not change");
+
+    // The admin's page shows who is in force today.
+    let page = crate::kit::pages::PageClient::login(&w.server, "admin").await;
+    let (status, html) = page.get("/admin/report-addressees").await;
+    assert_eq!(status, 200);
+    assert!(html.contains(recipient), "{html}");
+    let res = page
+        .post(
+            "/admin/report-addressees",
+            &[("role", "owner"), ("name", ""), ("valid_from", "2025-07-01")],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("id=\"e-name\""));
+}

@@ -444,6 +444,13 @@ fn api_table() -> Vec<Row> {
         api("POST /api/v1/moves/accounts", Shared, Some(json!({
                 "moves": [{ "username": "{unique}", "to": "412" }] })),
             [U, N, F, F, F, F, F, F, F, F, F, F]),
+        // ---- who receives the report (admin) -----------------------------------------------
+        //   an ad S+ S- W+ W= W- V+ V- MP MD au
+        api("GET /api/v1/report-addressees", Shared, None,
+            [U, A, F, F, F, F, F, F, F, F, F, F]),
+        api("POST /api/v1/report-addressees", Shared, Some(json!({
+                "role": "recipient", "name": "Sở Y tế tỉnh Nghệ An", "valid_from": "2030-01-01" })),
+            [U, A, F, F, F, F, F, F, F, F, F, F]),
         api("GET /api/v1/categories", Shared, None,
             [U, A, A, A, A, A, A, A, A, A, A, A]),
         api("POST /api/v1/categories", Shared, Some(json!({
@@ -638,6 +645,8 @@ fn page_table() -> Vec<Row> {
             [L, A, A, A, F, F, F, F, F, F, F, F]),
         page("GET /admin/areas", Shared, None,
             [L, A, F, F, F, F, F, F, F, F, F, F]),
+        page("GET /admin/report-addressees", Shared, None,
+            [L, A, F, F, F, F, F, F, F, F, F, F]),
         page("GET /stats", Shared, None,
             [L, F, F, F, F, F, F, F, F, A, A, F]),
         page("GET /stats/releases/{id}", Shared, None,
@@ -693,6 +702,10 @@ const PAGES_OUTSIDE_THE_MATRIX: &[(&str, &str)] = &[
     ("POST /admin/users/{id}/reset-password", "accounts (API row)"),
     ("POST /admin/users/{id}/reset-mfa", "accounts (API row)"),
     ("POST /admin/areas", "areas (API: POST /api/v1/areas)"),
+    (
+        "POST /admin/report-addressees",
+        "report addressees (API: POST /api/v1/report-addressees)",
+    ),
     (
         "GET /admin/areas/{code}",
         "one area, no client data (service of GET /admin/areas)",
