@@ -41,7 +41,8 @@ enum Command {
         #[command(subcommand)]
         command: admin::UserCommand,
     },
-    /// List the areas, import units from a CSV file, or apply a reorganisation.
+    /// List the areas, import units from a CSV file, apply a reorganisation, or move
+    /// clients and staff to the units that succeeded theirs.
     Areas {
         #[command(subcommand)]
         command: areas::AreasCommand,

@@ -1,6 +1,7 @@
-//! `hoanhap areas list|import|reform`: the area hierarchy from the command line, for an
-//! installation setting up its units or applying a reorganisation such as 2025's. Changes
-//! are audited with actor `cli`, like every other command's.
+//! `hoanhap areas list|import|reform|move`: the area hierarchy from the command line, for
+//! an installation setting up its units, applying a reorganisation such as 2025's and
+//! moving its clients and staff to the new units. Changes are audited with actor `cli`,
+//! like every other command's.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,6 +34,58 @@ pub enum AreasCommand {
         #[arg(long, value_name = "DATE")]
         on: String,
     },
+    /// After a reform, move clients (a CSV `code,to`, with `--on`) or staff accounts (a
+    /// CSV `username,to`) of retired units to the units that succeeded them; all lines or
+    /// none.
+    Move {
+        #[arg(long, value_name = "FILE")]
+        file: PathBuf,
+        /// The day the clients belong to their new units (YYYY-MM-DD), e.g. 2025-07-01.
+        #[arg(long, value_name = "DATE")]
+        on: Option<String>,
+    },
+}
+
+/// Prints each refused line of `file` in English.
+fn refused(file: &std::path::Path, e: Error) -> String {
+    match e {
+        Error::Validation(fields) => {
+            for (field, message) in fields {
+                eprintln!("{}: {field}: {}", file.display(), Lang::En.t(message));
+            }
+            "nothing was changed".to_owned()
+        }
+        e => e.to_string(),
+    }
+}
+
+/// `hoanhap areas move`: clients when the file's header names `code`, accounts when it
+/// names `username`.
+async fn move_from(state: &crate::AppState, file: &std::path::Path, on: Option<String>) -> Result<ExitCode, String> {
+    use crate::moves::model::read_csv;
+    use crate::moves::{AccountMove, AccountMoves, ClientMove, ClientMoves};
+    let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let header = text.lines().next().unwrap_or_default().to_ascii_lowercase();
+    let moved = if header.split(',').any(|column| column.trim() == "username") {
+        let rows = read_csv(&text, "username").map_err(|fields| refused(file, Error::Validation(fields)))?;
+        let input = AccountMoves {
+            moves: rows
+                .into_iter()
+                .map(|(username, to)| AccountMove { username, to })
+                .collect(),
+        };
+        crate::moves::service::move_accounts_as(state, CLI_ACTOR, &input).await
+    } else {
+        let rows = read_csv(&text, "code").map_err(|fields| refused(file, Error::Validation(fields)))?;
+        let input = ClientMoves {
+            on,
+            moves: rows.into_iter().map(|(code, to)| ClientMove { code, to }).collect(),
+        };
+        crate::moves::service::move_clients_as(state, CLI_ACTOR, &input).await
+    };
+    let moved = moved.map_err(|e| refused(file, e))?;
+    println!("{} moved", moved.moved);
+    Ok(ExitCode::SUCCESS)
 }
 
 pub async fn command(command: AreasCommand, settings: Settings) -> Result<ExitCode, String> {
@@ -53,6 +106,7 @@ pub async fn command(command: AreasCommand, settings: Settings) -> Result<ExitCo
             }
             return Ok(ExitCode::SUCCESS);
         }
+        AreasCommand::Move { file, on } => return move_from(&state, &file, on).await,
         AreasCommand::Import { file } => (file, None),
         AreasCommand::Reform { file, on } => {
             let day = crate::dates::parse_iso(&on).ok_or_else(|| format!("--on {on}: not a date (YYYY-MM-DD)"))?;
@@ -69,12 +123,6 @@ pub async fn command(command: AreasCommand, settings: Settings) -> Result<ExitCo
             println!("{added} units added, {unchanged} already present, {retired} retired");
             Ok(ExitCode::SUCCESS)
         }
-        Err(Error::Validation(fields)) => {
-            for (field, message) in fields {
-                eprintln!("{}: {field}: {}", file.display(), Lang::En.t(message));
-            }
-            Err("nothing was changed".to_owned())
-        }
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(refused(&file, e)),
     }
 }

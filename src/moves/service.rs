@@ -7,12 +7,15 @@
 //! is checked whole (422 naming each bad line), written in one transaction, and each
 //! client or account moved is audited.
 
+use std::collections::HashSet;
+
 use chrono::NaiveDate;
 
 use super::model::{AccountMoves, ClientMoves, MAX_MOVES, Moved, Pending, PendingAccount, PendingClient};
-use super::store::{self, Move, MoveStoreError};
+use super::store::{self, Located, Move, MoveStoreError};
 use crate::AppState;
-use crate::audit::{Outcome, actions};
+use crate::areas::AreaCatalog;
+use crate::audit::{Event, Outcome, actions};
 use crate::authz::Authz;
 use crate::clients::validation as v;
 use crate::error::{Error, FieldErrors};
@@ -113,14 +116,6 @@ pub async fn pending(state: &AppState, user: &Authz, page: u32) -> Result<Pendin
     Ok(pending)
 }
 
-fn check_size(fields: &mut FieldErrors, n: usize) {
-    if n == 0 {
-        fields.insert("moves".into(), "field-required");
-    } else if n > MAX_MOVES {
-        fields.insert("moves".into(), "field-moves-too_many");
-    }
-}
-
 /// Moves clients of retired units to their successors (see the module's rules); 403 for
 /// a role without an area's caseload (only supervisors move clients). 422
 /// naming `on` or `moves[i].code` / `moves[i].to`; 409 `moved_meanwhile` when a client
@@ -131,9 +126,55 @@ pub async fn move_clients(state: &AppState, user: &Authz, input: &ClientMoves) -
         state.audit(user.event(actions::CLIENT_MOVE, Outcome::Denied)).await?;
         return Err(Error::Forbidden);
     }
+    check_size(input.moves.len())?;
+    let found = store::clients_by_code(&state.db, &client_codes(input)).await?;
+    let ids: Vec<&str> = found.iter().map(|c| c.id.as_str()).collect();
+    let allowed: HashSet<String> = user
+        .find_clients(&ids, Action::ClientMove)
+        .await?
+        .into_iter()
+        .map(|client| client.id)
+        .collect();
+    let event = |action: &str, outcome| user.event(action, outcome);
+    apply_client_moves(state, user.catalog(), input, &found, |c| allowed.contains(&c.id), event).await
+}
+
+/// The operator's bulk move from the command line (`hoanhap areas move`): any client, by
+/// the same rules otherwise, audited with `actor`.
+pub async fn move_clients_as(state: &AppState, actor: &str, input: &ClientMoves) -> Result<Moved, Error> {
+    check_size(input.moves.len())?;
+    let found = store::clients_by_code(&state.db, &client_codes(input)).await?;
+    let catalog = state.areas.current();
+    let event = |action: &str, outcome| Event::new(actor, action, outcome);
+    apply_client_moves(state, &catalog, input, &found, |_| true, event).await
+}
+
+/// 422 `moves` for an empty list or one longer than [`MAX_MOVES`], before anything is read.
+fn check_size(n: usize) -> Result<(), Error> {
+    let message = match n {
+        0 => "field-required",
+        n if n > MAX_MOVES => "field-moves-too_many",
+        _ => return Ok(()),
+    };
+    Err(Error::Validation(FieldErrors::from([("moves".to_owned(), message)])))
+}
+
+fn client_codes(input: &ClientMoves) -> Vec<&str> {
+    input.moves.iter().map(|m| m.code.trim()).collect()
+}
+
+/// Checks a batch of client moves whole against the rules, then writes it in one
+/// transaction and audits each move (`event` makes the entries of whoever moves).
+async fn apply_client_moves(
+    state: &AppState,
+    catalog: &AreaCatalog,
+    input: &ClientMoves,
+    found: &[Located],
+    may_move: impl Fn(&Located) -> bool,
+    event: impl Fn(&str, Outcome) -> Event,
+) -> Result<Moved, Error> {
     let today = state.clock.today();
     let mut fields = FieldErrors::new();
-    check_size(&mut fields, input.moves.len());
     let on = match input.on.as_deref() {
         None => {
             fields.insert("on".into(), "field-required");
@@ -141,42 +182,33 @@ pub async fn move_clients(state: &AppState, user: &Authz, input: &ClientMoves) -
         }
         on => v::past_date(&mut fields, "on", on, today),
     };
-    if input.moves.len() > MAX_MOVES {
-        return Err(Error::Validation(fields));
-    }
-    let codes: Vec<&str> = input.moves.iter().map(|m| m.code.trim()).collect();
-    let found = store::clients_by_code(&state.db, &codes).await?;
-    let ids: Vec<&str> = found.iter().map(|c| c.id.as_str()).collect();
-    let allowed = user.find_clients(&ids, Action::ClientMove).await?;
-    let catalog = user.catalog();
     let mut denied = Vec::new();
-    let mut moves = Vec::new();
+    let mut moves: Vec<Move<'_>> = Vec::new();
     let mut events = Vec::new();
-    for (i, (m, code)) in input.moves.iter().zip(&codes).enumerate() {
+    for (i, m) in input.moves.iter().enumerate() {
         let field = |name: &str| format!("moves[{i}].{name}");
-        let Some(client) = found.iter().find(|c| c.code == *code) else {
+        let code = m.code.trim();
+        let Some(client) = found.iter().find(|c| c.code == code) else {
             fields.insert(field("code"), "field-moves-unknown_client");
             continue;
         };
-        let Some(decided) = allowed.iter().find(|a| a.id == client.id) else {
+        if !may_move(client) {
             fields.insert(field("code"), "field-moves-unknown_client");
-            denied.push(user.event(actions::CLIENT_MOVE, Outcome::Denied).client(&client.code));
+            denied.push(event(actions::CLIENT_MOVE, Outcome::Denied).client(&client.code));
             continue;
-        };
-        if moves.iter().any(|(id, _): &(&str, &str)| *id == client.id) {
+        }
+        if moves.iter().any(|done| done.id == client.id) {
             fields.insert(field("code"), "field-moves-repeated");
             continue;
         }
         let to = m.to.trim();
         let Some(on) = on else { continue };
-        let from = catalog.get(&client.area);
-        let retired = from.is_some_and(|unit| unit.ended_before(on));
+        let retired = catalog.get(&client.area).is_some_and(|unit| unit.ended_before(on));
         if !retired {
             fields.insert(field("code"), "field-moves-unit_in_force");
             continue;
         }
-        let successors = catalog.successors_of(&client.area);
-        match successors.iter().find(|s| s.code == to) {
+        match catalog.successors_of(&client.area).iter().find(|s| s.code == to) {
             None => {
                 fields.insert(field("to"), "field-moves-not_a_successor");
                 continue;
@@ -196,39 +228,32 @@ pub async fn move_clients(state: &AppState, user: &Authz, input: &ClientMoves) -
             fields.insert("on".into(), "field-transfers-before_current_area");
             continue;
         }
-        moves.push((client.id.as_str(), to));
+        moves.push(Move {
+            id: &client.id,
+            from: &client.area,
+            to,
+        });
         events.push(
-            user.event(actions::CLIENT_MOVE, Outcome::Success)
-                .client(&decided.code)
+            event(actions::CLIENT_MOVE, Outcome::Success)
+                .client(&client.code)
                 .reason(&format!("{} -> {to} from {on}", client.area)),
         );
     }
-    if !fields.is_empty() {
+    let Some(on) = on.filter(|_| fields.is_empty()) else {
         // The refused batch is always recorded, with one denial per client out of reach
         // in the same commit: whether a code exists elsewhere takes no longer to answer.
         let mut refused = denied;
-        refused.push(user.event(actions::CLIENT_MOVE, Outcome::Failure).reason(&format!(
+        refused.push(event(actions::CLIENT_MOVE, Outcome::Failure).reason(&format!(
             "{} of {} lines refused",
             fields.len(),
             input.moves.len()
         )));
         state.audit_all(refused).await?;
         return Err(Error::Validation(fields));
-    }
-    let Some(on) = on else {
-        return Err(Error::Validation(fields));
     };
-    let rows: Vec<Move<'_>> = moves
-        .iter()
-        .map(|(id, to)| Move {
-            id,
-            from: found.iter().find(|c| c.id == *id).map_or("", |c| c.area.as_str()),
-            to,
-        })
-        .collect();
-    store::move_clients(&state.db, &rows, on, state.clock.now()).await?;
+    store::move_clients(&state.db, &moves, on, state.clock.now()).await?;
     state.audit_all(events).await?;
-    Ok(Moved { moved: rows.len() })
+    Ok(Moved { moved: moves.len() })
 }
 
 /// Moves staff accounts out of retired units into units in force today (an admin,
@@ -237,15 +262,28 @@ pub async fn move_clients(state: &AppState, user: &Authz, input: &ClientMoves) -
 /// moved is audited `user_move`.
 pub async fn move_accounts(state: &AppState, user: &Authz, input: &AccountMoves) -> Result<Moved, Error> {
     user.require(Action::UsersManage, Resource::system()).await?;
+    let event = |action: &str, outcome| user.event(action, outcome);
+    apply_account_moves(state, user.catalog(), input, event).await
+}
+
+/// The operator's move of accounts from the command line, audited with `actor`.
+pub async fn move_accounts_as(state: &AppState, actor: &str, input: &AccountMoves) -> Result<Moved, Error> {
+    let catalog = state.areas.current();
+    let event = |action: &str, outcome| Event::new(actor, action, outcome);
+    apply_account_moves(state, &catalog, input, event).await
+}
+
+async fn apply_account_moves(
+    state: &AppState,
+    catalog: &AreaCatalog,
+    input: &AccountMoves,
+    event: impl Fn(&str, Outcome) -> Event,
+) -> Result<Moved, Error> {
+    check_size(input.moves.len())?;
     let today = state.clock.today();
     let mut fields = FieldErrors::new();
-    check_size(&mut fields, input.moves.len());
-    if input.moves.len() > MAX_MOVES {
-        return Err(Error::Validation(fields));
-    }
     let names: Vec<&str> = input.moves.iter().map(|m| m.username.trim()).collect();
     let found = store::accounts_by_username(&state.db, &names).await?;
-    let catalog = user.catalog();
     let mut moves: Vec<Move<'_>> = Vec::new();
     let mut events = Vec::new();
     for (i, (m, name)) in input.moves.iter().zip(&names).enumerate() {
@@ -274,7 +312,7 @@ pub async fn move_accounts(state: &AppState, user: &Authz, input: &AccountMoves)
             to,
         });
         events.push(
-            user.event(actions::USER_MOVE, Outcome::Success)
+            event(actions::USER_MOVE, Outcome::Success)
                 .object(&account.id)
                 .reason(&format!("{} -> {to}", account.area)),
         );

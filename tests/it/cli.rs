@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use crate::kit::TestEnv;
+use crate::kit::{TestEnv, add_user};
 use secrecy::SecretString;
 
 fn command(env: &TestEnv, args: &[&str]) -> Command {
@@ -415,4 +415,101 @@ async fn areas_reform_loads_the_2025_units_and_retires_the_2024_districts() {
     // The same file again, as a plain import, finds everything present.
     let out = assert_ok(&run(&env, &["areas", "import", file_2025], ""));
     assert!(out.contains("0 units added, 131 already present, 0 retired"), "{out}");
+}
+
+/// `areas move`: after the reform, an installation of 2024 moves its clients (`code,to`)
+/// and staff (`username,to`) to the 2025 units from two CSV files, audited as `cli`; a bad
+/// line refuses the whole file.
+#[tokio::test]
+async fn areas_move_takes_clients_and_staff_to_the_new_units_from_a_file() {
+    let env = TestEnv::new().await;
+    let dir = env.dir.path();
+    let state = env.state().await;
+    let mut codes = Vec::new();
+    for name in ["Khách Chuyển Một", "Khách Chuyển Hai"] {
+        let created = state
+            .clients
+            .create(
+                &hoanhap::clients::NewClient {
+                    area: "412".into(),
+                    full_name: hoanhap::crypto::Sensitive::from(name),
+                    chosen_name: None,
+                    date_of_birth: "1990-01-01".parse().unwrap(),
+                    id_number: None,
+                    phone: None,
+                    address: None,
+                    notes: None,
+                    eligible: true,
+                    opened_on: "2024-05-01".parse().unwrap(),
+                    assigned_worker: None,
+                },
+                chrono::Utc::now(),
+            )
+            .await
+            .unwrap();
+        codes.push(created.client.code);
+    }
+    add_user(&state, "gs.vinh", hoanhap::policy::Role::Supervisor, "412").await;
+    let file_2025 = concat!(env!("CARGO_MANIFEST_DIR"), "/seed/areas-nghe-an-2025.csv");
+    assert_ok(&run(
+        &env,
+        &["areas", "reform", "--file", file_2025, "--on", "2025-07-01"],
+        "",
+    ));
+
+    let clients = dir.join("clients.csv");
+    std::fs::write(&clients, format!("code,to\n{},16681\n{},16813\n", codes[0], codes[1])).unwrap();
+    let out = run(
+        &env,
+        &[
+            "areas",
+            "move",
+            "--file",
+            clients.to_str().unwrap(),
+            "--on",
+            "2025-07-01",
+        ],
+        "",
+    );
+    assert_fails(&out, "moves[1].to");
+    std::fs::write(&clients, format!("code,to\n{},16681\n{},16690\n", codes[0], codes[1])).unwrap();
+    assert_fails(
+        &run(&env, &["areas", "move", "--file", clients.to_str().unwrap()], ""),
+        ": on: ",
+    );
+    let out = assert_ok(&run(
+        &env,
+        &[
+            "areas",
+            "move",
+            "--file",
+            clients.to_str().unwrap(),
+            "--on",
+            "2025-07-01",
+        ],
+        "",
+    ));
+    assert!(out.contains("2 moved"), "{out}");
+    let staff = dir.join("staff.csv");
+    std::fs::write(&staff, "username,to\ngs.vinh,16681\n").unwrap();
+    assert!(assert_ok(&run(&env, &["areas", "move", "--file", staff.to_str().unwrap()], "")).contains("1 moved"));
+
+    let areas: Vec<String> = sqlx::query_scalar("SELECT area FROM clients ORDER BY code")
+        .fetch_all(&state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(areas, ["16681", "16690"]);
+    let account = hoanhap::auth::accounts::by_username(&state.db, "gs.vinh")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(account.area, "16681");
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE actor = 'cli' AND action IN ('client_move', 'user_move') AND outcome = 'success'",
+    )
+    .fetch_one(&state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(audited, 3);
+    assert!(!out.contains("Khách Chuyển"), "no name is printed");
 }

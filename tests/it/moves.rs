@@ -293,3 +293,53 @@ async fn a_supervisor_moves_clients_from_a_pasted_list_in_the_page() {
     );
     assert_eq!(caseload(&w.login("sup.ward").await).await, sorted(&[first.as_str()]));
 }
+
+#[tokio::test]
+async fn after_the_moves_a_ward_social_worker_sees_her_wards_clients_only() {
+    let w = world().await;
+    let sw = w.login("sw.vinh").await;
+    let here = open_case(&sw, intake()).await;
+    let there = open_case(&sw, intake()).await;
+    let id = |c: &Value| c["id"].as_str().unwrap().to_owned();
+    let code = |c: &Value| c["code"].as_str().unwrap().to_owned();
+    reform(&w).await;
+    let state = w.state();
+    let worker = add_user(state, "sw.ward", Role::SocialWorker, WARDS[0]).await;
+    add_user(state, "sup.tinh", Role::Supervisor, "40").await;
+    let sw_ward = w.login("sw.ward").await;
+    let province = w.login("sup.tinh").await;
+
+    // Before the move, Vinh's client is in her ward's reach as a code, not as a case.
+    let (status, _) = get(&sw_ward, &format!("/api/v1/clients/{}", id(&here))).await;
+    assert_eq!(status, 403);
+
+    let (status, moved) = moves(
+        &province,
+        json!({ "on": REFORM, "moves": [
+            { "code": code(&here), "to": WARDS[0] }, { "code": code(&there), "to": WARDS[1] },
+        ] }),
+    )
+    .await;
+    assert_eq!(status, 200, "{moved}");
+    let (status, body) = post(
+        &province,
+        &format!("/api/v1/clients/{}/reassign", id(&here)),
+        json!({ "user_id": worker }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    assert_eq!(caseload(&sw_ward).await, sorted(&[code(&here).as_str()]));
+    let (status, _) = get(&sw_ward, &format!("/api/v1/clients/{}", id(&here))).await;
+    assert_eq!(status, 200);
+    let (status, _) = get(&sw_ward, &format!("/api/v1/clients/{}", id(&there))).await;
+    assert_eq!(status, 404, "another ward's client is not even listed");
+    assert_eq!(
+        caseload(&province).await,
+        sorted(&[code(&here).as_str(), code(&there).as_str()])
+    );
+    assert!(
+        caseload(&w.login("sup.vinh").await).await.is_empty(),
+        "nothing left in Vinh"
+    );
+}
