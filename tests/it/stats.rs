@@ -1698,5 +1698,46 @@ async fn a_release_after_the_2025_reform_lists_wards_and_adds_them_up_to_the_202
         .nth(1)
         .unwrap_or_else(|| panic!("{csv}"));
     assert!(after_heading.contains("412"), "{csv}");
+
+    // Across the reform: the year 2025 lists the districts of its first half and the wards
+    // of its second, each client under her ward at the year's end, and cannot be set
+    // against the second half to single anyone out.
+    let res = publish(&manager, json!({ "period": "2025" })).await;
+    assert_eq!(res.status(), 201);
+    let year: Value = res.json().await.unwrap();
+    let year = stored_release(&state, &year["id"]).await;
+    let listed: Vec<&str> = year["by_area"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["area"].as_str().unwrap())
+        .collect();
+    assert!(listed.contains(&"412") && listed.contains(&"16681"), "{listed:?}");
+    let vinh = year["by_area"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["area"] == "412")
+        .unwrap();
+    assert_eq!(vinh["cohort"], 0, "her area at the year's end is her ward");
+    assert_no_small_difference(&year, &release);
+
+    // A manager of one ward sees her ward's row, not the other wards'.
+    add_user(&state, "ql.phuong", Role::Manager, wards[0]).await;
+    let ward_manager = Api::login(&server, "ql.phuong").await;
+    let res = ward_manager
+        .get(&format!("/api/v1/stats/releases/{}", published["id"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let seen: Value = res.json().await.unwrap();
+    let rows: Vec<&str> = seen["by_area"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["area"].as_str().unwrap())
+        .collect();
+    assert_eq!(rows, [wards[0]]);
     assert!(!crate::kit::captured_logs().contains("Khách Thử Nghiệm"));
 }
