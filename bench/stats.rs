@@ -145,7 +145,7 @@ async fn build(db: &Db, scale: &Scale) -> Duration {
     hoanhap::areas::seed_if_empty(db, hoanhap::config::AreaSeed::NgheAn2024)
         .await
         .unwrap();
-    let districts: Vec<String> = hoanhap::areas::AreaCatalog::load(db)
+    let districts: Vec<String> = hoanhap::areas::AreaCatalog::load(db, chrono::Utc::now().date_naive())
         .await
         .unwrap()
         .all()
@@ -410,7 +410,9 @@ async fn run(db: &Db, label: &str, scale: &Scale) {
         as_of: period.to,
         today,
     };
-    let catalog = hoanhap::areas::AreaCatalog::load(db).await.unwrap();
+    let catalog = hoanhap::areas::AreaCatalog::load(db, chrono::Utc::now().date_naive())
+        .await
+        .unwrap();
     let areas = catalog.all();
     let categories = release::categories(db).await.unwrap();
     const RUNS: usize = 5;

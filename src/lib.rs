@@ -157,10 +157,10 @@ pub async fn open(settings: Settings) -> Result<AppState, StartupError> {
     if areas::seed_if_empty(&db, settings.programme.area_seed).await? {
         tracing::info!(seed = ?settings.programme.area_seed, "seeded the areas");
     }
-    let areas = AreaCatalogs::new(AreaCatalog::load(&db).await?);
+    let clock = Clock::new(settings.programme.utc_offset_minutes);
+    let areas = AreaCatalogs::new(AreaCatalog::load(&db, clock.today()).await?);
     let clients = ClientStore::new(db.clone(), keyring.clone(), settings.programme.code_prefix.clone());
     let audit_log = AuditLog::start(db.clone(), keyring.audit_key().clone());
-    let clock = Clock::new(settings.programme.utc_offset_minutes);
     Ok(AppState {
         settings: Arc::new(settings),
         db,

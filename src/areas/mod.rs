@@ -8,5 +8,5 @@ pub mod service;
 mod store;
 
 pub use api::api;
-pub use model::{Area, AreaCatalog, AreaCatalogs, AreaPatch, KINDS, NewArea};
+pub use model::{Area, AreaCatalog, AreaCatalogs, AreaPatch, KINDS, NewArea, name_of};
 pub use store::{SeedError, in_force, seed_if_empty};

@@ -52,6 +52,14 @@ impl Area {
     }
 }
 
+/// The name of the unit `code` among `areas`, or the code itself when it is not there.
+pub fn name_of(areas: &[Area], code: &str) -> String {
+    areas
+        .iter()
+        .find(|a| a.code == code)
+        .map_or_else(|| code.to_owned(), |a| a.name.clone())
+}
+
 /// An admin's new unit (`POST /areas`), or the same shape read from a CSV file.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct NewArea {
@@ -82,32 +90,48 @@ pub struct AreaPatch {
     pub valid_to: Option<String>,
 }
 
-/// Every unit, and the hierarchy the policies decide over, as read at one moment.
+/// Every unit, and the hierarchy the policies decide over, as read at one moment and as
+/// it stands on one day.
 #[derive(Debug)]
 pub struct AreaCatalog {
     all: Vec<Area>,
     tree: Areas,
+    /// The day the hierarchy stands on: a unit retired before it lies inside its
+    /// successors. `None`: no unit does (a hierarchy only being checked).
+    day: Option<NaiveDate>,
 }
 
 impl AreaCatalog {
-    /// Checks a list of units (unique codes, known parents, no cycle) and indexes it.
+    /// Checks a list of units (unique codes, known parents, no cycle) and indexes it,
+    /// without successor links (for checking an edit).
     pub fn new(all: Vec<Area>) -> Result<Self, crate::policy::PolicyError> {
+        Self::build(all, None)
+    }
+
+    /// [`AreaCatalog::new`], the hierarchy as it stands on `day`: a unit retired before
+    /// it (`valid_to < day`) also lies inside each unit that took it over. A unit whose
+    /// end is still to come does not: its successors' staff see its clients only once it
+    /// is gone.
+    pub fn on(all: Vec<Area>, day: NaiveDate) -> Result<Self, crate::policy::PolicyError> {
+        Self::build(all, Some(day))
+    }
+
+    fn build(all: Vec<Area>, day: Option<NaiveDate>) -> Result<Self, crate::policy::PolicyError> {
         let tree = Areas::new(all.iter().map(|a| AreaNode {
             code: a.code.clone(),
             kind: a.kind.clone(),
             parent: a.parent.clone(),
-            successors: if a.valid_to.is_some() {
-                successors(&all, &a.code)
-            } else {
-                Vec::new()
+            successors: match day {
+                Some(day) if a.ended_before(day) => successors(&all, &a.code),
+                _ => Vec::new(),
             },
         }))?;
-        Ok(Self { all, tree })
+        Ok(Self { all, tree, day })
     }
 
-    /// Reads and checks the hierarchy.
-    pub async fn load(db: &Db) -> Result<Self, SeedError> {
-        Ok(Self::new(super::store::list(db).await?)?)
+    /// Reads and checks the hierarchy as it stands on `day`.
+    pub async fn load(db: &Db, day: NaiveDate) -> Result<Self, SeedError> {
+        Ok(Self::on(super::store::list(db).await?, day)?)
     }
 
     /// Every unit, retired ones included, by code (the province first). Names of retired
@@ -150,8 +174,8 @@ impl AreaCatalog {
     }
 
     /// The hierarchy the policies decide over: every unit, so that a retired unit's staff
-    /// and the province keep the clients not yet moved; a unit with an end date also lies
-    /// inside its successors, whose staff take those clients over.
+    /// and the province keep the clients not yet moved; a unit retired before the
+    /// catalogue's day also lies inside its successors, whose staff take those clients over.
     pub fn tree(&self) -> &Areas {
         &self.tree
     }
@@ -179,6 +203,25 @@ impl AreaCatalogs {
     /// The catalogue as it is now.
     pub fn current(&self) -> Arc<AreaCatalog> {
         self.0.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// The catalogue as it stands on `day` (today, for a request's decisions): rebuilt in
+    /// memory, once, when the day has changed since it was read, so a unit retired
+    /// overnight lies inside its successors from its first day gone.
+    pub fn on(&self, day: NaiveDate) -> Arc<AreaCatalog> {
+        let current = self.current();
+        if current.day == Some(day) {
+            return current;
+        }
+        match AreaCatalog::on(current.all.clone(), day) {
+            Ok(rebuilt) => {
+                let rebuilt = Arc::new(rebuilt);
+                *self.0.write().unwrap_or_else(PoisonError::into_inner) = rebuilt.clone();
+                rebuilt
+            }
+            // The units were checked when read; keep them as they are.
+            Err(_) => current,
+        }
     }
 
     /// Puts a freshly read catalogue in force for the requests that start after this.
@@ -215,5 +258,41 @@ mod tests {
         assert!(new.in_force_on(d("2030-01-01")));
         assert!(new.in_force_during(d("2025-01-01"), d("2025-12-31")));
         assert!(!new.in_force_during(d("2024-01-01"), d("2024-12-31")));
+    }
+
+    #[test]
+    fn a_unit_lies_inside_its_successors_only_from_the_day_after_it_ends() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let unit = |code: &str, to: Option<&str>, predecessors: &[&str]| Area {
+            code: code.into(),
+            name: code.into(),
+            kind: "ward".into(),
+            parent: (code != "40").then(|| "40".to_owned()),
+            valid_from: None,
+            valid_to: to.map(d),
+            predecessors: predecessors.iter().map(|p| (*p).to_owned()).collect(),
+        };
+        let all = vec![
+            unit("40", None, &[]),
+            unit("412", Some("2025-06-30"), &[]),
+            unit("16681", None, &["412"]),
+        ];
+        let catalogs = AreaCatalogs::new(AreaCatalog::on(all, d("2025-06-30")).unwrap());
+        assert!(
+            !catalogs.current().tree().covers("16681", "412"),
+            "412 is still in force"
+        );
+        let next_day = catalogs.on(d("2025-07-01"));
+        assert!(next_day.tree().covers("16681", "412"));
+        assert!(
+            catalogs.current().tree().covers("16681", "412"),
+            "the rebuilt catalogue is kept"
+        );
+        assert!(
+            !AreaCatalog::new(next_day.all().to_vec())
+                .unwrap()
+                .tree()
+                .covers("16681", "412")
+        );
     }
 }

@@ -343,7 +343,7 @@ async fn begin(state: &AppState) -> Result<(sqlx::Transaction<'static, sqlx::Any
 
 /// Reads the hierarchy again and puts it in force.
 async fn put_in_force(state: &AppState) -> Result<(), Error> {
-    let catalog = AreaCatalog::new(store::list(&state.db).await?)
+    let catalog = AreaCatalog::on(store::list(&state.db).await?, state.clock.today())
         .map_err(|e| crate::error::Internal::Inconsistent(e.to_string()))?;
     state.areas.replace(catalog);
     Ok(())

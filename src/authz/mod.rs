@@ -75,7 +75,7 @@ impl Authz {
         Self {
             principal: user.principal(),
             user,
-            catalog: state.areas.current(),
+            catalog: state.areas.on(state.clock.today()),
             state: state.clone(),
         }
     }

@@ -96,6 +96,13 @@ pub fn read_csv(csv: &str, key: &str) -> Result<Vec<(String, String)>, crate::er
         return Err(errors);
     };
     for (i, record) in reader.records().enumerate() {
+        // A longer list is refused whole: stop reading it.
+        if i == MAX_MOVES {
+            return Err(crate::error::FieldErrors::from([(
+                "moves".to_owned(),
+                "field-moves-too_many",
+            )]));
+        }
         let line = i + 2;
         let Ok(record) = record else {
             errors.insert(format!("line {line}"), "field-moves-csv_line");

@@ -53,7 +53,9 @@ fn successor_codes(user: &Authz, code: &str) -> Vec<String> {
 
 /// What is still to be moved: for a supervisor, one page (from 1) of the clients of
 /// retired units in her reach; for an admin, the accounts of retired units. 403 for a
-/// role with neither. Audited `moves_read`.
+/// role with neither. Audited `moves_read`. The total counts the clients of the retired
+/// units of her areas: exactly those the policies let a supervisor move
+/// (`supervisor.area`); each listed client is checked again.
 pub async fn pending(state: &AppState, user: &Authz, page: u32) -> Result<Pending, Error> {
     let today = state.clock.today();
     let retired = retired_before(user, today);
@@ -144,7 +146,7 @@ pub async fn move_clients(state: &AppState, user: &Authz, input: &ClientMoves) -
 pub async fn move_clients_as(state: &AppState, actor: &str, input: &ClientMoves) -> Result<Moved, Error> {
     check_size(input.moves.len())?;
     let found = store::clients_by_code(&state.db, &client_codes(input)).await?;
-    let catalog = state.areas.current();
+    let catalog = state.areas.on(state.clock.today());
     let event = |action: &str, outcome| Event::new(actor, action, outcome);
     apply_client_moves(state, &catalog, input, &found, |_| true, event).await
 }
@@ -258,8 +260,8 @@ async fn apply_client_moves(
 
 /// Moves staff accounts out of retired units into units in force today (an admin,
 /// `users_manage`). 422 naming `moves[i].username` (unknown, or not in a retired unit)
-/// or `moves[i].to`. The new scope holds from the account's next request. Each account
-/// moved is audited `user_move`.
+/// or `moves[i].to`, the refusal audited. The new scope holds from the account's next
+/// request. Each account moved is audited `user_move`.
 pub async fn move_accounts(state: &AppState, user: &Authz, input: &AccountMoves) -> Result<Moved, Error> {
     user.require(Action::UsersManage, Resource::system()).await?;
     let event = |action: &str, outcome| user.event(action, outcome);
@@ -268,7 +270,7 @@ pub async fn move_accounts(state: &AppState, user: &Authz, input: &AccountMoves)
 
 /// The operator's move of accounts from the command line, audited with `actor`.
 pub async fn move_accounts_as(state: &AppState, actor: &str, input: &AccountMoves) -> Result<Moved, Error> {
-    let catalog = state.areas.current();
+    let catalog = state.areas.on(state.clock.today());
     let event = |action: &str, outcome| Event::new(actor, action, outcome);
     apply_account_moves(state, &catalog, input, event).await
 }
@@ -318,6 +320,13 @@ async fn apply_account_moves(
         );
     }
     if !fields.is_empty() {
+        state
+            .audit(event(actions::USER_MOVE, Outcome::Failure).reason(&format!(
+                "{} of {} lines refused",
+                fields.len(),
+                input.moves.len()
+            )))
+            .await?;
         return Err(Error::Validation(fields));
     }
     store::move_accounts(&state.db, &moves, state.clock.now()).await?;

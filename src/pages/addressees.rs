@@ -3,7 +3,6 @@
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -55,11 +54,7 @@ async fn show(
 ) -> Result<Response, PageError> {
     let entries = service::list(state, &page.user).await?;
     let today = service::in_force_on(state, state.clock.today()).await?;
-    let status = if errs.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errs.status();
     let mut ctx = page.ctx;
     ctx.here = "/admin/report-addressees".to_owned();
     render(

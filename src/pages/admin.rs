@@ -4,7 +4,6 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -70,10 +69,7 @@ struct ListPage {
 
 impl ListPage {
     fn area_name(&self, code: &str) -> String {
-        self.areas
-            .iter()
-            .find(|a| a.code == code)
-            .map_or_else(|| code.to_owned(), |a| a.name.clone())
+        crate::areas::name_of(&self.areas, code)
     }
 }
 
@@ -86,11 +82,7 @@ async fn show_list(
 ) -> Result<Response, PageError> {
     let accounts = users::list(state, &page.user).await?;
     let areas = state.areas.current().all().to_vec();
-    let status = if errs.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errs.status();
     let mut ctx = page.ctx;
     ctx.here = "/admin/users".to_owned();
     render(
@@ -166,11 +158,7 @@ async fn show_account(
 ) -> Result<Response, PageError> {
     let account = users::read(state, &page.user, id).await?;
     let area = super::account::area_name(state, &account.area);
-    let status = if errs.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errs.status();
     let mut ctx = page.ctx;
     ctx.here = format!("/admin/users/{}", account.id);
     render(

@@ -5,7 +5,6 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -80,14 +79,6 @@ impl AreaForm {
     }
 }
 
-fn status_of(errs: &FormErrors) -> StatusCode {
-    if errs.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    }
-}
-
 #[derive(Template)]
 #[template(path = "admin_areas.html")]
 struct ListPage {
@@ -101,10 +92,7 @@ struct ListPage {
 
 impl ListPage {
     fn name_of(&self, code: &str) -> String {
-        self.areas
-            .iter()
-            .find(|a| a.code == code)
-            .map_or_else(|| code.to_owned(), |a| a.name.clone())
+        crate::areas::name_of(&self.areas, code)
     }
 }
 
@@ -112,7 +100,7 @@ async fn show_list(page: PageUser, form: AreaForm, errs: FormErrors, done: Strin
     let areas = service::for_admin(&page.user).await?;
     let mut ctx = page.ctx;
     ctx.here = "/admin/areas".to_owned();
-    let status = status_of(&errs);
+    let status = errs.status();
     render(
         &ListPage {
             ctx,
@@ -177,10 +165,7 @@ struct AreaPage {
 
 impl AreaPage {
     fn name_of(&self, code: &str) -> String {
-        self.areas
-            .iter()
-            .find(|a| a.code == code)
-            .map_or_else(|| code.to_owned(), |a| a.name.clone())
+        crate::areas::name_of(&self.areas, code)
     }
 }
 
@@ -199,7 +184,7 @@ async fn show_area(
         .ok_or(PageError::from(Error::NotFound))?;
     let mut ctx = page.ctx;
     ctx.here = format!("/admin/areas/{}", area.code);
-    let status = status_of(&errs);
+    let status = errs.status();
     render(
         &AreaPage {
             ctx,

@@ -85,6 +85,15 @@ impl FormErrors {
         self.0.is_empty()
     }
 
+    /// The status of a form page shown with these errors: 422 when there are any.
+    pub fn status(&self) -> axum::http::StatusCode {
+        if self.is_empty() {
+            axum::http::StatusCode::OK
+        } else {
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY
+        }
+    }
+
     pub fn has(&self, field: &str) -> bool {
         self.0.contains_key(field)
     }

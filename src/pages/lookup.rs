@@ -40,10 +40,7 @@ impl Names {
     }
 
     pub fn area(&self, code: &str) -> String {
-        self.areas
-            .iter()
-            .find(|a| a.code == code)
-            .map_or_else(|| code.to_owned(), |a| a.name.clone())
+        crate::areas::name_of(&self.areas, code)
     }
 
     pub fn category(&self, code: &str) -> String {

@@ -5,7 +5,6 @@
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -57,10 +56,7 @@ struct MovesPage {
 
 impl MovesPage {
     fn name_of(&self, code: &str) -> String {
-        self.areas
-            .iter()
-            .find(|a| a.code == code)
-            .map_or_else(|| code.to_owned(), |a| format!("{} ({code})", a.name))
+        format!("{} ({code})", crate::areas::name_of(&self.areas, code))
     }
 }
 
@@ -95,11 +91,7 @@ async fn show(
 ) -> Result<Response, PageError> {
     let pending = service::pending(state, &page.user, number).await?;
     let areas = page.user.catalog().all().to_vec();
-    let status = if errs.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errs.status();
     // An empty or too long list is the list field's error.
     let mut errs = errs;
     if errs.has("moves") {

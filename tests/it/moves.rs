@@ -282,6 +282,13 @@ async fn a_supervisor_moves_clients_from_a_pasted_list_in_the_page() {
         .post("/moves/clients", &[("on", REFORM), ("csv", "kod;to\nx;y")])
         .await;
     assert_eq!(res.status(), 422, "a list without its header");
+    let long = format!("code,to\n{}", format!("{first},{}\n", WARDS[0]).repeat(2001));
+    let res = page.post("/moves/clients", &[("on", REFORM), ("csv", &long)]).await;
+    assert_eq!(res.status(), 422);
+    assert!(
+        res.text().await.unwrap().contains("Tối đa 2000 dòng mỗi lần."),
+        "a list too long"
+    );
 
     let list = format!("code,to\n{first},{}\n{second},{}\n", WARDS[0], WARDS[1]);
     let res = page.post("/moves/clients", &[("on", REFORM), ("csv", &list)]).await;
