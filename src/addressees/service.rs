@@ -33,6 +33,9 @@ pub async fn create(state: &AppState, user: &Authz, input: &NewAddressee) -> Res
         fields.insert("name".into(), "field-required");
     } else if name.chars().count() > MAX_NAME {
         fields.insert("name".into(), "field-too_long");
+    } else if name.chars().any(char::is_control) {
+        // Printed on exports and slips: one line of text.
+        fields.insert("name".into(), "field-addressees-one_line");
     }
     let valid_from = match input.valid_from.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
         None => {

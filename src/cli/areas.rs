@@ -65,9 +65,14 @@ async fn move_from(state: &crate::AppState, file: &std::path::Path, on: Option<S
     use crate::moves::model::read_csv;
     use crate::moves::{AccountMove, AccountMoves, ClientMove, ClientMoves};
     let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    // Spreadsheet programs often start a CSV with a byte-order mark.
+    let text = text.trim_start_matches('\u{feff}');
     let header = text.lines().next().unwrap_or_default().to_ascii_lowercase();
     let moved = if header.split(',').any(|column| column.trim() == "username") {
-        let rows = read_csv(&text, "username").map_err(|fields| refused(file, Error::Validation(fields)))?;
+        if on.is_some() {
+            return Err("--on is for a file of clients: an account's new scope holds at once".to_owned());
+        }
+        let rows = read_csv(text, "username").map_err(|fields| refused(file, Error::Validation(fields)))?;
         let input = AccountMoves {
             moves: rows
                 .into_iter()
@@ -76,7 +81,7 @@ async fn move_from(state: &crate::AppState, file: &std::path::Path, on: Option<S
         };
         crate::moves::service::move_accounts_as(state, CLI_ACTOR, &input).await
     } else {
-        let rows = read_csv(&text, "code").map_err(|fields| refused(file, Error::Validation(fields)))?;
+        let rows = read_csv(text, "code").map_err(|fields| refused(file, Error::Validation(fields)))?;
         let input = ClientMoves {
             on,
             moves: rows.into_iter().map(|(code, to)| ClientMove { code, to }).collect(),

@@ -128,7 +128,12 @@ pub async fn move_clients(state: &AppState, user: &Authz, input: &ClientMoves) -
         state.audit(user.event(actions::CLIENT_MOVE, Outcome::Denied)).await?;
         return Err(Error::Forbidden);
     }
-    check_size(input.moves.len())?;
+    check_size(
+        state,
+        input.moves.len(),
+        user.event(actions::CLIENT_MOVE, Outcome::Failure),
+    )
+    .await?;
     let found = store::clients_by_code(&state.db, &client_codes(input)).await?;
     let ids: Vec<&str> = found.iter().map(|c| c.id.as_str()).collect();
     let allowed: HashSet<String> = user
@@ -144,20 +149,27 @@ pub async fn move_clients(state: &AppState, user: &Authz, input: &ClientMoves) -
 /// The operator's bulk move from the command line (`hoanhap areas move`): any client, by
 /// the same rules otherwise, audited with `actor`.
 pub async fn move_clients_as(state: &AppState, actor: &str, input: &ClientMoves) -> Result<Moved, Error> {
-    check_size(input.moves.len())?;
+    check_size(
+        state,
+        input.moves.len(),
+        Event::new(actor, actions::CLIENT_MOVE, Outcome::Failure),
+    )
+    .await?;
     let found = store::clients_by_code(&state.db, &client_codes(input)).await?;
     let catalog = state.areas.on(state.clock.today());
     let event = |action: &str, outcome| Event::new(actor, action, outcome);
     apply_client_moves(state, &catalog, input, &found, |_| true, event).await
 }
 
-/// 422 `moves` for an empty list or one longer than [`MAX_MOVES`], before anything is read.
-fn check_size(n: usize) -> Result<(), Error> {
+/// 422 `moves` for an empty list or one longer than [`MAX_MOVES`], before anything is read;
+/// the refusal is audited like any refused batch.
+async fn check_size(state: &AppState, n: usize, refused: Event) -> Result<(), Error> {
     let message = match n {
         0 => "field-required",
         n if n > MAX_MOVES => "field-moves-too_many",
         _ => return Ok(()),
     };
+    state.audit(refused.reason(&format!("{n} lines"))).await?;
     Err(Error::Validation(FieldErrors::from([("moves".to_owned(), message)])))
 }
 
@@ -281,7 +293,7 @@ async fn apply_account_moves(
     input: &AccountMoves,
     event: impl Fn(&str, Outcome) -> Event,
 ) -> Result<Moved, Error> {
-    check_size(input.moves.len())?;
+    check_size(state, input.moves.len(), event(actions::USER_MOVE, Outcome::Failure)).await?;
     let today = state.clock.today();
     let mut fields = FieldErrors::new();
     let names: Vec<&str> = input.moves.iter().map(|m| m.username.trim()).collect();

@@ -353,6 +353,14 @@ async fn each_export_names_the_recipient_in_force_at_its_periods_end() {
     for field in ["role", "name", "valid_from"] {
         assert!(refused["error"]["fields"][field].is_string(), "{field}: {refused}");
     }
+    let (status, refused) = post(
+        &admin,
+        "/api/v1/report-addressees",
+        json!({ "role": "owner", "name": "Bộ Y tế\nSở khác", "valid_from": "2025-03-01" }),
+    )
+    .await;
+    assert_eq!(status, 422, "a name on two lines: {refused}");
+    assert!(refused["error"]["fields"]["name"].is_string());
     let recipient = "Sở Y tế tỉnh Nghệ An";
     let body = json!({ "role": "recipient", "name": recipient, "valid_from": "2025-03-01" });
     let (status, added) = post(&admin, "/api/v1/report-addressees", body.clone()).await;

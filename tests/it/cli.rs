@@ -491,7 +491,15 @@ async fn areas_move_takes_clients_and_staff_to_the_new_units_from_a_file() {
     ));
     assert!(out.contains("2 moved"), "{out}");
     let staff = dir.join("staff.csv");
-    std::fs::write(&staff, "username,to\ngs.vinh,16681\n").unwrap();
+    std::fs::write(&staff, "\u{feff}username,to\ngs.vinh,16681\n").unwrap();
+    assert_fails(
+        &run(
+            &env,
+            &["areas", "move", "--file", staff.to_str().unwrap(), "--on", "2025-07-01"],
+            "",
+        ),
+        "--on",
+    );
     assert!(assert_ok(&run(&env, &["areas", "move", "--file", staff.to_str().unwrap()], "")).contains("1 moved"));
 
     let areas: Vec<String> = sqlx::query_scalar("SELECT area FROM clients ORDER BY code")

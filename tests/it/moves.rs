@@ -144,6 +144,15 @@ async fn a_retired_units_clients_stay_in_reach_of_its_successors_until_a_supervi
     assert!(fields["moves[4].code"].is_string(), "the same client twice: {fields}");
     assert_eq!(caseload(&sup_old).await, sorted(&all_vinh), "nothing moved");
     assert_eq!(audited(&w, "client_move", "denied").await, 1, "the client out of reach");
+    let refusals = audited(&w, "client_move", "failure").await;
+    let (status, refused) = moves(&sup_ward, json!({ "on": REFORM, "moves": [] })).await;
+    assert_eq!(status, 422);
+    assert!(refused["error"]["fields"]["moves"].is_string(), "{refused}");
+    assert_eq!(
+        audited(&w, "client_move", "failure").await,
+        refusals + 1,
+        "an empty list is a refused batch too"
+    );
 
     // A move dated before Vinh ended is a transfer, not a reform; a future one is refused.
     for (on, field) in [("2025-06-30", "moves[0].code"), ("2999-01-01", "on")] {
