@@ -1,8 +1,9 @@
 //! The command line: `serve` (default), `init`, `user`, `areas`, `policy check`,
-//! `audit verify`, `audit checkpoint`.
+//! `audit verify`, `audit checkpoint`, `backup`, `restore`, `erasures verify`.
 
 mod admin;
 mod areas;
+mod ops;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -64,6 +65,32 @@ enum Command {
         #[arg(long)]
         no_serve: bool,
     },
+    /// Write an age-encrypted backup of the whole installation while it runs.
+    Backup {
+        /// The backup file to write (never overwritten).
+        #[arg(long, value_name = "FILE")]
+        output: PathBuf,
+    },
+    /// Restore a backup into the configured, empty database, then erase again every client
+    /// of the erasure ledger.
+    Restore {
+        #[arg(long, value_name = "FILE")]
+        input: PathBuf,
+        /// The age identity that opens the backup (default: the server identity); a
+        /// recovery identity restores onto a new machine.
+        #[arg(long, value_name = "FILE")]
+        identity: Option<PathBuf>,
+    },
+    /// Manage the keys: the recovery recipients of master.age.
+    Keys {
+        #[command(subcommand)]
+        command: ops::KeysCommand,
+    },
+    /// Check the erasure ledger file.
+    Erasures {
+        #[command(subcommand)]
+        command: ops::ErasuresCommand,
+    },
     /// Erase cases closed longer ago than policies/retention.toml allows.
     Retention {
         /// Only list the codes that would be erased.
@@ -119,6 +146,10 @@ async fn run(command: Command, settings: Settings) -> Result<ExitCode, String> {
         Command::Policy { command } => admin::policy(command, &settings),
         Command::Audit { command } => admin::audit_command(command, settings).await,
         Command::Demo { no_serve } => crate::demo::command(settings, no_serve).await,
+        Command::Backup { output } => ops::backup(settings, &output).await,
+        Command::Restore { input, identity } => ops::restore(settings, &input, identity).await,
+        Command::Keys { command } => ops::keys(command, settings).await,
+        Command::Erasures { command } => ops::erasures(command, settings).await,
         Command::Retention { dry_run } => crate::retention::command(settings, dry_run).await,
         Command::Init { recovery_recipients } => {
             let mut settings = settings;
@@ -150,6 +181,7 @@ async fn serve(settings: Settings) -> Result<ExitCode, String> {
     crate::ensure_keys(&settings).map_err(|e| e.to_string())?;
     let listen = settings.listen;
     let state = crate::open(settings).await.map_err(|e| e.to_string())?;
+    crate::erasures::reconcile(&state).await.map_err(|e| e.to_string())?;
     crate::retention::spawn_daily(state.clone()).map_err(|e| e.to_string())?;
     crate::auth::session_store::spawn_purge(state.db.clone());
     let listener = tokio::net::TcpListener::bind(listen)

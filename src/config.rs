@@ -109,6 +109,10 @@ pub struct Settings {
     pub database_url_file: Option<PathBuf>,
     /// Folder with `schema.cedarschema` and `*.cedar`; default: the policies built in.
     pub policy_dir: Option<PathBuf>,
+    /// Where Prometheus `/metrics` is served; off unless set. Bind it to a private address.
+    pub metrics_listen: Option<SocketAddr>,
+    /// The append-only erasure ledger; default `<data_dir>/erasures.ledger`.
+    pub erasure_ledger_file: Option<PathBuf>,
     pub log: LogSettings,
     pub keys: KeySettings,
     pub auth: AuthSettings,
@@ -142,6 +146,8 @@ impl Default for Settings {
             database_url: None,
             database_url_file: None,
             policy_dir: None,
+            metrics_listen: None,
+            erasure_ledger_file: None,
             log: LogSettings {
                 format: LogFormat::Text,
                 level: "info".into(),
@@ -231,6 +237,13 @@ impl Settings {
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| ConfigError::Invalid(format!("log.level: {e}")))?;
         Ok(())
+    }
+
+    /// The erasure ledger file.
+    pub fn ledger_path(&self) -> PathBuf {
+        self.erasure_ledger_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("erasures.ledger"))
     }
 
     pub fn key_files(&self) -> crate::crypto::KeyFiles {

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod audit_review;
 pub mod auth;
 pub mod authz;
+pub mod backup;
 pub mod breakglass;
 pub mod categories;
 pub mod cli;
@@ -20,8 +21,10 @@ pub mod crypto;
 pub mod dates;
 pub mod db;
 pub mod demo;
+pub mod erasures;
 pub mod error;
 mod health;
+pub mod keys;
 pub mod moves;
 pub mod needs;
 pub mod pages;
@@ -68,6 +71,11 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The append-only erasure ledger file of this server.
+    pub fn ledger_file(&self) -> erasures::LedgerFile {
+        erasures::LedgerFile::new(self.settings.ledger_path())
+    }
+
     /// Appends to the audit trail; if that fails the request fails (fail closed).
     pub async fn audit(&self, event: audit::Event) -> Result<(), error::Error> {
         self.audit_log
@@ -159,7 +167,12 @@ pub async fn open(settings: Settings) -> Result<AppState, StartupError> {
     }
     let clock = Clock::new(settings.programme.utc_offset_minutes);
     let areas = AreaCatalogs::new(AreaCatalog::load(&db, clock.today()).await?);
-    let clients = ClientStore::new(db.clone(), keyring.clone(), settings.programme.code_prefix.clone());
+    let clients = ClientStore::new(
+        db.clone(),
+        keyring.clone(),
+        settings.programme.code_prefix.clone(),
+        erasures::LedgerFile::new(settings.ledger_path()),
+    );
     let audit_log = AuditLog::start(db.clone(), keyring.audit_key().clone());
     Ok(AppState {
         settings: Arc::new(settings),

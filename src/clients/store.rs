@@ -13,6 +13,7 @@ use super::model::{
 use crate::consents::NewConsent;
 use crate::crypto::{CryptoError, DataKey, FieldRef, Keyring};
 use crate::db::{Db, Sql, timestamp};
+use crate::erasures::LedgerFile;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -118,6 +119,7 @@ pub struct ClientStore {
     db: Db,
     keyring: Arc<Keyring>,
     code_prefix: String,
+    ledger: LedgerFile,
 }
 
 /// One client's unwrapped data key. It seals and opens values of other tables (a need's
@@ -195,11 +197,12 @@ fn seal_opt(key: &DataKey, column: &str, id: &str, value: Option<&Pii>) -> Resul
 }
 
 impl ClientStore {
-    pub fn new(db: Db, keyring: Arc<Keyring>, code_prefix: String) -> Self {
+    pub fn new(db: Db, keyring: Arc<Keyring>, code_prefix: String, ledger: LedgerFile) -> Self {
         Self {
             db,
             keyring,
             code_prefix,
+            ledger,
         }
     }
 
@@ -541,7 +544,7 @@ impl ClientStore {
         Ok(client)
     }
 
-    /// Crypto-shredding: records the code in the erasure ledger and deletes the wrapped
+    /// Crypto-shredding: appends the erasure to the ledger (database and file) and deletes the wrapped
     /// data key and every row of the client (support logs, volunteer assignments,
     /// referrals and their events, needs, consents, case periods, break-glass grants,
     /// alerts, the client row), in one transaction; tables added later cascade from
@@ -552,40 +555,13 @@ impl ClientStore {
     /// client's code.
     pub async fn erase(&self, id: &str, by: Option<&str>, now: DateTime<Utc>) -> Result<String, StoreError> {
         let mut tx = self.db.pool.begin().await?;
-        // The key first: from this statement on, nothing sealed for the client opens.
-        sqlx::query("DELETE FROM client_keys WHERE client_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        for table in [
-            "support_logs",
-            "client_volunteers",
-            "referral_events",
-            "referrals",
-            "needs",
-            "consents",
-            "case_periods",
-            "break_glass_grants",
-            "case_alerts",
-        ] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE client_id = $1"))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        let code: String = sqlx::query_scalar("DELETE FROM clients WHERE id = $1 RETURNING code")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        sqlx::query("INSERT INTO erasures (code, client_id, erased_at, erased_by) VALUES ($1, $2, $3, $4)")
-            .bind(&code)
-            .bind(id)
-            .bind(timestamp(now))
-            .bind(by)
-            .execute(&mut *tx)
-            .await?;
+        let code = delete_client_rows(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+        let entry = crate::erasures::store::append(&mut tx, self.keyring.erasure_key(), id, &code, by, now).await?;
         tx.commit().await?;
+        // The database holds the entry; the file catches up at the next start if this fails.
+        if let Err(e) = self.ledger.append(std::slice::from_ref(&entry)) {
+            tracing::error!(code = %code, error = %e, "erasure not yet in the ledger file");
+        }
         // The erasure stands once committed; a WAL still held by a reader is truncated by a
         // later erasure or checkpoint, so this is logged, not answered as a failure.
         match self.db.truncate_wal().await {
@@ -873,4 +849,34 @@ fn decode(row: &AnyRow, key: Option<&DataKey>, classes: FieldClasses) -> Result<
         address,
         notes,
     })
+}
+
+/// Deletes the wrapped data key first (from that statement on nothing sealed for the
+/// client opens), then every row of the client, inside the caller's transaction. Returns
+/// the client's code, or `None` if there was no client row.
+pub async fn delete_client_rows(conn: &mut sqlx::AnyConnection, id: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query("DELETE FROM client_keys WHERE client_id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    for table in [
+        "support_logs",
+        "client_volunteers",
+        "referral_events",
+        "referrals",
+        "needs",
+        "consents",
+        "case_periods",
+        "break_glass_grants",
+        "case_alerts",
+    ] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE client_id = $1"))
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    sqlx::query_scalar("DELETE FROM clients WHERE id = $1 RETURNING code")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
 }

@@ -23,6 +23,117 @@ pub struct KeyFiles {
     pub master: PathBuf,
 }
 
+impl KeyFiles {
+    /// The recovery recipients `master.age` is encrypted to, one public key a line.
+    pub fn recipients(&self) -> PathBuf {
+        self.master.with_file_name("recipients.txt")
+    }
+
+    /// The recovery recipients on record: `recipients.txt`, or `fallback` (the settings)
+    /// for an installation created before that file existed.
+    pub fn recovery_recipients(&self, fallback: &[String]) -> Result<Vec<String>, CryptoError> {
+        match std::fs::read_to_string(self.recipients()) {
+            Ok(text) => Ok(text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_owned)
+                .collect()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(fallback.to_vec()),
+            Err(e) => Err(CryptoError::Io {
+                path: self.recipients().display().to_string(),
+                source: e,
+            }),
+        }
+    }
+
+    /// The server identity's public key.
+    pub fn server_recipient(&self) -> Result<age::x25519::Recipient, CryptoError> {
+        Ok(read_identity(&self.identity)?.to_public())
+    }
+}
+
+/// Parses recovery recipients, naming a bad one by its position.
+pub fn parse_recipients(recovery: &[String]) -> Result<Vec<age::x25519::Recipient>, CryptoError> {
+    recovery
+        .iter()
+        .enumerate()
+        .map(|(index, r)| age::x25519::Recipient::from_str(r.trim()).map_err(|_| CryptoError::BadRecipient { index }))
+        .collect()
+}
+
+/// The bytes of a `master.age` for `master`, encrypted to the server and `recovery`.
+pub(crate) fn encrypt_master(
+    master: &MasterKey,
+    server: &age::x25519::Recipient,
+    recovery: &[age::x25519::Recipient],
+) -> Result<Vec<u8>, CryptoError> {
+    let mut all: Vec<&dyn age::Recipient> = vec![server];
+    all.extend(recovery.iter().map(|r| r as &dyn age::Recipient));
+    age_encrypt(&all, master.expose())
+}
+
+/// Writes `recipients.txt` (public keys; replaced whole).
+pub(crate) fn write_recipients(files: &KeyFiles, recovery: &[String]) -> Result<(), CryptoError> {
+    let mut text = String::from("# recovery recipients of master.age (public keys)\n");
+    for r in recovery {
+        text.push_str(r.trim());
+        text.push('\n');
+    }
+    replace_file(&files.recipients(), text.as_bytes())
+}
+
+/// Replaces a file atomically: written beside it, synced, renamed over it, the folder synced.
+pub(crate) fn replace_file(path: &Path, bytes: &[u8]) -> Result<(), CryptoError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let io = |source| CryptoError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let staged = path.with_extension("staged");
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&staged)
+        .map_err(io)?;
+    file.write_all(bytes).and_then(|_| file.sync_all()).map_err(io)?;
+    std::fs::rename(&staged, path).map_err(io)?;
+    sync_parent(path).map_err(io)
+}
+
+pub(crate) fn sync_parent(path: &Path) -> std::io::Result<()> {
+    match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => std::fs::File::open(dir)?.sync_all(),
+        None => Ok(()),
+    }
+}
+
+/// Sets up the key files of a restored installation from a backup's master key: the
+/// server identity is created if there is none, and `master.age` is written encrypted to
+/// it and to `recovery`. Refuses to overwrite a `master.age`.
+pub fn install_master(files: &KeyFiles, master: &MasterKey, recovery: &[String]) -> Result<(), CryptoError> {
+    let parsed = parse_recipients(recovery)?;
+    if files.master.exists() {
+        return Err(CryptoError::AlreadyInitialised {
+            path: files.master.display().to_string(),
+        });
+    }
+    if !files.identity.exists() {
+        let identity = age::x25519::Identity::generate();
+        let text = Zeroizing::new(format!(
+            "# hoanhap server identity; keep secret, keep a backup offline\n# public key: {}\n{}\n",
+            identity.to_public(),
+            identity.to_string().expose_secret()
+        ));
+        write_private(&files.identity, text.as_bytes())?;
+    }
+    let encrypted = encrypt_master(master, &files.server_recipient()?, &parsed)?;
+    write_private(&files.master, &encrypted)?;
+    write_recipients(files, recovery)
+}
+
 /// The 32-byte master key; wiped on drop, never printed.
 pub struct MasterKey([u8; 32]);
 
@@ -55,11 +166,7 @@ pub struct InitOutcome {
 /// Creates the server identity (mode 0600) and `master.age` encrypted to the server and to
 /// each recovery recipient. Refuses to overwrite either file.
 pub fn init_keys(files: &KeyFiles, recovery: &[String]) -> Result<InitOutcome, CryptoError> {
-    let recovery: Vec<age::x25519::Recipient> = recovery
-        .iter()
-        .enumerate()
-        .map(|(index, r)| age::x25519::Recipient::from_str(r.trim()).map_err(|_| CryptoError::BadRecipient { index }))
-        .collect::<Result<_, _>>()?;
+    let recovery = parse_recipients(recovery)?;
     for path in [&files.identity, &files.master] {
         if path.exists() {
             return Err(CryptoError::AlreadyInitialised {
@@ -82,6 +189,8 @@ pub fn init_keys(files: &KeyFiles, recovery: &[String]) -> Result<InitOutcome, C
     ));
     write_private(&files.identity, identity_text.as_bytes())?;
     write_private(&files.master, &encrypted)?;
+    let listed: Vec<String> = recovery.iter().map(ToString::to_string).collect();
+    write_recipients(files, &listed)?;
     Ok(InitOutcome {
         server_recipient: server.to_string(),
         recovery_recipients: recovery.len(),
@@ -164,17 +273,28 @@ pub fn recover_master_key(master_path: &Path, identity_text: &str) -> Result<Mas
 }
 
 fn decrypt_master(path: &Path, identity: &age::x25519::Identity) -> Result<MasterKey, CryptoError> {
-    let shown = || path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
-            CryptoError::MasterKeyMissing { path: shown() }
+            CryptoError::MasterKeyMissing {
+                path: path.display().to_string(),
+            }
         } else {
             CryptoError::Io {
-                path: shown(),
+                path: path.display().to_string(),
                 source: e,
             }
         }
     })?;
+    decrypt_master_bytes(&bytes, &path.display().to_string(), identity)
+}
+
+/// Decrypts the bytes of a `master.age` (`shown` names it in errors).
+pub(crate) fn decrypt_master_bytes(
+    bytes: &[u8],
+    shown: &str,
+    identity: &age::x25519::Identity,
+) -> Result<MasterKey, CryptoError> {
+    let shown = || shown.to_owned();
     let decryptor = age::Decryptor::new(&bytes[..]).map_err(|e| CryptoError::MasterKeyDamaged {
         path: shown(),
         reason: e.to_string(),
@@ -223,8 +343,31 @@ pub struct Keyring {
     wrap: Zeroizing<[u8; 32]>,
     blind: BlindIndexer,
     audit: hmac::Key,
+    audit_raw: Zeroizing<[u8; 32]>,
+    erasure: hmac::Key,
+    erasure_raw: Zeroizing<[u8; 32]>,
     accounts: Zeroizing<[u8; 32]>,
     checkpoint: Zeroizing<[u8; 32]>,
+}
+
+/// The chains whose MAC keys outlive a key rotation (sealed in `retired_chain_keys`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chain {
+    Audit,
+    Erasure,
+    Checkpoint,
+}
+
+impl Chain {
+    pub const ALL: [Chain; 3] = [Chain::Audit, Chain::Erasure, Chain::Checkpoint];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Audit => "audit",
+            Self::Erasure => "erasure",
+            Self::Checkpoint => "checkpoint",
+        }
+    }
 }
 
 impl std::fmt::Debug for Keyring {
@@ -265,6 +408,11 @@ impl Keyring {
         Self::from_master(&master)
     }
 
+    /// A new random master key (for a rotation).
+    pub fn generate_master() -> Result<MasterKey, CryptoError> {
+        Ok(MasterKey(random_bytes::<32>()?))
+    }
+
     pub fn from_master(master: &MasterKey) -> Result<Self, CryptoError> {
         let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, b"hoanhap/v1").extract(master.expose());
         let check_key = derive(&prk, "key-check")?;
@@ -276,7 +424,10 @@ impl Keyring {
         let key_id = hex::encode(&check_value[..8]);
         let wrap = derive(&prk, "data-key-wrapping")?;
         let blind = BlindIndexer::new(derive(&prk, "blind-index")?.as_ref());
-        let audit = hmac::Key::new(hmac::HMAC_SHA256, derive(&prk, "audit-mac")?.as_ref());
+        let audit_raw = derive(&prk, "audit-mac")?;
+        let audit = hmac::Key::new(hmac::HMAC_SHA256, audit_raw.as_ref());
+        let erasure_raw = derive(&prk, "erasure-ledger")?;
+        let erasure = hmac::Key::new(hmac::HMAC_SHA256, erasure_raw.as_ref());
         let accounts = derive(&prk, "account-secrets")?;
         let checkpoint = derive(&prk, "audit-checkpoint")?;
         Ok(Self {
@@ -285,6 +436,9 @@ impl Keyring {
             wrap,
             blind,
             audit,
+            audit_raw,
+            erasure,
+            erasure_raw,
             accounts,
             checkpoint,
         })
@@ -306,6 +460,44 @@ impl Keyring {
 
     pub fn audit_key(&self) -> &hmac::Key {
         &self.audit
+    }
+
+    /// The MAC key of the erasure ledger.
+    pub fn erasure_key(&self) -> &hmac::Key {
+        &self.erasure
+    }
+
+    /// Seals this key's MAC key of `chain` under `successor`'s wrapping key, so entries
+    /// written before a rotation keep verifying after it. Bound to the chain and key id.
+    pub fn seal_chain_key_for(&self, chain: Chain, successor: &Keyring) -> Result<Vec<u8>, CryptoError> {
+        let raw = match chain {
+            Chain::Audit => &self.audit_raw,
+            Chain::Erasure => &self.erasure_raw,
+            Chain::Checkpoint => &self.checkpoint,
+        };
+        successor.seal_retired(chain, &self.key_id, raw.as_ref())
+    }
+
+    /// Re-seals a retired chain key (opened with this keyring) under `successor`.
+    pub fn reseal_retired_for(
+        &self,
+        chain: Chain,
+        key_id: &str,
+        sealed: &[u8],
+        successor: &Keyring,
+    ) -> Result<Vec<u8>, CryptoError> {
+        let raw = open_with(&aes_key(&self.wrap)?, &retired_ad(chain, key_id), sealed)?;
+        successor.seal_retired(chain, key_id, &raw)
+    }
+
+    /// Opens a retired chain key sealed under this keyring.
+    pub fn open_retired(&self, chain: Chain, key_id: &str, sealed: &[u8]) -> Result<hmac::Key, CryptoError> {
+        let raw = open_with(&aes_key(&self.wrap)?, &retired_ad(chain, key_id), sealed)?;
+        Ok(hmac::Key::new(hmac::HMAC_SHA256, &raw))
+    }
+
+    fn seal_retired(&self, chain: Chain, key_id: &str, raw: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        seal_with(&aes_key(&self.wrap)?, &retired_ad(chain, key_id), raw)
     }
 
     /// Wraps a client's data key; the client id and key id are bound as associated data.
@@ -348,6 +540,11 @@ impl Keyring {
         hmac::sign(&key, message).as_ref().to_vec()
     }
 
+    /// The checkpoint signing key as a MAC key (for [`ChainKeys`](super::ChainKeys)).
+    pub fn checkpoint_key(&self) -> hmac::Key {
+        hmac::Key::new(hmac::HMAC_SHA256, self.checkpoint.as_ref())
+    }
+
     /// Whether `signature` is this installation's checkpoint signature of `message`
     /// (compared in constant time).
     pub fn verify_checkpoint(&self, message: &[u8], signature: &[u8]) -> bool {
@@ -358,6 +555,10 @@ impl Keyring {
     fn wrap_ad(&self, client_id: &str) -> Vec<u8> {
         format!("client_keys|data_key|{client_id}|{}", self.key_id).into_bytes()
     }
+}
+
+fn retired_ad(chain: Chain, key_id: &str) -> Vec<u8> {
+    format!("retired_chain_keys|{}|{key_id}", chain.as_str()).into_bytes()
 }
 
 #[cfg(test)]

@@ -5,13 +5,20 @@
 //! field is opened on every page view and age costs two orders of magnitude more.
 
 mod blind;
+mod chain;
 mod keyring;
 mod seal;
 mod sensitive;
 
 pub use blind::{BlindIndexer, normalise_id_number, normalise_name};
-pub(crate) use keyring::create_private_dir;
-pub use keyring::{InitOutcome, KeyFiles, Keyring, MasterKey, init_keys, recover_master_key};
+pub use chain::ChainKeys;
+pub use keyring::{
+    Chain, InitOutcome, KeyFiles, Keyring, MasterKey, init_keys, install_master, parse_recipients, recover_master_key,
+};
+pub(crate) use keyring::{
+    create_private_dir, decrypt_master_bytes, encrypt_master, read_identity, replace_file, sync_parent,
+    write_recipients,
+};
 pub use seal::{DataKey, FieldRef, SEAL_VERSION};
 pub use sensitive::Sensitive;
 

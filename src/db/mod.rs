@@ -156,6 +156,20 @@ fn create_sqlite_parent(url: &str) -> Result<(), DbError> {
     Ok(())
 }
 
+/// A database URL fit to print: the password (and any query string) left out.
+pub fn shown_url(url: &SecretString) -> String {
+    let url = url.expose_secret();
+    let url = url.split('?').next().unwrap_or_default();
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            let user = credentials.split(':').next().unwrap_or_default();
+            format!("{}{user}@{}", &url[..scheme + 3], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
 /// The current time as the RFC 3339 UTC text stored in timestamp columns.
 pub fn timestamp(at: chrono::DateTime<chrono::Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -164,4 +178,22 @@ pub fn timestamp(at: chrono::DateTime<chrono::Utc>) -> String {
 /// Whether an error is a unique-constraint violation (both engines).
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_printed_url_holds_no_password() {
+        let shown = |u: &str| shown_url(&SecretString::from(u.to_owned()));
+        assert_eq!(
+            shown("postgres://app:s3cret@db.local:5432/hoanhap?sslmode=require"),
+            "postgres://app@db.local:5432/hoanhap"
+        );
+        assert_eq!(
+            shown("sqlite://./data/hoanhap.db?mode=rwc"),
+            "sqlite://./data/hoanhap.db"
+        );
+    }
 }

@@ -92,6 +92,20 @@ impl<'q> Sql<'q> {
         sqlx::query_with(&text, args).fetch_one(executor).await
     }
 
+    /// Runs a statement; returns the rows it changed.
+    pub async fn execute<'e, E>(self, executor: E) -> Result<u64, sqlx::Error>
+    where
+        E: sqlx::Executor<'e, Database = Any>,
+    {
+        let (text, args) = self.into_parts()?;
+        Ok(sqlx::query_with(&text, args).execute(executor).await?.rows_affected())
+    }
+
+    /// How many values are bound so far (both engines cap a statement's parameters).
+    pub fn bound(&self) -> usize {
+        self.args.len()
+    }
+
     fn into_parts(self) -> Result<(String, AnyArguments<'q>), sqlx::Error> {
         match self.failed {
             Some(e) => Err(sqlx::Error::Encode(e.into())),

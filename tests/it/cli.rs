@@ -1,60 +1,13 @@
 //! The command line: `user …`, `policy check`, `audit verify|checkpoint`, and the first-admin setup
 //! link printed by `serve`. Runs the real binary.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Output, Stdio};
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
 use std::time::Duration;
 
+use crate::kit::cli::{assert_fails, assert_ok, command, run, text};
 use crate::kit::{TestEnv, add_user};
 use secrecy::SecretString;
-
-fn command(env: &TestEnv, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hoanhap"));
-    cmd.args(args)
-        .env_clear()
-        .env("HOANHAP_DATA_DIR", env.data_dir())
-        .env("HOANHAP_DATABASE_URL", &env.db.url)
-        .env("HOANHAP_LISTEN", "127.0.0.1:0")
-        .env("HOANHAP_PROGRAMME__AREA_SEED", "nghe-an-2024")
-        .current_dir(env.dir.path());
-    cmd
-}
-
-/// Runs the binary with `stdin` as its standard input.
-fn run(env: &TestEnv, args: &[&str], stdin: &str) -> Output {
-    let mut child = command(env, args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // The command may exit before it reads (bad arguments): a broken pipe is no failure.
-    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
-    child.wait_with_output().unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-#[track_caller]
-fn assert_fails(out: &Output, needle: &str) {
-    let all = text(out);
-    assert!(!out.status.success(), "it succeeded: {all}");
-    assert!(all.contains(needle), "`{needle}` not in: {all}");
-    assert!(!all.contains("panicked"), "{all}");
-}
-
-#[track_caller]
-fn assert_ok(out: &Output) -> String {
-    let all = text(out);
-    assert!(out.status.success(), "{all}");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 async fn password_of(env: &TestEnv, username: &str) -> (hoanhap::auth::accounts::Account, String) {
     let state = env.state().await;

@@ -23,6 +23,7 @@ mod mfa;
 mod migration_twins;
 mod moves;
 mod openapi;
+mod operations;
 mod pages;
 mod providers;
 mod referrals;

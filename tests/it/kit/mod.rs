@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod cli;
 pub mod pages;
 pub mod queries;
 pub mod world;
@@ -125,9 +126,23 @@ pub struct TestEnv {
 
 impl TestEnv {
     pub async fn new() -> Self {
-        log_buffer();
         let dir = tempfile::tempdir().unwrap();
         let db = TestDb::new(dir.path()).await;
+        Self::with_db(dir, db)
+    }
+
+    /// An installation on SQLite whatever engine the suite runs on.
+    pub async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let db = TestDb {
+            url: format!("sqlite://{}?mode=rwc", dir.path().join("hoanhap.db").display()),
+            postgres: None,
+        };
+        Self::with_db(dir, db)
+    }
+
+    fn with_db(dir: tempfile::TempDir, db: TestDb) -> Self {
+        log_buffer();
         let mut settings = Settings {
             data_dir: dir.path().join("data"),
             database_url: Some(SecretString::from(db.url.clone())),

@@ -1,0 +1,450 @@
+//! Operations: backup, restore into an empty database (of either engine), the erasure
+//! ledger that keeps an erased client erased through both, and `erasures verify`.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use hoanhap::config::Settings;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+
+use crate::kit::cli::{assert_fails, assert_ok, command, run_command};
+use crate::kit::world::{NAME, SECRETS, World, contains_bytes, get, intake, open_case, person, post, world};
+use crate::kit::{Api, TestDb, TestEnv, TestServer};
+
+/// A recovery identity held offline, and its recipient.
+fn recovery_identity(dir: &Path) -> (PathBuf, String) {
+    let identity = age::x25519::Identity::generate();
+    let path = dir.join("recovery.txt");
+    std::fs::write(&path, format!("{}\n", identity.to_string().expose_secret())).unwrap();
+    (path, identity.to_public().to_string())
+}
+
+/// A world whose master key is also encrypted to a recovery recipient.
+async fn world_with_recovery() -> (World, PathBuf) {
+    let w = world().await;
+    let (identity, recipient) = recovery_identity(w.env.dir.path());
+    let files = w.env.settings.key_files();
+    // The world's keys were made without one: re-encrypt master.age as `keys recipients add` does.
+    let out = run_command(
+        with_ledger(
+            command(&w.env, &["keys", "recipients", "add", &recipient]),
+            &w.env.settings,
+        ),
+        "",
+    );
+    assert_ok(&out);
+    assert!(
+        std::fs::read_to_string(files.recipients())
+            .unwrap()
+            .contains(&recipient)
+    );
+    (w, identity)
+}
+
+fn with_ledger(mut cmd: Command, settings: &Settings) -> Command {
+    cmd.env("HOANHAP_ERASURE_LEDGER_FILE", settings.ledger_path());
+    cmd
+}
+
+/// Clients, needs, a support log and an account's state to bring back.
+async fn fill(w: &World) -> (String, String) {
+    let sw = w.login("sw.vinh").await;
+    let kept = open_case(&sw, intake()).await;
+    let erased = open_case(&sw, person("Lê Thị Sẽ Xóa", "1990-01-02")).await;
+    let kept_id = kept["id"].as_str().unwrap().to_owned();
+    let (status, body) = post(
+        &sw,
+        &format!("/api/v1/clients/{kept_id}/needs"),
+        json!({ "category": "loan", "detail": "Vay 20 triệu mở quán" }),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    (kept_id, erased["id"].as_str().unwrap().to_owned())
+}
+
+async fn erase(w: &World, id: &str) {
+    let sup = w.login("sup.vinh").await;
+    let (status, body) = post(
+        &sup,
+        &format!("/api/v1/clients/{id}/erase"),
+        json!({ "reason": "Thân chủ yêu cầu xóa dữ liệu" }),
+    )
+    .await;
+    assert_eq!(status, 204, "{body}");
+}
+
+/// Decrypts a backup file with one identity.
+fn decrypt(file: &Path, identity: &Path) -> String {
+    let text = std::fs::read_to_string(identity).unwrap();
+    let identity: age::x25519::Identity = text
+        .lines()
+        .find(|l| l.starts_with("AGE-SECRET-KEY-"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let bytes = std::fs::read(file).unwrap();
+    let decryptor = age::Decryptor::new(&bytes[..]).unwrap();
+    let mut reader = decryptor
+        .decrypt(std::iter::once(&identity as &dyn age::Identity))
+        .unwrap();
+    let mut out = String::new();
+    reader.read_to_string(&mut out).unwrap();
+    out
+}
+
+/// An empty installation elsewhere (its own data dir, no keys, a new database) that reads
+/// the source's ledger file, as an operator who copied it off the server would.
+struct Target {
+    dir: tempfile::TempDir,
+    db: TestDb,
+    ledger: PathBuf,
+}
+
+impl Target {
+    async fn new(ledger: PathBuf, postgres: bool) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let db = if postgres {
+            TestDb::new(dir.path()).await
+        } else {
+            TestDb {
+                url: format!("sqlite://{}?mode=rwc", dir.path().join("restored.db").display()),
+                postgres: None,
+            }
+        };
+        Self { dir, db, ledger }
+    }
+
+    fn settings(&self) -> Settings {
+        let mut settings = Settings {
+            data_dir: self.dir.path().join("data"),
+            database_url: Some(SecretString::from(self.db.url.clone())),
+            erasure_ledger_file: Some(self.ledger.clone()),
+            listen: "127.0.0.1:0".parse().unwrap(),
+            ..Default::default()
+        };
+        settings.auth.insecure_cookies = true;
+        settings.auth.mfa_required_roles.clear();
+        settings.programme.area_seed = hoanhap::config::AreaSeed::NgheAn2024;
+        settings
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hoanhap"));
+        cmd.args(args)
+            .env_clear()
+            .env("HOANHAP_DATA_DIR", self.dir.path().join("data"))
+            .env("HOANHAP_DATABASE_URL", &self.db.url)
+            .env("HOANHAP_ERASURE_LEDGER_FILE", &self.ledger)
+            .env("HOANHAP_PROGRAMME__AREA_SEED", "nghe-an-2024")
+            .current_dir(self.dir.path());
+        cmd
+    }
+}
+
+#[tokio::test]
+async fn a_backup_restored_after_an_erasure_brings_back_everything_but_the_erased_client() {
+    let (w, recovery) = world_with_recovery().await;
+    let (kept, erased) = fill(&w).await;
+    let erased_code = get(&w.login("sup.vinh").await, &format!("/api/v1/clients/{erased}"))
+        .await
+        .1["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let backup = w.env.dir.path().join("nightly.age");
+    let out = run_command(
+        with_ledger(
+            command(&w.env, &["backup", "--output", backup.to_str().unwrap()]),
+            &w.env.settings,
+        ),
+        "",
+    );
+    let said = assert_ok(&out);
+    assert!(said.contains("backup written"), "{said}");
+
+    // Encrypted from its first byte; no name in it; opens with the recovery identity alone.
+    let bytes = std::fs::read(&backup).unwrap();
+    assert!(bytes.starts_with(b"age-encryption.org/v1"));
+    for secret in SECRETS.iter().chain([&"Lê Thị Sẽ Xóa"]) {
+        assert!(
+            !contains_bytes(&bytes, secret.as_bytes()),
+            "the backup file shows {secret}"
+        );
+    }
+    let plain = decrypt(&backup, &recovery);
+    assert!(plain.starts_with("{\"header\":{\"format\":\"hoanhap-backup/1\""));
+    assert!(plain.contains("\"table\":\"clients\""));
+    for secret in SECRETS {
+        assert!(
+            !plain.contains(secret),
+            "a sealed field is readable in the backup: {secret}"
+        );
+    }
+    // A running server is refused the same file name.
+    let again = run_command(command(&w.env, &["backup", "--output", backup.to_str().unwrap()]), "");
+    assert_fails(&again, "exists");
+
+    // Erased after the backup was taken.
+    erase(&w, &erased).await;
+    let ledger = w.env.settings.ledger_path();
+    let lines = std::fs::read_to_string(&ledger).unwrap();
+    assert_eq!(lines.lines().count(), 1);
+    assert!(lines.contains(&erased_code) && lines.contains(&erased));
+    for secret in SECRETS.iter().chain([&"Lê Thị Sẽ Xóa"]) {
+        assert!(!lines.contains(secret));
+    }
+
+    // Restore onto a new machine with the recovery identity and the ledger copied off.
+    let target = Target::new(ledger.clone(), false).await;
+    let out = run_command(
+        target.command(&[
+            "restore",
+            "--input",
+            backup.to_str().unwrap(),
+            "--identity",
+            recovery.to_str().unwrap(),
+        ]),
+        "",
+    );
+    let said = assert_ok(&out);
+    assert!(said.contains(&format!("erased again: {erased_code}")), "{said}");
+
+    let state = hoanhap::open(target.settings()).await.unwrap();
+    let present: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM clients WHERE id = $1")
+        .bind(&erased)
+        .fetch_one(&state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(present, 0, "the erased client came back");
+    let keys: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM client_keys WHERE client_id = $1")
+        .bind(&erased)
+        .fetch_one(&state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(keys, 0);
+    let sessions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
+        .fetch_one(&state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(sessions, 0, "a session came back with the backup");
+    assert!(matches!(
+        state.audit_log.verify().await.unwrap(),
+        hoanhap::audit::Verification::Intact { .. }
+    ));
+    let actions: Vec<String> = sqlx::query_scalar(
+        "SELECT action FROM audit_log WHERE action IN ('erasure_reapply', 'backup_restore') ORDER BY seq",
+    )
+    .fetch_all(&state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(actions, ["erasure_reapply", "backup_restore"]);
+
+    // Served from the restored database: staff log in again; the kept client reads back whole.
+    hoanhap::erasures::reconcile(&state).await.unwrap();
+    let server = TestServer::start(state).await;
+    let sw = Api::login(&server, "sw.vinh").await;
+    let (status, client) = get(&sw, &format!("/api/v1/clients/{kept}")).await;
+    assert_eq!(status, 200, "{client}");
+    assert_eq!(client["full_name"], NAME);
+    assert_eq!(needs_detail(&client["needs"]), ["Vay 20 triệu mở quán"]);
+    assert_eq!(get(&sw, &format!("/api/v1/clients/{erased}")).await.0, 404);
+    server.stop().await;
+
+    // Restarting finds nothing more to do; the file verifies; a second restore is refused.
+    let state = hoanhap::open(target.settings()).await.unwrap();
+    let again = hoanhap::erasures::reconcile(&state).await.unwrap();
+    assert!(again.erased_again.is_empty());
+    let verify = assert_ok(&run_command(target.command(&["erasures", "verify"]), ""));
+    assert!(verify.contains("1 entries, chain intact"), "{verify}");
+    let out = run_command(
+        target.command(&[
+            "restore",
+            "--input",
+            backup.to_str().unwrap(),
+            "--identity",
+            recovery.to_str().unwrap(),
+        ]),
+        "",
+    );
+    assert_fails(&out, "is not empty");
+    assert_fails(&out, "nothing was restored");
+}
+
+fn needs_detail(needs: &Value) -> Vec<String> {
+    needs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["detail"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn serve_erases_again_a_client_restored_by_other_means_and_a_changed_ledger_is_refused() {
+    let (w, _) = world_with_recovery().await;
+    let (_, erased) = fill(&w).await;
+    let backup = w.env.dir.path().join("before.age");
+    assert_ok(&run_command(
+        with_ledger(
+            command(&w.env, &["backup", "--output", backup.to_str().unwrap()]),
+            &w.env.settings,
+        ),
+        "",
+    ));
+    erase(&w, &erased).await;
+    let ledger = w.env.settings.ledger_path();
+
+    // Restored without the ledger (as pg_restore of an old dump would): the client is back.
+    let target = Target::new(w.env.dir.path().join("elsewhere.ledger"), false).await;
+    std::fs::create_dir_all(target.dir.path().join("data")).unwrap();
+    copy_keys(&w.env.settings, &target.settings());
+    assert_ok(&run_command(
+        target.command(&["restore", "--input", backup.to_str().unwrap()]),
+        "",
+    ));
+    let mut settings = target.settings();
+    let state = hoanhap::open(settings.clone()).await.unwrap();
+    let back: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM clients WHERE id = $1")
+        .bind(&erased)
+        .fetch_one(&state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(back, 1);
+
+    // Started with the real ledger, serve's check erases her again.
+    settings.erasure_ledger_file = Some(ledger.clone());
+    let state = hoanhap::open(settings.clone()).await.unwrap();
+    let done = hoanhap::erasures::reconcile(&state).await.unwrap();
+    assert_eq!(done.erased_again.len(), 1);
+    assert_eq!(done.recorded, 1);
+    let back: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM clients WHERE id = $1")
+        .bind(&erased)
+        .fetch_one(&state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(back, 0);
+    let logs = crate::kit::captured_logs();
+    assert!(!logs.contains("Lê Thị Sẽ Xóa"));
+
+    // An altered ledger stops the start-up.
+    let text = std::fs::read_to_string(&ledger).unwrap();
+    std::fs::write(&ledger, text.replace("\"seq\":1", "\"seq\":2")).unwrap();
+    let err = hoanhap::erasures::reconcile(&state).await.unwrap_err();
+    assert!(err.to_string().contains("entry"), "{err}");
+    let out = run_command(
+        with_ledger(command(&w.env, &["erasures", "verify"]), &w.env.settings),
+        "",
+    );
+    assert_fails(&out, "broken at entry 1");
+}
+
+fn copy_keys(from: &Settings, to: &Settings) {
+    let (a, b) = (from.key_files(), to.key_files());
+    std::fs::create_dir_all(b.master.parent().unwrap()).unwrap();
+    std::fs::copy(a.identity, b.identity).unwrap();
+    std::fs::copy(a.master, b.master).unwrap();
+}
+
+/// Every line of a backup after its header: the rows, table by table.
+fn rows_of(plain: &str) -> Vec<String> {
+    plain.lines().skip(1).map(str::to_owned).collect()
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL too: runs with HOANHAP_TEST_DATABASE_URL set"]
+async fn a_backup_moves_between_sqlite_and_postgresql_unchanged() {
+    assert!(
+        std::env::var("HOANHAP_TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty()),
+        "set HOANHAP_TEST_DATABASE_URL to a PostgreSQL database"
+    );
+    // The source is whichever engine the suite runs on: make it SQLite here.
+    let source = TestEnv::sqlite().await;
+    let mut settings = source.settings.clone();
+    settings.auth.mfa_required_roles.clear();
+    let state = hoanhap::open(settings.clone()).await.unwrap();
+    crate::kit::add_user(&state, "sw.vinh", hoanhap::policy::Role::SocialWorker, "412").await;
+    crate::kit::add_user(&state, "qly", hoanhap::policy::Role::Manager, "40").await;
+    let server = TestServer::start(state).await;
+    let sw = Api::login(&server, "sw.vinh").await;
+    open_case(&sw, intake()).await;
+    open_case(&sw, person("Trần Thị Thử", "1992-05-06")).await;
+    let manager = Api::login(&server, "qly").await;
+    let res = manager
+        .post("/api/v1/stats/releases", json!({"period": "2024-H1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    server.stop().await;
+    let identity = source.settings.key_files().identity;
+    let first = source.dir.path().join("sqlite.age");
+    assert_ok(&run_command(
+        with_ledger(
+            command(&source, &["backup", "--output", first.to_str().unwrap()]),
+            &source.settings,
+        ),
+        "",
+    ));
+
+    // SQLite → PostgreSQL.
+    let pg = Target::new(source.settings.ledger_path(), true).await;
+    assert!(pg.db.is_postgres());
+    std::fs::create_dir_all(pg.dir.path().join("data")).unwrap();
+    copy_keys(&source.settings, &pg.settings());
+    assert_ok(&run_command(
+        pg.command(&["restore", "--input", first.to_str().unwrap()]),
+        "",
+    ));
+    let second = source.dir.path().join("postgres.age");
+    assert_ok(&run_command(
+        pg.command(&["backup", "--output", second.to_str().unwrap()]),
+        "",
+    ));
+
+    // PostgreSQL → SQLite.
+    let back = Target::new(source.settings.ledger_path(), false).await;
+    std::fs::create_dir_all(back.dir.path().join("data")).unwrap();
+    copy_keys(&source.settings, &back.settings());
+    assert_ok(&run_command(
+        back.command(&["restore", "--input", second.to_str().unwrap()]),
+        "",
+    ));
+    let third = source.dir.path().join("again.age");
+    assert_ok(&run_command(
+        back.command(&["backup", "--output", third.to_str().unwrap()]),
+        "",
+    ));
+
+    // The same rows each way, audit entries aside (each restore and backup adds its own),
+    // the same release bytes among them, and every chain verifies.
+    let strip = |plain: String| -> Vec<String> {
+        let mut in_audit = false;
+        rows_of(&plain)
+            .into_iter()
+            .filter(|l| {
+                if l.starts_with("{\"table\":") {
+                    in_audit = l.contains("\"table\":\"audit_log\"") || l.contains("\"table\":\"audit_head\"");
+                    return true;
+                }
+                !in_audit && !l.starts_with("{\"manifest\"")
+            })
+            .collect()
+    };
+    let (a, b, c) = (
+        strip(decrypt(&first, &identity)),
+        strip(decrypt(&second, &identity)),
+        strip(decrypt(&third, &identity)),
+    );
+    assert!(a.iter().any(|l| l.contains("2024-H1")), "no release in the backup");
+    assert_eq!(a, b, "SQLite → PostgreSQL changed rows");
+    assert_eq!(a, c, "PostgreSQL → SQLite changed rows");
+    for settings in [pg.settings(), back.settings()] {
+        let state = hoanhap::open(settings).await.unwrap();
+        assert!(matches!(
+            state.audit_log.verify().await.unwrap(),
+            hoanhap::audit::Verification::Intact { .. }
+        ));
+    }
+}
