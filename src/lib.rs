@@ -127,6 +127,8 @@ pub enum StartupError {
     Policy(#[from] PolicyError),
     #[error("cannot seed the areas: {0}")]
     Seed(#[from] areas::SeedError),
+    #[error(transparent)]
+    Keys(#[from] keys::store::KeyStoreError),
 }
 
 /// Creates the keys when neither key file exists yet, so that the first `serve` on an
@@ -159,9 +161,8 @@ pub fn ensure_keys(settings: &Settings) -> Result<bool, CryptoError> {
 pub async fn open(settings: Settings) -> Result<AppState, StartupError> {
     let policy = Arc::new(load_policies(&settings)?);
     let files = settings.key_files();
-    let keyring = Arc::new(Keyring::load(&files)?);
     let db = Db::connect(&settings.database_url()?).await?;
-    check_key(&db, &keyring, &files.master.display().to_string()).await?;
+    let keyring = Arc::new(load_keyring(&db, &files).await?);
     if areas::seed_if_empty(&db, settings.programme.area_seed).await? {
         tracing::info!(seed = ?settings.programme.area_seed, "seeded the areas");
     }
@@ -173,7 +174,13 @@ pub async fn open(settings: Settings) -> Result<AppState, StartupError> {
         settings.programme.code_prefix.clone(),
         erasures::LedgerFile::new(settings.ledger_path()),
     );
-    let audit_log = AuditLog::start(db.clone(), keyring.audit_key().clone());
+    let (audit_keys, checkpoint_keys) = {
+        let mut conn = db.pool.acquire().await.map_err(DbError::from)?;
+        let audit = keys::store::chain_keys(&mut conn, &keyring, crypto::Chain::Audit).await?;
+        let retired = keys::store::retired_opened(&mut conn, &keyring, crypto::Chain::Checkpoint).await?;
+        (audit, audit::CheckpointKeys::new(&keyring, retired))
+    };
+    let audit_log = AuditLog::start(db.clone(), audit_keys, checkpoint_keys);
     Ok(AppState {
         settings: Arc::new(settings),
         db,
@@ -191,6 +198,40 @@ pub fn load_policies(settings: &Settings) -> Result<PolicyEngine, PolicyError> {
     match &settings.policy_dir {
         Some(dir) => PolicyEngine::load(dir),
         None => PolicyEngine::embedded(),
+    }
+}
+
+/// The keyring the database was created with (or last rotated to). A key rotation killed
+/// before its commit left a `master.age.new` the database does not know: it is deleted. One
+/// killed after its commit left the database on the key of `master.age.new`: the rotation
+/// is finished by renaming it over `master.age`.
+async fn load_keyring(db: &Db, files: &crypto::KeyFiles) -> Result<Keyring, StartupError> {
+    let staged = keys::service::staged(files);
+    let current = Keyring::load(files)?;
+    match check_key(db, &current, &files.master.display().to_string()).await {
+        Ok(()) => {
+            if staged.exists() {
+                std::fs::remove_file(&staged).map_err(|source| CryptoError::Io {
+                    path: staged.display().to_string(),
+                    source,
+                })?;
+                tracing::warn!(staged = %staged.display(), "deleted the new key of a key rotation that did not commit");
+            }
+            Ok(current)
+        }
+        Err(mismatch @ StartupError::KeyMismatch { .. }) if staged.exists() => {
+            let next = Keyring::load(&crypto::KeyFiles {
+                identity: files.identity.clone(),
+                master: staged.clone(),
+            })?;
+            if check_key(db, &next, &staged.display().to_string()).await.is_err() {
+                return Err(mismatch);
+            }
+            keys::service::finish(files)?;
+            tracing::warn!(key_id = %next.key_id(), "finished a key rotation that stopped after its commit");
+            Ok(next)
+        }
+        Err(e) => Err(e),
     }
 }
 

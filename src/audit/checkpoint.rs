@@ -74,9 +74,35 @@ fn message(format: &str, seq: i64, mac: &str, at: &str, key_id: &str) -> Vec<u8>
     format!("{format}\n{seq}\n{mac}\n{at}\n{key_id}").into_bytes()
 }
 
+/// The keys of this installation that sign checkpoints: the current one and those retired
+/// by key rotations, each known by its key id.
+pub struct CheckpointKeys {
+    keys: Vec<(String, ring::hmac::Key)>,
+}
+
+impl std::fmt::Debug for CheckpointKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckpointKeys")
+            .field("key_ids", &self.keys.iter().map(|(id, _)| id).collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl CheckpointKeys {
+    pub fn new(keyring: &Keyring, retired: Vec<(String, ring::hmac::Key)>) -> Self {
+        let mut keys = retired;
+        keys.push((keyring.key_id().to_owned(), keyring.checkpoint_key()));
+        Self { keys }
+    }
+
+    fn get(&self, key_id: &str) -> Option<&ring::hmac::Key> {
+        self.keys.iter().find(|(id, _)| id == key_id).map(|(_, k)| k)
+    }
+}
+
 impl Checkpoint {
-    /// Parses a checkpoint file and checks its signature against this installation's key.
-    pub fn parse(text: &str, keyring: &Keyring) -> Result<Self, CheckpointError> {
+    /// Parses a checkpoint file and checks its signature against this installation's keys.
+    pub fn parse(text: &str, keyring: &CheckpointKeys) -> Result<Self, CheckpointError> {
         if text.len() > MAX_LEN {
             return Err(CheckpointError::Malformed);
         }
@@ -86,7 +112,7 @@ impl Checkpoint {
     }
 
     /// Checks the form and the signature.
-    pub fn check(&self, keyring: &Keyring) -> Result<(), CheckpointError> {
+    pub fn check(&self, keys: &CheckpointKeys) -> Result<(), CheckpointError> {
         let hex_of = |s: &str| hex::decode(s).ok();
         if self.format != FORMAT || self.seq < 1 || self.at.len() > 40 {
             return Err(CheckpointError::Malformed);
@@ -97,11 +123,11 @@ impl Checkpoint {
         if mac.len() != 32 || signature.len() != 32 {
             return Err(CheckpointError::Malformed);
         }
-        if self.key_id != keyring.key_id() {
+        let Some(key) = keys.get(&self.key_id) else {
             return Err(CheckpointError::OtherKey);
-        }
+        };
         let signed = message(&self.format, self.seq, &self.mac, &self.at, &self.key_id);
-        if !keyring.verify_checkpoint(&signed, &signature) {
+        if ring::hmac::verify(key, &signed, &signature).is_err() {
             return Err(CheckpointError::BadSignature);
         }
         Ok(())
@@ -220,8 +246,12 @@ impl From<&Report> for ReportBody {
 
 /// Verifies the chain, then that every release head and the checkpoint (already checked
 /// with [`Checkpoint::parse`] or [`Checkpoint::check`]) are entries of it. Read only.
-pub async fn report(db: &Db, key: &ring::hmac::Key, checkpoint: Option<&Checkpoint>) -> Result<Report, AuditError> {
-    let chain = super::verify(db, key).await?;
+pub async fn report(
+    db: &Db,
+    keys: &crate::crypto::ChainKeys,
+    checkpoint: Option<&Checkpoint>,
+) -> Result<Report, AuditError> {
+    let chain = super::verify(db, keys).await?;
     let rows = sqlx::query("SELECT id, audit_head FROM stats_releases ORDER BY published_at, id")
         .fetch_all(&db.pool)
         .await?;

@@ -14,9 +14,12 @@ use serde::Serialize;
 use sqlx::Row;
 use tokio::sync::{mpsc, oneshot};
 
+use std::sync::Arc;
+
+use crate::crypto::ChainKeys;
 use crate::db::{Db, timestamp};
 
-pub use checkpoint::{Checkpoint, CheckpointError, Report, ReportBody};
+pub use checkpoint::{Checkpoint, CheckpointError, CheckpointKeys, Report, ReportBody};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -152,15 +155,27 @@ type Reply = oneshot::Sender<Result<i64, String>>;
 pub struct AuditLog {
     sender: mpsc::Sender<(Event, DateTime<Utc>, Reply)>,
     db: Db,
-    key: hmac::Key,
+    keys: Arc<ChainKeys>,
+    checkpoint_keys: Arc<CheckpointKeys>,
 }
 
 impl AuditLog {
-    /// Starts the writer task on the current runtime.
-    pub fn start(db: Db, key: hmac::Key) -> Self {
+    /// Starts the writer task on the current runtime. New entries are signed with the
+    /// current key of `keys`; entries from before a key rotation verify with theirs.
+    pub fn start(db: Db, keys: ChainKeys, checkpoint_keys: CheckpointKeys) -> Self {
         let (sender, receiver) = mpsc::channel(4096);
-        tokio::spawn(writer(db.clone(), key.clone(), receiver));
-        Self { sender, db, key }
+        tokio::spawn(writer(db.clone(), keys.current().clone(), receiver));
+        Self {
+            sender,
+            db,
+            keys: Arc::new(keys),
+            checkpoint_keys: Arc::new(checkpoint_keys),
+        }
+    }
+
+    /// The keys a kept checkpoint may be signed with (this key's and retired ones).
+    pub fn checkpoint_keys(&self) -> &CheckpointKeys {
+        &self.checkpoint_keys
     }
 
     /// Appends one entry and waits until it is committed. An error means the entry is not
@@ -189,13 +204,13 @@ impl AuditLog {
 
     /// Checks every entry's MAC in order, and that the head matches the last entry.
     pub async fn verify(&self) -> Result<Verification, AuditError> {
-        verify(&self.db, &self.key).await
+        verify(&self.db, &self.keys).await
     }
 
     /// Verifies the chain, the head stored in every statistics release and, when given,
     /// an auditor's checkpoint (its signature already checked).
     pub async fn report(&self, checkpoint: Option<&Checkpoint>) -> Result<Report, AuditError> {
-        checkpoint::report(&self.db, &self.key, checkpoint).await
+        checkpoint::report(&self.db, &self.keys, checkpoint).await
     }
 
     /// Takes a checkpoint: verifies the chain, records `event` (its outcome set here), then
@@ -344,7 +359,7 @@ async fn write_batch(db: &Db, key: &hmac::Key, batch: &[(Event, DateTime<Utc>, R
 }
 
 /// Walks the chain in pages so a long trail does not load into memory at once.
-pub async fn verify(db: &Db, key: &hmac::Key) -> Result<Verification, AuditError> {
+pub async fn verify(db: &Db, keys: &ChainKeys) -> Result<Verification, AuditError> {
     const PAGE: i64 = 2000;
     let mut previous: Vec<u8> = Vec::new();
     let mut expected_seq = 1;
@@ -361,7 +376,7 @@ pub async fn verify(db: &Db, key: &hmac::Key) -> Result<Verification, AuditError
         for row in &rows {
             let entry = decode(row)?;
             let stored: Vec<u8> = row.try_get("mac")?;
-            let computed = entry.mac(key, &previous);
+            let computed = entry.mac(keys.for_seq(entry.seq), &previous);
             if entry.seq != expected_seq || computed != stored {
                 return Ok(Verification::Broken {
                     ok: false,

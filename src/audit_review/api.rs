@@ -99,7 +99,10 @@ async fn verify_checkpoint(
     ApiJson(request): ApiJson<VerifyRequest>,
 ) -> Result<Json<ReportBody>, ApiError> {
     service::open(&user).await?;
-    let checked = request.checkpoint.check(&state.keyring).map(|()| request.checkpoint);
+    let checked = request
+        .checkpoint
+        .check(state.audit_log.checkpoint_keys())
+        .map(|()| request.checkpoint);
     let (report, _) = service::verify_checkpoint(&state, &user, Some(checked)).await?;
     Ok(Json(ReportBody::from(&report)))
 }

@@ -11,6 +11,7 @@
 pub mod format;
 pub mod schema;
 pub mod service;
+pub mod store;
 
 pub use format::{FORMAT, Header, Manifest};
 pub use service::{BackupError, backup, restore};

@@ -298,7 +298,7 @@ fn read_checkpoint(path: &std::path::Path, state: &AppState) -> Result<Checkpoin
     file.take(checkpoint::MAX_LEN as u64 + 1)
         .read_to_string(&mut text)
         .map_err(|_| format!("{}: {}", path.display(), CheckpointError::Malformed))?;
-    Checkpoint::parse(&text, &state.keyring).map_err(|e| format!("{}: {e}", path.display()))
+    Checkpoint::parse(&text, state.audit_log.checkpoint_keys()).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Exit 0 printing the number of entries, or 1 naming the first bad entry, each release

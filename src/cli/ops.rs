@@ -25,6 +25,10 @@ pub enum ErasuresCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
+    /// Replace the master key (stop the servers first): data keys re-wrapped, blind indexes
+    /// recomputed, account secrets re-sealed, master.age replaced; the audit trail and the
+    /// erasure ledger keep verifying.
+    Rotate,
     /// Show, add or remove the recovery recipients master.age is encrypted to.
     Recipients {
         #[command(subcommand)]
@@ -44,7 +48,10 @@ pub enum RecipientsCommand {
 
 pub async fn keys(command: KeysCommand, settings: Settings) -> Result<ExitCode, String> {
     let files = settings.key_files();
-    let KeysCommand::Recipients { command } = command;
+    let command = match command {
+        KeysCommand::Rotate => return rotate(settings).await,
+        KeysCommand::Recipients { command } => command,
+    };
     let current = files
         .recovery_recipients(&settings.keys.recovery_recipients)
         .map_err(|e| e.to_string())?;
@@ -90,6 +97,49 @@ pub async fn keys(command: KeysCommand, settings: Settings) -> Result<ExitCode, 
     if next.is_empty() {
         eprintln!("warning: no recovery recipient left; losing the server identity loses all client data");
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `hoanhap keys rotate`.
+async fn rotate(settings: Settings) -> Result<ExitCode, String> {
+    let files = settings.key_files();
+    let recovery = files
+        .recovery_recipients(&settings.keys.recovery_recipients)
+        .map_err(|e| e.to_string())?;
+    let state = crate::open(settings.clone()).await.map_err(|e| e.to_string())?;
+    eprintln!(
+        "rotating key {}: stop every server of this installation first",
+        state.keyring.key_id()
+    );
+    let rotated = crate::keys::service::rotate(&state.db, &files, &state.keyring, &recovery)
+        .await
+        .map_err(|e| format!("{e}; the installation still opens with its old key"))?;
+    drop(state);
+    let state = crate::open(settings).await.map_err(|e| e.to_string())?;
+    state
+        .audit_log
+        .append(
+            Event::new(CLI_ACTOR, actions::KEYS_ROTATE, Outcome::Success).reason(&format!(
+                "key {} replaced by {}: {} clients, {} accounts",
+                rotated.old_key_id, rotated.new_key_id, rotated.clients, rotated.accounts
+            )),
+            state.clock.now(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    let chain = state.audit_log.verify().await.map_err(|e| e.to_string())?;
+    println!(
+        "master key {} replaced by {}: {} client data keys re-wrapped and blind indexes recomputed, {} account          secrets re-sealed; audit trail {}",
+        rotated.old_key_id,
+        rotated.new_key_id,
+        rotated.clients,
+        rotated.accounts,
+        match chain {
+            crate::audit::Verification::Intact { .. } => "intact",
+            crate::audit::Verification::Broken { .. } => "BROKEN: run hoanhap audit verify",
+        }
+    );
+    println!("take a backup now: older backups restore only with the old master.age");
     Ok(ExitCode::SUCCESS)
 }
 

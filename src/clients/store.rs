@@ -880,3 +880,59 @@ pub async fn delete_client_rows(conn: &mut sqlx::AnyConnection, id: &str) -> Res
         .fetch_optional(&mut *conn)
         .await
 }
+
+/// Key rotation, inside the rotation's transaction: every client's data key unwrapped with
+/// `old` and wrapped with `new`, and her blind indexes computed again with `new` from the
+/// identity fields they index (opened with her data key, which does not change). Pages
+/// through the clients so memory stays flat. Returns how many clients were re-keyed.
+pub async fn rekey_clients(conn: &mut sqlx::AnyConnection, old: &Keyring, new: &Keyring) -> Result<u64, StoreError> {
+    const PAGE: i64 = 500;
+    let mut after = String::new();
+    let mut done = 0;
+    loop {
+        let rows = sqlx::query(
+            "SELECT k.client_id, k.wrapped_key, c.full_name_sealed, c.date_of_birth_sealed, c.id_number_sealed \
+             FROM client_keys k JOIN clients c ON c.id = k.client_id WHERE k.client_id > $1 \
+             ORDER BY k.client_id LIMIT $2",
+        )
+        .bind(&after)
+        .bind(PAGE)
+        .fetch_all(&mut *conn)
+        .await?;
+        for row in &rows {
+            let id: String = row.try_get("client_id")?;
+            let key = old.unwrap(&row.try_get::<Vec<u8>, _>("wrapped_key")?, &id)?;
+            let open = |column: &str, sealed: Option<Vec<u8>>| {
+                sealed
+                    .map(|s| key.open_string(field(column, &id), &s).map(Pii::new))
+                    .transpose()
+            };
+            let name = open("full_name", row.try_get("full_name_sealed")?)?;
+            let dob = open("date_of_birth", row.try_get("date_of_birth_sealed")?)?;
+            let id_number = open("id_number", row.try_get("id_number_sealed")?)?;
+            let blind = new.blind_index();
+            let bi_name_dob = match (&name, &dob) {
+                (Some(n), Some(d)) => Some(blind.name_dob(n.expose(), d.expose())),
+                _ => None,
+            };
+            let bi_id = id_number.as_ref().and_then(|n| blind.id_number(n.expose()));
+            sqlx::query("UPDATE client_keys SET wrapped_key = $1, master_key_id = $2 WHERE client_id = $3")
+                .bind(new.wrap(&key, &id)?)
+                .bind(new.key_id())
+                .bind(&id)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query("UPDATE clients SET bi_name_dob = $1, bi_id_number = $2 WHERE id = $3")
+                .bind(bi_name_dob)
+                .bind(bi_id)
+                .bind(&id)
+                .execute(&mut *conn)
+                .await?;
+            done += 1;
+            after = id;
+        }
+        if (rows.len() as i64) < PAGE {
+            return Ok(done);
+        }
+    }
+}

@@ -295,7 +295,7 @@ pub(crate) fn decrypt_master_bytes(
     identity: &age::x25519::Identity,
 ) -> Result<MasterKey, CryptoError> {
     let shown = || shown.to_owned();
-    let decryptor = age::Decryptor::new(&bytes[..]).map_err(|e| CryptoError::MasterKeyDamaged {
+    let decryptor = age::Decryptor::new(bytes).map_err(|e| CryptoError::MasterKeyDamaged {
         path: shown(),
         reason: e.to_string(),
     })?;

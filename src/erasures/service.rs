@@ -121,10 +121,10 @@ pub async fn reconcile(state: &AppState) -> Result<Reapplied, LedgerError> {
 
 /// Logs and audits what [`reapply`] did, once its transaction is committed.
 pub async fn record(state: &AppState, outcome: &Reapplied) -> Result<(), LedgerError> {
-    if !outcome.erased_again.is_empty() {
-        if let Err(e) = state.db.truncate_wal().await {
-            tracing::warn!(error = %e, "WAL not truncated after erasing again");
-        }
+    if !outcome.erased_again.is_empty()
+        && let Err(e) = state.db.truncate_wal().await
+    {
+        tracing::warn!(error = %e, "WAL not truncated after erasing again");
     }
     for code in &outcome.erased_again {
         tracing::warn!(%code, "erased again from the erasure ledger: the client had come back with restored data");

@@ -3,4 +3,5 @@
 //! `hoanhap keys recipients`.
 
 pub mod recipients;
+pub mod service;
 pub mod store;

@@ -152,7 +152,7 @@ async fn verify_checkpoint_page(
 ) -> Result<Response, PageError> {
     service::open(&page.user).await?;
     let text = form.text("checkpoint");
-    let pasted = (!text.is_empty()).then(|| Checkpoint::parse(&text, &state.keyring));
+    let pasted = (!text.is_empty()).then(|| Checkpoint::parse(&text, state.audit_log.checkpoint_keys()));
     match service::verify_checkpoint(&state, &page.user, pasted).await {
         Ok((report, checkpoint)) => {
             let verified = Verified::new(&report, Some(&checkpoint));
