@@ -187,6 +187,18 @@ async fn serve(settings: Settings) -> Result<ExitCode, String> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    if let Some(address) = state.settings.metrics_listen {
+        let metrics = tokio::net::TcpListener::bind(address)
+            .await
+            .map_err(|e| format!("cannot listen on {address} for metrics: {e}"))?;
+        let app = crate::metrics::app(state.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(metrics, app).await {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        });
+        tracing::info!(%address, "metrics on /metrics");
+    }
     admin::announce_setup(&state, listener.local_addr().unwrap_or(listen)).await?;
     tracing::info!(%listen, "hoanhap is serving");
     crate::serve(listener, state, crate::shutdown_signal())

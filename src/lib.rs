@@ -25,6 +25,7 @@ pub mod erasures;
 pub mod error;
 mod health;
 pub mod keys;
+pub mod metrics;
 pub mod moves;
 pub mod needs;
 pub mod pages;
@@ -373,6 +374,7 @@ pub fn app(state: AppState) -> Router {
         .layer(sessions)
         .layer(axum::middleware::from_fn(web::error::localise_errors))
         .layer(axum::middleware::from_fn_with_state(settings, web::security_headers))
+        .layer(axum::middleware::from_fn(metrics::record))
         .layer(web::trace_layer())
         .layer(axum::middleware::from_fn(web::request_id))
 }

@@ -173,6 +173,11 @@ impl AuditLog {
         }
     }
 
+    /// Entries sent to the writer and not yet taken by it (for `/metrics`).
+    pub fn queue_depth(&self) -> usize {
+        self.sender.max_capacity() - self.sender.capacity()
+    }
+
     /// The keys a kept checkpoint may be signed with (this key's and retired ones).
     pub fn checkpoint_keys(&self) -> &CheckpointKeys {
         &self.checkpoint_keys
@@ -292,7 +297,9 @@ fn decode(row: &sqlx::any::AnyRow) -> Result<Entry, sqlx::Error> {
 async fn writer(db: Db, key: hmac::Key, mut receiver: mpsc::Receiver<(Event, DateTime<Utc>, Reply)>) {
     let mut batch = Vec::new();
     while receiver.recv_many(&mut batch, 512).await > 0 {
+        let started = std::time::Instant::now();
         let result = write_batch(&db, &key, &batch).await;
+        crate::metrics::audit_written(started.elapsed().as_secs_f64());
         for (i, (_, _, reply)) in batch.drain(..).enumerate() {
             let answer = match &result {
                 Ok(first) => Ok(first + i as i64),

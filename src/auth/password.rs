@@ -67,6 +67,15 @@ pub fn max_concurrent() -> usize {
     2 * cores
 }
 
+/// Password checks running and waiting for a permit (for `/metrics`).
+pub fn gate_state() -> (usize, usize) {
+    let gate = gate();
+    (
+        max_concurrent().saturating_sub(gate.permits.available_permits()),
+        gate.waiting.load(std::sync::atomic::Ordering::Acquire),
+    )
+}
+
 /// Whether every permit is taken and the queue is full: a login then is shed before it
 /// costs the database anything.
 pub fn saturated() -> bool {

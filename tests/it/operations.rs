@@ -610,3 +610,52 @@ async fn a_rotation_killed_at_any_moment_leaves_an_installation_that_opens() {
     // Some runs got through (or the kills all came too early to tell anything).
     assert!(seen_new > 0, "no rotation ever completed");
 }
+
+#[tokio::test]
+async fn metrics_are_scraped_on_their_own_listener_and_name_no_client() {
+    let w = world().await;
+    let sw = w.login("sw.vinh").await;
+    let client = open_case(&sw, intake()).await;
+    let (id, code) = (client["id"].as_str().unwrap(), client["code"].as_str().unwrap());
+    assert_eq!(get(&sw, &format!("/api/v1/clients/{id}")).await.0, 200);
+    assert_eq!(get(&sw, &format!("/api/v1/clients/{code}-no-such")).await.0, 404);
+    let wrong = crate::kit::http_client()
+        .post(w.server.url("/api/v1/session"))
+        .json(&json!({ "username": "sw.vinh", "password": "not the password" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    // Not on the application's listener.
+    assert_eq!(sw.get("/metrics").send().await.unwrap().status(), 404);
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let app = hoanhap::metrics::app(w.state().clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let res = reqwest::get(format!("http://{address}/metrics")).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
+    let text = res.text().await.unwrap();
+    for expected in [
+        "hoanhap_http_requests_total{method=\"GET\",route=\"/api/v1/clients/{id}\",status=\"200\"}",
+        "hoanhap_http_requests_total{method=\"GET\",route=\"/api/v1/clients/{id}\",status=\"404\"}",
+        "hoanhap_http_request_duration_seconds_bucket{route=\"/api/v1/clients/{id}\",le=\"+Inf\"}",
+        "hoanhap_audit_queue_depth ",
+        "hoanhap_audit_write_seconds_count ",
+        "hoanhap_db_connections{state=\"in_use\"}",
+        "hoanhap_password_checks{state=\"running\"}",
+    ] {
+        assert!(text.contains(expected), "{expected} missing from:\n{text}");
+    }
+    let failures: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("hoanhap_login_failures_total "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(failures >= 1);
+    for secret in [id, code, "sw.vinh", NAME, "127.0.0.1"] {
+        assert!(!text.contains(secret), "the metrics show {secret}");
+    }
+}

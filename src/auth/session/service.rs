@@ -71,6 +71,7 @@ pub async fn check_login(
     let account = account.filter(|a| password_ok && a.is_active());
     let Some(account) = account else {
         throttle::record_address_failure(&state.db, &address_key, now).await?;
+        crate::metrics::login_failed();
         state
             .audit(Event::new("anonymous", actions::LOGIN, Outcome::Failure).reason("invalid credentials"))
             .await?;
@@ -85,6 +86,7 @@ pub async fn check_login(
         if !mfa::verify_login_code(state, &account, code).await? {
             // The claim stays counted.
             throttle::record_address_failure(&state.db, &address_key, now).await?;
+            crate::metrics::login_failed();
             state
                 .audit(
                     Event::new(account.id.clone(), actions::LOGIN_SECOND_FACTOR, Outcome::Failure)
