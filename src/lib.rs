@@ -24,6 +24,7 @@ pub mod demo;
 pub mod erasures;
 pub mod error;
 mod health;
+pub mod jobs;
 pub mod keys;
 pub mod metrics;
 pub mod moves;
@@ -69,6 +70,8 @@ pub struct AppState {
     pub areas: AreaCatalogs,
     pub audit_log: AuditLog,
     pub clock: Clock,
+    /// This server's name among the servers of one database (job leases).
+    pub node_id: Arc<str>,
 }
 
 impl AppState {
@@ -191,6 +194,7 @@ pub async fn open(settings: Settings) -> Result<AppState, StartupError> {
         areas,
         audit_log,
         clock,
+        node_id: jobs::new_node_id().into(),
     })
 }
 

@@ -45,7 +45,11 @@ impl Histogram {
             let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{bound}\"}} {count}");
         }
         let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}", self.count);
-        let braces = if labels.is_empty() { String::new() } else { format!("{{{labels}}}") };
+        let braces = if labels.is_empty() {
+            String::new()
+        } else {
+            format!("{{{labels}}}")
+        };
         let _ = writeln!(out, "{name}_sum{braces} {}", self.sum);
         let _ = writeln!(out, "{name}_count{braces} {}", self.count);
     }
@@ -124,7 +128,11 @@ pub fn render(state: &AppState) -> String {
     out.push_str("# TYPE hoanhap_http_request_duration_seconds histogram\n");
     if let Ok(latency) = m.latency.lock() {
         for (route, h) in latency.iter() {
-            h.render(&mut out, "hoanhap_http_request_duration_seconds", &format!("route=\"{}\"", label(route)));
+            h.render(
+                &mut out,
+                "hoanhap_http_request_duration_seconds",
+                &format!("route=\"{}\"", label(route)),
+            );
         }
     }
     out.push_str("# HELP hoanhap_audit_queue_depth Audit entries waiting for the writer.\n");
@@ -139,11 +147,19 @@ pub fn render(state: &AppState) -> String {
     out.push_str("# TYPE hoanhap_db_connections gauge\n");
     let size = state.db.pool.size();
     let idle = u32::try_from(state.db.pool.num_idle()).unwrap_or(u32::MAX);
-    let _ = writeln!(out, "hoanhap_db_connections{{state=\"in_use\"}} {}", size.saturating_sub(idle));
+    let _ = writeln!(
+        out,
+        "hoanhap_db_connections{{state=\"in_use\"}} {}",
+        size.saturating_sub(idle)
+    );
     let _ = writeln!(out, "hoanhap_db_connections{{state=\"idle\"}} {idle}");
     out.push_str("# HELP hoanhap_login_failures_total Failed logins.\n");
     out.push_str("# TYPE hoanhap_login_failures_total counter\n");
-    let _ = writeln!(out, "hoanhap_login_failures_total {}", m.login_failures.load(Ordering::Relaxed));
+    let _ = writeln!(
+        out,
+        "hoanhap_login_failures_total {}",
+        m.login_failures.load(Ordering::Relaxed)
+    );
     let (running, waiting) = crate::auth::password::gate_state();
     out.push_str("# HELP hoanhap_password_checks Password checks (Argon2) running and waiting for a permit.\n");
     out.push_str("# TYPE hoanhap_password_checks gauge\n");
@@ -154,7 +170,10 @@ pub fn render(state: &AppState) -> String {
 
 async fn scrape(State(state): State<AppState>) -> impl IntoResponse {
     (
-        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         render(&state),
     )
 }

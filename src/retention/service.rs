@@ -161,6 +161,26 @@ pub async fn run(
     Ok(report)
 }
 
+/// The lease of the daily run: a little under a day, so the next day's tick (on any
+/// server) finds it expired.
+const LEASE_HOURS: i64 = 23;
+
+/// The daily run, on the one server that takes today's lease; `None` on the others.
+pub async fn run_daily(
+    state: &AppState,
+    policy: &RetentionPolicy,
+    now: DateTime<Utc>,
+) -> Result<Option<Report>, RetentionError> {
+    let until = now + chrono::Duration::hours(LEASE_HOURS);
+    let held = crate::jobs::store::take(&state.db, "retention", &state.node_id, now, until)
+        .await
+        .map_err(|e| RetentionError::Store(e.into()))?;
+    if !held {
+        return Ok(None);
+    }
+    run(state, policy, now, false).await.map(Some)
+}
+
 /// Runs the job now and then every day, on the current runtime. Fails at once if the
 /// retention policy does not load, so `serve` does not start with a broken one.
 pub fn spawn_daily(state: AppState) -> Result<tokio::task::JoinHandle<()>, RetentionError> {
@@ -170,8 +190,9 @@ pub fn spawn_daily(state: AppState) -> Result<tokio::task::JoinHandle<()>, Reten
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             interval.tick().await;
-            match run(&state, &policy, state.clock.now(), false).await {
-                Ok(report) => tracing::info!(
+            match run_daily(&state, &policy, state.clock.now()).await {
+                Ok(None) => tracing::info!("retention: another server holds today's run"),
+                Ok(Some(report)) => tracing::info!(
                     erased = report.cases.len(),
                     failed = report.failed.len(),
                     cutoff = %report.cutoff,

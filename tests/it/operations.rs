@@ -635,7 +635,12 @@ async fn metrics_are_scraped_on_their_own_listener_and_name_no_client() {
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let res = reqwest::get(format!("http://{address}/metrics")).await.unwrap();
     assert_eq!(res.status(), 200);
-    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
     let text = res.text().await.unwrap();
     for expected in [
         "hoanhap_http_requests_total{method=\"GET\",route=\"/api/v1/clients/{id}\",status=\"200\"}",
@@ -658,4 +663,93 @@ async fn metrics_are_scraped_on_their_own_listener_and_name_no_client() {
     for secret in [id, code, "sw.vinh", NAME, "127.0.0.1"] {
         assert!(!text.contains(secret), "the metrics show {secret}");
     }
+}
+
+#[tokio::test]
+async fn two_servers_on_one_database_share_logins_codes_the_audit_chain_and_the_daily_job() {
+    let mut env = TestEnv::new().await;
+    env.settings.auth.mfa_required_roles.clear();
+    let first = env.state().await;
+    let second = env.state().await;
+    crate::kit::add_user(&first, "sw.vinh", hoanhap::policy::Role::SocialWorker, "412").await;
+    let (a, b) = (
+        TestServer::start(first.clone()).await,
+        TestServer::start(second.clone()).await,
+    );
+
+    // A login on one is a session on the other.
+    let login = crate::kit::http_client()
+        .post(a.url("/api/v1/session"))
+        .json(&json!({ "username": "sw.vinh", "password": crate::kit::PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let cookie = login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let me = reqwest::Client::new()
+        .get(b.url("/api/v1/me"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+
+    // Intakes on both at once get distinct codes.
+    let (on_a, on_b) = (Api::login(&a, "sw.vinh").await, Api::login(&b, "sw.vinh").await);
+    let mut intakes = tokio::task::JoinSet::new();
+    for i in 0..24 {
+        let api = if i % 2 == 0 { on_a.clone() } else { on_b.clone() };
+        intakes.spawn(async move {
+            let res = api
+                .post("/api/v1/clients", person(&format!("Người Song Song {i}"), "1993-03-03"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 201);
+            res.json::<Value>().await.unwrap()["code"].as_str().unwrap().to_owned()
+        });
+    }
+    let mut codes = Vec::new();
+    while let Some(code) = intakes.join_next().await {
+        codes.push(code.unwrap());
+    }
+    codes.sort();
+    codes.dedup();
+    assert_eq!(codes.len(), 24, "two servers handed out one code twice");
+
+    // One audit chain, written by both, verifies.
+    assert!(matches!(
+        first.audit_log.verify().await.unwrap(),
+        hoanhap::audit::Verification::Intact { .. }
+    ));
+    assert!(matches!(
+        second.audit_log.verify().await.unwrap(),
+        hoanhap::audit::Verification::Intact { .. }
+    ));
+
+    // The daily job runs on one of them.
+    let policy = hoanhap::retention::RetentionPolicy::embedded().unwrap();
+    let now = first.clock.now();
+    let (x, y) = tokio::join!(
+        hoanhap::retention::run_daily(&first, &policy, now),
+        hoanhap::retention::run_daily(&second, &policy, now)
+    );
+    assert_eq!(
+        usize::from(x.unwrap().is_some()) + usize::from(y.unwrap().is_some()),
+        1,
+        "the daily job ran on both servers, or on none"
+    );
+    // The next day it runs again, once.
+    let tomorrow = now + chrono::Duration::days(1);
+    let x = hoanhap::retention::run_daily(&second, &policy, tomorrow).await.unwrap();
+    let y = hoanhap::retention::run_daily(&first, &policy, tomorrow).await.unwrap();
+    assert!(x.is_some() && y.is_none());
+    a.stop().await;
+    b.stop().await;
 }

@@ -238,6 +238,7 @@ pub async fn add_user(state: &AppState, username: &str, role: hoanhap::policy::R
 pub const PASSWORD: &str = "correct horse battery staple";
 
 /// A logged-in API client: cookie jar plus the CSRF token.
+#[derive(Clone)]
 pub struct Api {
     pub http: reqwest::Client,
     pub base: String,
