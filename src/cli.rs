@@ -191,7 +191,7 @@ async fn serve(settings: Settings) -> Result<ExitCode, String> {
         let metrics = tokio::net::TcpListener::bind(address)
             .await
             .map_err(|e| format!("cannot listen on {address} for metrics: {e}"))?;
-        let app = crate::metrics::app(state.clone());
+        let app = crate::metrics_app(state.clone());
         tokio::spawn(async move {
             if let Err(e) = axum::serve(metrics, app).await {
                 tracing::error!(error = %e, "the metrics listener stopped");

@@ -105,6 +105,10 @@ impl Error {
 
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
+        if crate::db::is_unavailable(&e) {
+            tracing::warn!(error = %e, "the database is unavailable");
+            return Self::Unavailable;
+        }
         Self::Internal(e.into())
     }
 }
@@ -117,12 +121,24 @@ impl From<CryptoError> for Error {
 
 impl From<tower_sessions::session::Error> for Error {
     fn from(e: tower_sessions::session::Error) -> Self {
+        if let tower_sessions::session::Error::Store(tower_sessions::session_store::Error::Backend(text)) = &e
+            && text.starts_with(crate::db::UNAVAILABLE)
+        {
+            tracing::warn!(error = %e, "the session store is unavailable");
+            return Self::Unavailable;
+        }
         Self::Internal(e.into())
     }
 }
 
 impl From<AuditError> for Error {
     fn from(e: AuditError) -> Self {
+        if let AuditError::Db(db) = &e
+            && crate::db::is_unavailable(db)
+        {
+            tracing::warn!(error = %e, "the database is unavailable");
+            return Self::Unavailable;
+        }
         Self::Internal(e.into())
     }
 }

@@ -383,6 +383,11 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(web::request_id))
 }
 
+/// The metrics listener's application (`metrics_listen`): `GET /metrics` only.
+pub fn metrics_app(state: AppState) -> Router {
+    Router::new().route("/metrics", get(metrics::scrape)).with_state(state)
+}
+
 /// Serves until `shutdown` completes, then lets requests in flight finish.
 pub async fn serve(
     listener: TcpListener,

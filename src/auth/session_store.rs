@@ -28,8 +28,12 @@ fn id_hash(id: &Id) -> String {
     hex::encode(digest::digest(&digest::SHA256, id.to_string().as_bytes()))
 }
 
-fn backend(e: impl std::fmt::Display) -> session_store::Error {
-    session_store::Error::Backend(e.to_string())
+fn backend(e: sqlx::Error) -> session_store::Error {
+    if crate::db::is_unavailable(&e) {
+        session_store::Error::Backend(format!("{}: {e}", crate::db::UNAVAILABLE))
+    } else {
+        session_store::Error::Backend(e.to_string())
+    }
 }
 
 /// Ends every session of a user (account disabled, password or second factor reset).
@@ -75,7 +79,8 @@ impl SessionStore for DbSessionStore {
         Ok(Some(Record {
             id: *session_id,
             data: serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?,
-            expiry_date: time::OffsetDateTime::from_unix_timestamp(expires_at).map_err(backend)?,
+            expiry_date: time::OffsetDateTime::from_unix_timestamp(expires_at)
+                .map_err(|e| session_store::Error::Decode(e.to_string()))?,
         }))
     }
 

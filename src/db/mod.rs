@@ -175,6 +175,24 @@ pub fn timestamp(at: chrono::DateTime<chrono::Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
+/// Begins the text of an error that means "the database does not answer" where only text
+/// travels (a session store's backend error), so the request is still answered 503.
+pub const UNAVAILABLE: &str = "database unavailable";
+
+/// Whether an error says the database cannot be reached right now (connection refused
+/// or lost, the pool timed out, PostgreSQL shutting down or starting): worth a 503 and a
+/// retry, not a 500.
+pub fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Tls(_) => true,
+        // SQLSTATE class 08 (connection exception) and 57P0x (admin shutdown, crash
+        // shutdown, cannot connect now).
+        sqlx::Error::Database(d) => d.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+        _ => false,
+    }
+}
+
 /// Whether an error is a unique-constraint violation (both engines).
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())

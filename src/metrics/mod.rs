@@ -14,7 +14,6 @@ use std::time::Instant;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 
 use crate::AppState;
 
@@ -168,7 +167,8 @@ pub fn render(state: &AppState) -> String {
     out
 }
 
-async fn scrape(State(state): State<AppState>) -> impl IntoResponse {
+/// `GET /metrics` (registered by [`crate::metrics_app`]).
+pub async fn scrape(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(
             axum::http::header::CONTENT_TYPE,
@@ -176,9 +176,4 @@ async fn scrape(State(state): State<AppState>) -> impl IntoResponse {
         )],
         render(&state),
     )
-}
-
-/// The metrics listener's application: `GET /metrics` only.
-pub fn app(state: AppState) -> axum::Router {
-    axum::Router::new().route("/metrics", get(scrape)).with_state(state)
 }

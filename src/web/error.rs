@@ -137,7 +137,10 @@ impl From<Error> for ApiError {
                 retry_after: Some(1),
                 ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy")
             },
-            Error::Unavailable => Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Error::Unavailable => Self {
+                retry_after: Some(5),
+                ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+            },
             Error::Internal(cause) => Self::internal(&cause),
         }
     }
@@ -185,15 +188,21 @@ pub async fn localise_errors(request: Request, next: Next) -> Response {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
                 StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
                 StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => "bad_request",
+                // A bare 500 comes from a layer, not a handler: the session store, when
+                // the database does not answer. Worth a retry.
+                StatusCode::INTERNAL_SERVER_ERROR | StatusCode::SERVICE_UNAVAILABLE => "unavailable",
                 s if s.is_server_error() => "internal",
                 _ => "bad_request",
             };
-            let status = if status == StatusCode::UNPROCESSABLE_ENTITY {
-                StatusCode::BAD_REQUEST
-            } else {
-                status
+            let status = match status {
+                StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
+                StatusCode::INTERNAL_SERVER_ERROR => StatusCode::SERVICE_UNAVAILABLE,
+                other => other,
             };
-            ApiError::new(status, code)
+            ApiError {
+                retry_after: (code == "unavailable").then_some(5),
+                ..ApiError::new(status, code)
+            }
         }
         None => return response,
     };

@@ -24,6 +24,7 @@ mod migration_twins;
 mod moves;
 mod openapi;
 mod operations;
+mod outage;
 mod pages;
 mod providers;
 mod referrals;

@@ -631,7 +631,7 @@ async fn metrics_are_scraped_on_their_own_listener_and_name_no_client() {
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let app = hoanhap::metrics::app(w.state().clone());
+    let app = hoanhap::metrics_app(w.state().clone());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let res = reqwest::get(format!("http://{address}/metrics")).await.unwrap();
     assert_eq!(res.status(), 200);
