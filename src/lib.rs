@@ -92,6 +92,24 @@ impl AppState {
             })
     }
 
+    /// Begins the transaction of a write whose audit entries commit with it
+    /// ([`AppState::commit_audited`]).
+    pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, error::Error> {
+        Ok(self.db.pool.begin().await?)
+    }
+
+    /// Appends `events` to the audit trail inside `tx`, the write's transaction, then
+    /// commits both: the write is not answered 2xx unless its entries are durable with it.
+    pub async fn commit_audited(
+        &self,
+        mut tx: sqlx::Transaction<'static, sqlx::Any>,
+        events: &[audit::Event],
+    ) -> Result<(), error::Error> {
+        self.audit_log.append_in(&mut tx, events, self.clock.now()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Appends several audit entries at once: they reach the writer together and commit in
     /// one batch, so an operation on many clients waits for one commit, not one each (and
     /// an intake with a hidden match takes no measurably longer than one without).

@@ -197,6 +197,19 @@ impl AuditLog {
             .map_err(AuditError::Write)
     }
 
+    /// Appends `events` inside the transaction of the write they record, so they commit
+    /// with it or not at all: a crash can lose neither the entry of a write that was
+    /// answered nor leave an entry of a write that was not. Call it last, just before the
+    /// commit: the chain's head stays locked until then.
+    pub async fn append_in(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        events: &[Event],
+        at: DateTime<Utc>,
+    ) -> Result<i64, sqlx::Error> {
+        write_entries(conn, self.keys.current(), events.iter().map(|e| (e, at))).await
+    }
+
     /// The current head: `seq:mac-hex`, stored with each statistics release.
     pub async fn head(&self) -> Result<String, AuditError> {
         let row = sqlx::query("SELECT seq, mac FROM audit_head WHERE id = 1")
@@ -316,17 +329,30 @@ async fn writer(db: Db, key: hmac::Key, mut receiver: mpsc::Receiver<(Event, Dat
 /// Writes a batch in one transaction; returns the first sequence number used.
 async fn write_batch(db: &Db, key: &hmac::Key, batch: &[(Event, DateTime<Utc>, Reply)]) -> Result<i64, sqlx::Error> {
     let mut tx = db.pool.begin().await?;
+    let first = write_entries(&mut tx, key, batch.iter().map(|(event, at, _)| (event, *at))).await?;
+    tx.commit().await?;
+    Ok(first)
+}
+
+/// Appends entries to the chain inside the caller's transaction; returns the first
+/// sequence number used. Updating the head first takes its lock (the write lock on
+/// SQLite, the row's on PostgreSQL) until that transaction ends, so appends take turns.
+async fn write_entries<'e>(
+    conn: &mut sqlx::AnyConnection,
+    key: &hmac::Key,
+    events: impl Iterator<Item = (&'e Event, DateTime<Utc>)>,
+) -> Result<i64, sqlx::Error> {
     let head = sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, mac")
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut *conn)
         .await?;
     let mut seq: i64 = head.try_get("seq")?;
     let mut previous: Vec<u8> = head.try_get("mac")?;
     let first = seq + 1;
-    for (event, at, _) in batch {
+    for (event, at) in events {
         seq += 1;
         let entry = Entry {
             seq,
-            at: timestamp(*at),
+            at: timestamp(at),
             actor: event.actor.clone(),
             actor_role: event.actor_role.clone(),
             action: event.action.clone(),
@@ -352,16 +378,15 @@ async fn write_batch(db: &Db, key: &hmac::Key, batch: &[(Event, DateTime<Utc>, R
         .bind(&entry.outcome)
         .bind(entry.flagged)
         .bind(&mac)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
         previous = mac;
     }
     sqlx::query("UPDATE audit_head SET seq = $1, mac = $2 WHERE id = 1")
         .bind(seq)
         .bind(&previous)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
-    tx.commit().await?;
     Ok(first)
 }
 

@@ -448,9 +448,10 @@ pub async fn intake(state: &AppState, user: &Authz, mut input: IntakeInput) -> R
         )
         .await?;
     let (shown, hidden) = partition_duplicates(user, matches).await?;
+    let mut tx = state.begin().await?;
     let created = state
         .clients
-        .intake(&new, &given, Some(user.id()), &hidden, now)
+        .intake(&mut tx, &new, &given, Some(user.id()), &hidden, now)
         .await?;
     let code = created.client.code.clone();
     let mut event = user.event(actions::CLIENT_CREATE, Outcome::Success).client(&code);
@@ -467,7 +468,7 @@ pub async fn intake(state: &AppState, user: &Authz, mut input: IntakeInput) -> R
             .reason(alerts::POSSIBLE_DUPLICATE)
             .flagged()
     }));
-    state.audit_all(events).await?;
+    state.commit_audited(tx, &events).await?;
     let client = reload(state, user, &created.client.id).await?;
     Ok(IntakeResult {
         client,
@@ -897,16 +898,17 @@ pub async fn erase(state: &AppState, user: &Authz, client_id: &str, input: &Eras
         errors.insert("reason".into(), "field-too_short");
     }
     v::finish(errors)?;
-    let code = state
-        .clients
-        .erase(&client.id, Some(user.id()), state.clock.now())
-        .await?;
+    let event = user
+        .event(actions::CLIENT_ERASE, Outcome::Success)
+        .reason(reason)
+        .flagged();
     state
-        .audit(
-            user.event(actions::CLIENT_ERASE, Outcome::Success)
-                .client(&code)
-                .reason(reason)
-                .flagged(),
+        .clients
+        .erase(
+            &client.id,
+            Some(user.id()),
+            state.clock.now(),
+            (&state.audit_log, event),
         )
         .await?;
     Ok(())

@@ -139,6 +139,11 @@ impl std::fmt::Debug for ClientKey {
 }
 
 impl ClientKey {
+    /// The client this key belongs to.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
     fn field<'a>(&'a self, table: &'a str, column: &'a str, row_id: &'a str) -> FieldRef<'a> {
         FieldRef {
             table,
@@ -208,7 +213,10 @@ impl ClientStore {
 
     /// Opens a case without recorded consents (tests, imports); see [`ClientStore::intake`].
     pub async fn create(&self, new: &NewClient, now: DateTime<Utc>) -> Result<Created, StoreError> {
-        self.intake(new, &[], None, &[], now).await
+        let mut tx = self.db.pool.begin().await?;
+        let created = self.intake(&mut tx, new, &[], None, &[], now).await?;
+        tx.commit().await?;
+        Ok(created)
     }
 
     /// Opens a case: allocates the next code for the intake year, creates and wraps a
@@ -220,6 +228,7 @@ impl ClientStore {
     /// Returns every possible duplicate (ids and codes, never content).
     pub async fn intake(
         &self,
+        tx: &mut Transaction<'_, Any>,
         new: &NewClient,
         consents: &[NewConsent],
         recorded_by: Option<&str>,
@@ -233,12 +242,10 @@ impl ClientStore {
         let blind = self.keyring.blind_index();
         let bi_name_dob = blind.name_dob(new.full_name.expose(), &dob);
         let bi_id = new.id_number.as_ref().and_then(|n| blind.id_number(n.expose()));
-        let duplicates = self.duplicates(&bi_name_dob, bi_id.as_deref(), None).await?;
         let band = age_band(new.date_of_birth, new.opened_on);
         let child = band == super::AgeBand::Under18;
         let ts = timestamp(now);
 
-        let mut tx = self.db.pool.begin().await?;
         // The write comes first so SQLite takes its write lock at once and waits for it,
         // rather than failing to upgrade a read lock under concurrent intakes.
         let seq: i64 = sqlx::query_scalar(
@@ -247,9 +254,12 @@ impl ClientStore {
         )
         .bind(&self.code_prefix)
         .bind(i64::from(new.opened_on.year()))
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?;
         let code = format!("{}-{}-{seq:05}", self.code_prefix, new.opened_on.year());
+        // Read in the transaction, after its first write: a second connection from the
+        // pool while this one is held could wait for ever under many intakes at once.
+        let duplicates = duplicates_in(&mut **tx, &bi_name_dob, bi_id.as_deref(), None).await?;
         let insert = sqlx::query(
             "INSERT INTO clients (id, code, area, status, eligible, age_band, opened_on, assigned_worker, \
              child_protection, version, created_at, updated_at, full_name_sealed, chosen_name_sealed, \
@@ -275,7 +285,7 @@ impl ClientStore {
         .bind(seal_opt(&key, "notes", &id, new.notes.as_ref())?)
         .bind(bi_name_dob)
         .bind(bi_id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await;
         if let Err(e) = insert {
             return Err(if is_fk_violation(&e) {
@@ -287,30 +297,30 @@ impl ClientStore {
         sqlx::query("INSERT INTO case_periods (client_id, opened_on) VALUES ($1, $2)")
             .bind(&id)
             .bind(new.opened_on.to_string())
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         sqlx::query("INSERT INTO client_areas (id, client_id, area, from_date, moved_at) VALUES ($1, $1, $2, $3, $4)")
             .bind(&id)
             .bind(&new.area)
             .bind(new.opened_on.to_string())
             .bind(&ts)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         sqlx::query("INSERT INTO client_keys (client_id, master_key_id, wrapped_key) VALUES ($1, $2, $3)")
             .bind(&id)
             .bind(self.keyring.key_id())
             .bind(wrapped)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         for consent in consents {
-            crate::consents::insert(&mut tx, &id, consent, recorded_by, now).await?;
+            crate::consents::insert(tx, &id, consent, recorded_by, now).await?;
         }
         if child {
-            super::alerts::raise(&mut tx, &id, super::alerts::CHILD_PROTECTION, recorded_by, now).await?;
+            super::alerts::raise(tx, &id, super::alerts::CHILD_PROTECTION, recorded_by, now).await?;
         }
         for matched in alert_matches {
             super::alerts::raise_related(
-                &mut tx,
+                tx,
                 &matched.id,
                 super::alerts::POSSIBLE_DUPLICATE,
                 recorded_by,
@@ -319,31 +329,11 @@ impl ClientStore {
             )
             .await?;
         }
-        let client = self.fetch(&mut tx, &id, FieldClasses::ALL).await?;
-        tx.commit().await?;
+        let client = self.fetch(tx, &id, FieldClasses::ALL).await?;
         Ok(Created {
             client,
             possible_duplicates: duplicates,
         })
-    }
-
-    /// Clients whose blind indexes match; the content is never compared in clear.
-    async fn duplicates(
-        &self,
-        name_dob: &[u8],
-        id_number: Option<&[u8]>,
-        except: Option<&str>,
-    ) -> Result<Vec<DuplicateMatch>, StoreError> {
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT id, code FROM clients WHERE (bi_name_dob = $1 OR (bi_id_number IS NOT NULL AND bi_id_number = $2)) \
-             AND id <> $3 ORDER BY code",
-        )
-        .bind(name_dob)
-        .bind(id_number)
-        .bind(except.unwrap_or(""))
-        .fetch_all(&self.db.pool)
-        .await?;
-        Ok(rows.into_iter().map(|(id, code)| DuplicateMatch { id, code }).collect())
     }
 
     /// Candidate duplicates for a name, birth date and optional ID number: ids and codes
@@ -357,7 +347,7 @@ impl ClientStore {
         let blind = self.keyring.blind_index();
         let bi = blind.name_dob(full_name, &date_of_birth.to_string());
         let bi_id = id_number.and_then(|n| blind.id_number(n));
-        self.duplicates(&bi, bi_id.as_deref(), None).await
+        duplicates_in(&self.db.pool, &bi, bi_id.as_deref(), None).await
     }
 
     pub async fn get(&self, id: &str, classes: FieldClasses) -> Result<Client, StoreError> {
@@ -544,7 +534,8 @@ impl ClientStore {
         Ok(client)
     }
 
-    /// Crypto-shredding: appends the erasure to the ledger (database and file) and deletes the wrapped
+    /// Crypto-shredding: appends the erasure to the ledger (database and file) and its
+    /// audit entry (`audit`, given its client code here) and deletes the wrapped
     /// data key and every row of the client (support logs, volunteer assignments,
     /// referrals and their events, needs, consents, case periods, break-glass grants,
     /// alerts, the client row), in one transaction; tables added later cascade from
@@ -553,10 +544,18 @@ impl ClientStore {
     /// truncated; see [`Db::truncate_wal`] for what PostgreSQL does and does not guarantee.
     /// The code is not reused because the sequence never goes back. Returns the erased
     /// client's code.
-    pub async fn erase(&self, id: &str, by: Option<&str>, now: DateTime<Utc>) -> Result<String, StoreError> {
+    pub async fn erase(
+        &self,
+        id: &str,
+        by: Option<&str>,
+        now: DateTime<Utc>,
+        audit: (&crate::audit::AuditLog, crate::audit::Event),
+    ) -> Result<String, StoreError> {
         let mut tx = self.db.pool.begin().await?;
         let code = delete_client_rows(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
         let entry = crate::erasures::store::append(&mut tx, self.keyring.erasure_key(), id, &code, by, now).await?;
+        let (log, event) = audit;
+        log.append_in(&mut tx, &[event.client(&code)], now).await?;
         tx.commit().await?;
         // The database holds the entry; the file catches up at the next start if this fails.
         if let Err(e) = self.ledger.append(std::slice::from_ref(&entry)) {
@@ -935,4 +934,23 @@ pub async fn rekey_clients(conn: &mut sqlx::AnyConnection, old: &Keyring, new: &
             return Ok(done);
         }
     }
+}
+
+/// Clients whose blind indexes match; the content is never compared in clear.
+async fn duplicates_in<'e>(
+    executor: impl sqlx::Executor<'e, Database = Any>,
+    name_dob: &[u8],
+    id_number: Option<&[u8]>,
+    except: Option<&str>,
+) -> Result<Vec<DuplicateMatch>, StoreError> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT id, code FROM clients WHERE (bi_name_dob = $1 OR (bi_id_number IS NOT NULL AND bi_id_number = $2)) \
+         AND id <> $3 ORDER BY code",
+    )
+    .bind(name_dob)
+    .bind(id_number)
+    .bind(except.unwrap_or(""))
+    .fetch_all(executor)
+    .await?;
+    Ok(rows.into_iter().map(|(id, code)| DuplicateMatch { id, code }).collect())
 }

@@ -52,14 +52,16 @@ pub async fn record(state: &AppState, user: &Authz, client_id: &str, input: &Con
     let client = user.require_client(client_id, Action::ConsentRecord).await?;
     let today = state.clock.today();
     let new = validate_input(&state.db, input, today).await?;
-    let mut conn = state.db.pool.acquire().await?;
-    let consent = insert(&mut conn, &client.id, &new, Some(user.id()), state.clock.now()).await?;
+    let mut tx = state.begin().await?;
+    let consent = insert(&mut tx, &client.id, &new, Some(user.id()), state.clock.now()).await?;
     state
-        .audit(
-            user.event(actions::CONSENT_RECORD, Outcome::Success)
+        .commit_audited(
+            tx,
+            &[user
+                .event(actions::CONSENT_RECORD, Outcome::Success)
                 .client(&client.code)
                 .object(&consent.id)
-                .reason(&new.scope),
+                .reason(&new.scope)],
         )
         .await?;
     Ok(consent)
@@ -89,7 +91,7 @@ pub async fn withdraw(
     }
     v::finish(errors)?;
     let now = state.clock.now();
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.begin().await?;
     if !store::mark_withdrawn(&mut tx, &client.id, consent_id, on, user.id()).await? {
         return Err(Error::conflict("already_withdrawn"));
     }
@@ -103,13 +105,14 @@ pub async fn withdraw(
         )
         .await?;
     }
-    tx.commit().await?;
     state
-        .audit(
-            user.event(actions::CONSENT_WITHDRAW, Outcome::Success)
+        .commit_audited(
+            tx,
+            &[user
+                .event(actions::CONSENT_WITHDRAW, Outcome::Success)
                 .client(&client.code)
                 .object(consent_id)
-                .reason(&consent.scope),
+                .reason(&consent.scope)],
         )
         .await?;
     get(&state.db, &client.id, consent_id, today)

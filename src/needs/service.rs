@@ -29,9 +29,11 @@ pub async fn record(state: &AppState, user: &Authz, client_id: &str, input: &Nee
     v::finish(errors)?;
     let category = input.category.clone().unwrap_or_default();
     let now = state.clock.now();
+    let key = state.clients.key(&client.id).await?;
+    let mut tx = state.begin().await?;
     let id = insert(
-        state,
-        &client.id,
+        &mut tx,
+        &key,
         &category,
         detail,
         assessed_on.unwrap_or(today),
@@ -40,10 +42,12 @@ pub async fn record(state: &AppState, user: &Authz, client_id: &str, input: &Nee
     )
     .await?;
     state
-        .audit(
-            user.event(actions::NEED_RECORD, Outcome::Success)
+        .commit_audited(
+            tx,
+            &[user
+                .event(actions::NEED_RECORD, Outcome::Success)
                 .client(&client.code)
-                .object(&id),
+                .object(&id)],
         )
         .await?;
     let classes = crate::clients::service::field_classes(user, &client);

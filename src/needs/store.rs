@@ -52,10 +52,11 @@ pub async fn list(state: &AppState, client_id: &str, classes: FieldClasses) -> R
     Ok(needs)
 }
 
-/// Stores a need (already validated); the detail is sealed before it is written.
+/// Stores a need (already validated) inside the caller's transaction; the detail is
+/// sealed with the client's key before it is written.
 pub async fn insert(
-    state: &AppState,
-    client_id: &str,
+    conn: &mut sqlx::AnyConnection,
+    key: &crate::clients::ClientKey,
     category: &str,
     detail: Option<&Pii>,
     assessed_on: NaiveDate,
@@ -63,28 +64,19 @@ pub async fn insert(
     now: DateTime<Utc>,
 ) -> Result<String, Error> {
     let id = uuid::Uuid::new_v4().to_string();
-    let sealed = match detail {
-        Some(d) => Some(
-            state
-                .clients
-                .key(client_id)
-                .await?
-                .seal(TABLE, DETAIL, &id, d.expose())?,
-        ),
-        None => None,
-    };
+    let sealed = detail.map(|d| key.seal(TABLE, DETAIL, &id, d.expose())).transpose()?;
     sqlx::query(
         "INSERT INTO needs (id, client_id, category, detail_sealed, assessed_on, recorded_by, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(&id)
-    .bind(client_id)
+    .bind(key.client_id())
     .bind(category)
     .bind(sealed)
     .bind(assessed_on.to_string())
     .bind(recorded_by)
     .bind(timestamp(now))
-    .execute(&state.db.pool)
+    .execute(&mut *conn)
     .await?;
     Ok(id)
 }

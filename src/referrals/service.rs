@@ -247,7 +247,7 @@ pub async fn create(state: &AppState, user: &Authz, client_id: &str, input: &New
     }
 
     let now = timestamp(state.clock.now());
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.begin().await?;
     store::insert(
         &mut tx,
         NewRow {
@@ -279,13 +279,13 @@ pub async fn create(state: &AppState, user: &Authz, client_id: &str, input: &New
             .await?;
         return Err(consent_missing(&category));
     }
-    tx.commit().await?;
-
     state
-        .audit(
-            user.event(Action::ReferralCreate.name(), Outcome::Success)
+        .commit_audited(
+            tx,
+            &[user
+                .event(Action::ReferralCreate.name(), Outcome::Success)
                 .client(&client.code)
-                .object(&id),
+                .object(&id)],
         )
         .await?;
     load(state, user, &client, &id).await
@@ -336,7 +336,7 @@ pub async fn transition(
         None => None,
     };
     let now = timestamp(state.clock.now());
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.begin().await?;
     let moved = store::insert_move(
         &mut tx,
         MoveRow {
@@ -356,12 +356,13 @@ pub async fn transition(
         tx.rollback().await?;
         return Err(Error::conflict("conflict"));
     }
-    tx.commit().await?;
     state
-        .audit(
-            user.event(Action::ReferralTransition.name(), Outcome::Success)
+        .commit_audited(
+            tx,
+            &[user
+                .event(Action::ReferralTransition.name(), Outcome::Success)
                 .client(&client.code)
-                .object(referral_id),
+                .object(referral_id)],
         )
         .await?;
     load(state, user, &client, referral_id).await

@@ -117,8 +117,7 @@ pub async fn due(state: &AppState, policy: &RetentionPolicy, now: DateTime<Utc>)
 }
 
 /// Erases every due case (or only lists them when `dry_run`). Each erasure is its own
-/// transaction followed by its audit entry; if the audit trail cannot be written the run
-/// stops there.
+/// transaction, its audit entry with it.
 pub async fn run(
     state: &AppState,
     policy: &RetentionPolicy,
@@ -137,18 +136,18 @@ pub async fn run(
         return Ok(report);
     }
     for case in cases {
-        match state.clients.erase(&case.client_id, Some(ACTOR), now).await {
-            Ok(code) => {
-                let event = Event::new(ACTOR, actions::RETENTION_ERASE, Outcome::Success)
-                    .client(&code)
-                    .reason(&format!(
-                        "closed on {}, kept {} years",
-                        case.closed_on, policy.closed_case_years
-                    ))
-                    .flagged();
-                state.audit_log.append(event, now).await?;
-                report.cases.push(case);
-            }
+        let event = Event::new(ACTOR, actions::RETENTION_ERASE, Outcome::Success)
+            .reason(&format!(
+                "closed on {}, kept {} years",
+                case.closed_on, policy.closed_case_years
+            ))
+            .flagged();
+        match state
+            .clients
+            .erase(&case.client_id, Some(ACTOR), now, (&state.audit_log, event))
+            .await
+        {
+            Ok(_) => report.cases.push(case),
             Err(crate::clients::StoreError::NotFound) => {
                 // Erased meanwhile (by a supervisor or another server).
             }

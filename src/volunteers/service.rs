@@ -113,8 +113,9 @@ pub async fn log_support(
         ),
         None => None,
     };
+    let mut tx = state.begin().await?;
     store::insert_support_log(
-        &state.db,
+        &mut tx,
         NewSupportLog {
             id: &id,
             client_id: &client.id,
@@ -135,7 +136,7 @@ pub async fn log_support(
     if follow_up {
         event = event.reason("needs_follow_up");
     }
-    state.audit(event).await?;
+    state.commit_audited(tx, &[event]).await?;
     let classes = crate::clients::service::field_classes(user, &client);
     support_logs(state, &client.id, classes, Some(user.id()))
         .await?

@@ -132,7 +132,7 @@ pub struct NewSupportLog<'a> {
     pub at: DateTime<Utc>,
 }
 
-pub async fn insert_support_log(db: &Db, log: NewSupportLog<'_>) -> Result<(), sqlx::Error> {
+pub async fn insert_support_log(conn: &mut sqlx::AnyConnection, log: NewSupportLog<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO support_logs (id, client_id, volunteer_id, kind, on_date, duration_minutes, note_sealed, \
          needs_follow_up, follow_up_done, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -147,7 +147,7 @@ pub async fn insert_support_log(db: &Db, log: NewSupportLog<'_>) -> Result<(), s
     .bind(log.needs_follow_up)
     .bind(false)
     .bind(timestamp(log.at))
-    .execute(&db.pool)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }

@@ -539,7 +539,12 @@ async fn a_key_rotation_keeps_every_record_readable_and_every_chain_verifying() 
     let state = hoanhap::open(settings.clone()).await.unwrap();
     let code = state
         .clients
-        .erase(again["id"].as_str().unwrap(), Some(&staff.sup), state.clock.now())
+        .erase(
+            again["id"].as_str().unwrap(),
+            Some(&staff.sup),
+            state.clock.now(),
+            (&state.audit_log, crate::kit::test_erasure()),
+        )
         .await
         .unwrap();
     assert!(

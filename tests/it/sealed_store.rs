@@ -199,7 +199,16 @@ async fn erasure_shreds_the_client_and_its_code_is_never_reused() {
         .await
         .unwrap();
 
-    let code = state.clients.erase(&client.id, None, Utc::now()).await.unwrap();
+    let code = state
+        .clients
+        .erase(
+            &client.id,
+            None,
+            Utc::now(),
+            (&state.audit_log, crate::kit::test_erasure()),
+        )
+        .await
+        .unwrap();
     assert_eq!(code, client.code);
     assert!(matches!(
         state.clients.get(&client.id, FieldClasses::ALL).await,

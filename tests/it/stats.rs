@@ -368,7 +368,16 @@ async fn build(state: &AppState) -> Vec<Person> {
     b.need(&x6, "vocational_training", "2024-01-15").await;
     b.referral(&x6, "vocational_training", &vt_reached).await;
     b.support(&x6, "2024-03-01").await;
-    state.clients.erase(&x6, None, chrono::Utc::now()).await.unwrap();
+    state
+        .clients
+        .erase(
+            &x6,
+            None,
+            chrono::Utc::now(),
+            (&state.audit_log, crate::kit::test_erasure()),
+        )
+        .await
+        .unwrap();
     let x7 = b.client("X7", "412", true, "2024-01-10", false).await;
     b.need(&x7, "vocational_training", "2024-01-15").await;
     b.referral(&x7, "vocational_training", &vt_reached).await;

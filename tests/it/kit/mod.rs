@@ -292,3 +292,12 @@ pub async fn server_without_mfa() -> (TestEnv, TestServer) {
     let server = TestServer::start(env.state().await).await;
     (env, server)
 }
+
+/// The audit entry of an erasure a test makes through the store.
+pub fn test_erasure() -> hoanhap::audit::Event {
+    hoanhap::audit::Event::new(
+        "test",
+        hoanhap::audit::actions::CLIENT_ERASE,
+        hoanhap::audit::Outcome::Success,
+    )
+}
