@@ -557,8 +557,9 @@ impl ClientStore {
         let (log, event) = audit;
         log.append_in(&mut tx, &[event.client(&code)], now).await?;
         tx.commit().await?;
-        // The database holds the entry; the file catches up at the next start if this fails.
-        if let Err(e) = self.ledger.append(std::slice::from_ref(&entry)) {
+        // The file takes this entry and any another server wrote since this one last
+        // appended, so it has no gap; if this fails, it catches up at the next start.
+        if let Err(e) = self.catch_up_ledger(entry.seq).await {
             tracing::error!(code = %code, error = %e, "erasure not yet in the ledger file");
         }
         // The erasure stands once committed; a WAL still held by a reader is truncated by a
@@ -569,6 +570,16 @@ impl ClientStore {
             Err(e) => tracing::warn!(client_id = %id, error = %e, "WAL not truncated after erasure"),
         }
         Ok(code)
+    }
+
+    /// Appends to the ledger file every entry of the database it lacks, up to `seq`.
+    async fn catch_up_ledger(&self, seq: i64) -> Result<(), String> {
+        let last = self.ledger.last_seq().map_err(|e| e.to_string())?;
+        let missing = crate::erasures::store::after(&self.db, last)
+            .await
+            .map_err(|e| e.to_string())?;
+        let missing: Vec<_> = missing.into_iter().filter(|e| e.seq <= seq).collect();
+        self.ledger.append(&missing).map_err(|e| e.to_string())
     }
 
     /// Closes an open case at `version`: the client row and its open case period, the end

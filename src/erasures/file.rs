@@ -74,6 +74,11 @@ impl LedgerFile {
         Ok(entries)
     }
 
+    /// The highest `seq` in the file, 0 if it holds none.
+    pub fn last_seq(&self) -> Result<i64, FileError> {
+        Ok(self.read()?.iter().map(|e| e.seq).max().unwrap_or(0))
+    }
+
     /// Appends entries and syncs them to disk. A last line cut short by a crash is cut
     /// off first, so the file stays one entry a line. Creates the file (mode 0600).
     pub fn append(&self, entries: &[LedgerEntry]) -> Result<(), FileError> {

@@ -52,23 +52,27 @@ pub async fn append(
 
 /// Every chained entry, in order.
 pub async fn entries(conn: &mut AnyConnection) -> Result<Vec<LedgerEntry>, sqlx::Error> {
-    sqlx::query(
-        "SELECT seq, client_id, code, erased_at, erased_by, mac FROM erasures WHERE seq IS NOT NULL ORDER BY seq",
-    )
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(|row| {
-        Ok(LedgerEntry {
-            seq: row.try_get("seq")?,
-            client_id: row.try_get("client_id")?,
-            code: row.try_get("code")?,
-            erased_at: row.try_get("erased_at")?,
-            erased_by: row.try_get("erased_by")?,
-            mac: row.try_get::<Option<Vec<u8>>, _>("mac")?.unwrap_or_default(),
+    entries_after(conn, 0).await
+}
+
+/// The chained entries after `seq`, in order.
+pub async fn entries_after(conn: &mut AnyConnection, seq: i64) -> Result<Vec<LedgerEntry>, sqlx::Error> {
+    sqlx::query("SELECT seq, client_id, code, erased_at, erased_by, mac FROM erasures WHERE seq > $1 ORDER BY seq")
+        .bind(seq)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(LedgerEntry {
+                seq: row.try_get("seq")?,
+                client_id: row.try_get("client_id")?,
+                code: row.try_get("code")?,
+                erased_at: row.try_get("erased_at")?,
+                erased_by: row.try_get("erased_by")?,
+                mac: row.try_get::<Option<Vec<u8>>, _>("mac")?.unwrap_or_default(),
+            })
         })
-    })
-    .collect()
+        .collect()
 }
 
 /// Records an entry the file holds and the database lacks (a backup older than the
@@ -111,8 +115,8 @@ pub async fn still_present(conn: &mut AnyConnection, client_ids: &[String]) -> R
     Ok(present)
 }
 
-/// The ledger entries in the database, for `serve`'s check at start.
-pub async fn all(db: &Db) -> Result<Vec<LedgerEntry>, sqlx::Error> {
+/// The ledger entries in the database after `seq` (what a file ending there lacks).
+pub async fn after(db: &Db, seq: i64) -> Result<Vec<LedgerEntry>, sqlx::Error> {
     let mut conn = db.pool.acquire().await?;
-    entries(&mut conn).await
+    entries_after(&mut conn, seq).await
 }

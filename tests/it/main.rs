@@ -15,6 +15,7 @@ mod browser;
 mod casework;
 mod cli;
 mod clients_api;
+mod crash;
 mod demo;
 mod erasure_residue;
 mod layout;

@@ -252,9 +252,14 @@ pub fn http_client() -> reqwest::Client {
 
 impl Api {
     pub async fn login(server: &TestServer, username: &str) -> Self {
+        Self::login_at(&format!("http://{}", server.addr), username).await
+    }
+
+    /// Logs in to a server at `base` (`http://127.0.0.1:PORT`), in this process or not.
+    pub async fn login_at(base: &str, username: &str) -> Self {
         let http = http_client();
         let res = http
-            .post(server.url("/api/v1/session"))
+            .post(format!("{base}/api/v1/session"))
             .json(&serde_json::json!({ "username": username, "password": PASSWORD }))
             .send()
             .await
@@ -263,7 +268,7 @@ impl Api {
         let body: serde_json::Value = res.json().await.unwrap();
         Self {
             http,
-            base: format!("http://{}", server.addr),
+            base: base.to_owned(),
             csrf: body["csrf_token"].as_str().unwrap().to_owned(),
             user: body["user"].clone(),
         }
