@@ -53,21 +53,20 @@ pub async fn break_glass(state: &AppState, user: &Authz, client: &str, reason: &
     let id = uuid::Uuid::new_v4().to_string();
     let granted_at = timestamp(now);
     let expires_at = timestamp(now + Duration::minutes(GRANT_MINUTES));
-    store::insert(&state.db, &id, user.id(), &client.id, reason, &granted_at, &expires_at).await?;
-    let audited = state
-        .audit(
-            user.event(Action::BreakGlass.name(), Outcome::Success)
+    // The grant and its audit entry commit together: no access without its entry.
+    let mut tx = state.begin().await?;
+    store::insert(&mut tx, &id, user.id(), &client.id, reason, &granted_at, &expires_at).await?;
+    state
+        .commit_audited(
+            tx,
+            &[user
+                .event(Action::BreakGlass.name(), Outcome::Success)
                 .client(&client.code)
                 .object(&id)
                 .reason(reason)
-                .flagged(),
+                .flagged()],
         )
-        .await;
-    if let Err(e) = audited {
-        // No access without its audit entry.
-        store::delete(&state.db, &id).await?;
-        return Err(e);
-    }
+        .await?;
     Ok(Grant {
         id,
         client_id: client.id,

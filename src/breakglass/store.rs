@@ -6,7 +6,7 @@ use super::model::Grant;
 use crate::db::{Db, Sql};
 
 pub async fn insert(
-    db: &Db,
+    conn: &mut sqlx::AnyConnection,
     id: &str,
     user_id: &str,
     client_id: &str,
@@ -24,16 +24,8 @@ pub async fn insert(
     .bind(reason)
     .bind(granted_at)
     .bind(expires_at)
-    .execute(&db.pool)
+    .execute(&mut *conn)
     .await?;
-    Ok(())
-}
-
-pub async fn delete(db: &Db, id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM break_glass_grants WHERE id = $1")
-        .bind(id)
-        .execute(&db.pool)
-        .await?;
     Ok(())
 }
 

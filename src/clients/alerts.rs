@@ -144,14 +144,19 @@ pub async fn get(db: &Db, id: &str) -> Result<Option<Alert>, sqlx::Error> {
 }
 
 /// Marks an alert as seen; false if it was already.
-pub async fn acknowledge(db: &Db, id: &str, by: &str, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+pub async fn acknowledge(
+    conn: &mut sqlx::AnyConnection,
+    id: &str,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
     let n = sqlx::query(
         "UPDATE case_alerts SET acknowledged_at = $1, acknowledged_by = $2 WHERE id = $3 AND acknowledged_at IS NULL",
     )
     .bind(timestamp(now))
     .bind(by)
     .bind(id)
-    .execute(&db.pool)
+    .execute(&mut *conn)
     .await?
     .rows_affected();
     Ok(n > 0)

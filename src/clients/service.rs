@@ -697,9 +697,10 @@ pub async fn update(
         eligible: input.eligible,
     };
     let now = state.clock.now();
+    let mut tx = state.begin().await?;
     let updated = state
         .clients
-        .update_by(&client.id, &patch, Some(user.id()), now)
+        .update_by(&mut tx, &client.id, &patch, Some(user.id()), now)
         .await?;
     let mut event = user
         .event(actions::CLIENT_UPDATE, Outcome::Success)
@@ -707,7 +708,7 @@ pub async fn update(
     if updated.child_protection && !current.child_protection {
         event = event.reason("child_protection").flagged();
     }
-    state.audit(event).await?;
+    state.commit_audited(tx, &[event]).await?;
     reload(state, user, &client.id).await
 }
 
@@ -784,9 +785,11 @@ pub async fn close(state: &AppState, user: &Authz, client_id: &str, input: &Clos
     v::finish(errors)?;
     let reason = input.reason.clone().unwrap_or_default();
     let review_by = (!supervisor).then(|| user.id());
+    let mut tx = state.begin().await?;
     state
         .clients
         .close(
+            &mut tx,
             &client.id,
             input.version.unwrap_or(current.version),
             &reason,
@@ -796,10 +799,12 @@ pub async fn close(state: &AppState, user: &Authz, client_id: &str, input: &Clos
         )
         .await?;
     state
-        .audit(
-            user.event(actions::CLIENT_CLOSE, Outcome::Success)
+        .commit_audited(
+            tx,
+            &[user
+                .event(actions::CLIENT_CLOSE, Outcome::Success)
                 .client(&client.code)
-                .reason(&reason),
+                .reason(&reason)],
         )
         .await?;
     reload(state, user, &client.id).await
@@ -830,9 +835,11 @@ pub async fn reopen(state: &AppState, user: &Authz, client_id: &str, input: &Reo
         errors.insert("on".into(), "field-cases-before_closed");
     }
     v::finish(errors)?;
+    let mut tx = state.begin().await?;
     state
         .clients
         .reopen(
+            &mut tx,
             &client.id,
             input.version.unwrap_or(current.version),
             day,
@@ -840,9 +847,11 @@ pub async fn reopen(state: &AppState, user: &Authz, client_id: &str, input: &Reo
         )
         .await?;
     state
-        .audit(
-            user.event(actions::CLIENT_REOPEN, Outcome::Success)
-                .client(&client.code),
+        .commit_audited(
+            tx,
+            &[user
+                .event(actions::CLIENT_REOPEN, Outcome::Success)
+                .client(&client.code)],
         )
         .await?;
     reload(state, user, &client.id).await
@@ -873,15 +882,18 @@ pub async fn reassign(
     let Some(target) = target else {
         return Err(Error::field("user_id", "field-cases-invalid_worker"));
     };
+    let mut tx = state.begin().await?;
     state
         .clients
-        .reassign(&client.id, Some(&target.id), state.clock.now())
+        .reassign(&mut tx, &client.id, Some(&target.id), state.clock.now())
         .await?;
     state
-        .audit(
-            user.event(actions::CLIENT_REASSIGN, Outcome::Success)
+        .commit_audited(
+            tx,
+            &[user
+                .event(actions::CLIENT_REASSIGN, Outcome::Success)
                 .client(&client.code)
-                .object(&target.id),
+                .object(&target.id)],
         )
         .await?;
     reload(state, user, &client.id).await
@@ -939,15 +951,18 @@ pub async fn acknowledge_alert(state: &AppState, user: &Authz, alert_id: &str) -
     // Alerts ask a supervisor to look (a child at intake, a closure to review, withdrawn
     // consent); the worker whose case raised one may not clear it.
     let client = user.require_client(&alert.client_id, Action::AlertAcknowledge).await?;
-    if !alerts::acknowledge(&state.db, alert_id, user.id(), state.clock.now()).await? {
+    let mut tx = state.begin().await?;
+    if !alerts::acknowledge(&mut tx, alert_id, user.id(), state.clock.now()).await? {
         return Err(Error::conflict("alert_acknowledged"));
     }
     state
-        .audit(
-            user.event(actions::ALERT_ACKNOWLEDGE, Outcome::Success)
+        .commit_audited(
+            tx,
+            &[user
+                .event(actions::ALERT_ACKNOWLEDGE, Outcome::Success)
                 .client(&client.code)
                 .object(alert_id)
-                .reason(&alert.kind),
+                .reason(&alert.kind)],
         )
         .await?;
     alerts::get(&state.db, alert_id).await?.ok_or(Error::NotFound)

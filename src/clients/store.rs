@@ -423,40 +423,43 @@ impl ClientStore {
 
     /// Applies a patch if `patch.version` is current; bumps the version. One transaction.
     pub async fn update(&self, id: &str, patch: &ClientPatch, now: DateTime<Utc>) -> Result<Client, StoreError> {
-        self.update_by(id, patch, None, now).await
+        let mut tx = self.db.pool.begin().await?;
+        let client = self.update_by(&mut tx, id, patch, None, now).await?;
+        tx.commit().await?;
+        Ok(client)
     }
 
     /// [`ClientStore::update`] by a user: a corrected birth date that makes the client a
     /// child raises the child-protection alert in the same transaction.
     pub async fn update_by(
         &self,
+        tx: &mut Transaction<'_, Any>,
         id: &str,
         patch: &ClientPatch,
         by: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Client, StoreError> {
-        let mut tx = self.db.pool.begin().await?;
         // Claim the row first (a write), so concurrent editors serialise on it.
         let claimed =
             sqlx::query("UPDATE clients SET version = version + 1, updated_at = $1 WHERE id = $2 AND version = $3")
                 .bind(timestamp(now))
                 .bind(id)
                 .bind(patch.version)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?
                 .rows_affected();
         if claimed == 0 {
             let current: Option<i64> = sqlx::query_scalar("SELECT version FROM clients WHERE id = $1")
                 .bind(id)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut **tx)
                 .await?;
             return Err(match current {
                 Some(current) => StoreError::Conflict { current },
                 None => StoreError::NotFound,
             });
         }
-        let key = self.data_key(&mut tx, id).await?;
-        let current = self.fetch(&mut tx, id, FieldClasses::ALL).await?;
+        let key = self.data_key(tx, id).await?;
+        let current = self.fetch(tx, id, FieldClasses::ALL).await?;
         let mut sets: Vec<(&str, Value)> = Vec::new();
         if let Some(eligible) = patch.eligible {
             sets.push(("eligible", Value::Bool(eligible)));
@@ -479,7 +482,7 @@ impl ClientStore {
             let child = band == super::AgeBand::Under18;
             sets.push(("child_protection", Value::Bool(child)));
             if child && !current.child_protection {
-                super::alerts::raise(&mut tx, id, super::alerts::CHILD_PROTECTION, by, now).await?;
+                super::alerts::raise(tx, id, super::alerts::CHILD_PROTECTION, by, now).await?;
             }
         }
         for (column, value) in [
@@ -527,10 +530,9 @@ impl ClientStore {
                     Value::Bytes(b) => query.bind(b),
                 };
             }
-            query.execute(&mut *tx).await?;
+            query.execute(&mut **tx).await?;
         }
-        let client = self.fetch(&mut tx, id, FieldClasses::ALL).await?;
-        tx.commit().await?;
+        let client = self.fetch(tx, id, FieldClasses::ALL).await?;
         Ok(client)
     }
 
@@ -588,6 +590,7 @@ impl ClientStore {
     /// supervisors to review the closure, in the same transaction.
     pub async fn close(
         &self,
+        tx: &mut Transaction<'_, Any>,
         id: &str,
         version: i64,
         reason: &str,
@@ -595,7 +598,6 @@ impl ClientStore {
         review_by: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Client, StoreError> {
-        let mut tx = self.db.pool.begin().await?;
         let n = sqlx::query(
             "UPDATE clients SET status = 'closed', closed_on = $1, closure_reason = $2, version = version + 1, \
              updated_at = $3 WHERE id = $4 AND version = $5 AND status = 'open'",
@@ -605,11 +607,11 @@ impl ClientStore {
         .bind(timestamp(now))
         .bind(id)
         .bind(version)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?
         .rows_affected();
         if n == 0 {
-            return Err(self.why_not_claimed(&mut tx, id, version, ClientStatus::Open).await?);
+            return Err(self.why_not_claimed(tx, id, version, ClientStatus::Open).await?);
         }
         sqlx::query(
             "UPDATE case_periods SET closed_on = $1, closure_reason = $2 WHERE client_id = $3 AND closed_on IS NULL",
@@ -617,13 +619,13 @@ impl ClientStore {
         .bind(on.to_string())
         .bind(reason)
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         // A volunteer's access ends with the case: her assignment goes with it; so does a
         // transfer request still waiting (a closed case moves nowhere).
         sqlx::query("DELETE FROM client_volunteers WHERE client_id = $1")
             .bind(id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         sqlx::query(
             "UPDATE client_transfers SET status = 'cancelled', decided_at = $1 \
@@ -631,13 +633,12 @@ impl ClientStore {
         )
         .bind(timestamp(now))
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         if let Some(by) = review_by {
-            super::alerts::raise(&mut tx, id, super::alerts::CLOSURE_REVIEW, Some(by), now).await?;
+            super::alerts::raise(tx, id, super::alerts::CLOSURE_REVIEW, Some(by), now).await?;
         }
-        let client = self.fetch(&mut tx, id, FieldClasses::NONE).await?;
-        tx.commit().await?;
+        let client = self.fetch(tx, id, FieldClasses::NONE).await?;
         Ok(client)
     }
 
@@ -645,12 +646,12 @@ impl ClientStore {
     /// Volunteers are assigned again by a supervisor if the case needs them.
     pub async fn reopen(
         &self,
+        tx: &mut Transaction<'_, Any>,
         id: &str,
         version: i64,
         on: NaiveDate,
         now: DateTime<Utc>,
     ) -> Result<Client, StoreError> {
-        let mut tx = self.db.pool.begin().await?;
         let n = sqlx::query(
             "UPDATE clients SET status = 'open', closed_on = NULL, closure_reason = NULL, version = version + 1, \
              updated_at = $1 WHERE id = $2 AND version = $3 AND status = 'closed'",
@@ -658,39 +659,42 @@ impl ClientStore {
         .bind(timestamp(now))
         .bind(id)
         .bind(version)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?
         .rows_affected();
         if n == 0 {
-            return Err(self.why_not_claimed(&mut tx, id, version, ClientStatus::Closed).await?);
+            return Err(self.why_not_claimed(tx, id, version, ClientStatus::Closed).await?);
         }
         sqlx::query("INSERT INTO case_periods (client_id, opened_on) VALUES ($1, $2)")
             .bind(id)
             .bind(on.to_string())
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
-        let client = self.fetch(&mut tx, id, FieldClasses::NONE).await?;
-        tx.commit().await?;
+        let client = self.fetch(tx, id, FieldClasses::NONE).await?;
         Ok(client)
     }
 
     /// Moves the case to another worker (`None`: unassigned). Bumps the version.
-    pub async fn reassign(&self, id: &str, worker: Option<&str>, now: DateTime<Utc>) -> Result<Client, StoreError> {
-        let mut tx = self.db.pool.begin().await?;
+    pub async fn reassign(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        id: &str,
+        worker: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Client, StoreError> {
         let n = sqlx::query(
             "UPDATE clients SET assigned_worker = $1, version = version + 1, updated_at = $2 WHERE id = $3",
         )
         .bind(worker)
         .bind(timestamp(now))
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?
         .rows_affected();
         if n == 0 {
             return Err(StoreError::NotFound);
         }
-        let client = self.fetch(&mut tx, id, FieldClasses::NONE).await?;
-        tx.commit().await?;
+        let client = self.fetch(tx, id, FieldClasses::NONE).await?;
         Ok(client)
     }
 

@@ -97,11 +97,14 @@ pub async fn create(state: &AppState, user: &Authz, input: &ProviderInput) -> Re
         area,
         contact,
     };
-    let provider = store::insert(&state.db, &new, state.clock.now()).await?;
+    let mut tx = state.begin().await?;
+    let provider = store::insert(&mut tx, &new, state.clock.now()).await?;
     state
-        .audit(
-            user.event(actions::PROVIDER_CREATE, Outcome::Success)
-                .object(&provider.id),
+        .commit_audited(
+            tx,
+            &[user
+                .event(actions::PROVIDER_CREATE, Outcome::Success)
+                .object(&provider.id)],
         )
         .await?;
     Ok(provider)
@@ -148,13 +151,16 @@ pub async fn update(state: &AppState, user: &Authz, id: &str, patch: &ProviderPa
         contact,
         active: patch.active,
     };
-    let Some(provider) = store::update(&state.db, id, change).await? else {
+    let mut tx = state.begin().await?;
+    let Some(provider) = store::update(&mut tx, id, change).await? else {
         return Err(Error::NotFound);
     };
     state
-        .audit(
-            user.event(actions::PROVIDER_UPDATE, Outcome::Success)
-                .object(&provider.id),
+        .commit_audited(
+            tx,
+            &[user
+                .event(actions::PROVIDER_UPDATE, Outcome::Success)
+                .object(&provider.id)],
         )
         .await?;
     Ok(provider)

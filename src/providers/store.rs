@@ -62,7 +62,11 @@ pub struct NewProvider {
     pub contact: Option<String>,
 }
 
-pub async fn insert(db: &Db, new: &NewProvider, now: chrono::DateTime<chrono::Utc>) -> Result<Provider, sqlx::Error> {
+pub async fn insert(
+    conn: &mut sqlx::AnyConnection,
+    new: &NewProvider,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Provider, sqlx::Error> {
     let row = sqlx::query(&format!(
         "INSERT INTO providers (id, name, category, area, contact, active, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
@@ -74,7 +78,7 @@ pub async fn insert(db: &Db, new: &NewProvider, now: chrono::DateTime<chrono::Ut
     .bind(&new.contact)
     .bind(true)
     .bind(timestamp(now))
-    .fetch_one(&db.pool)
+    .fetch_one(&mut *conn)
     .await?;
     decode(&row)
 }
@@ -90,7 +94,11 @@ pub struct ProviderChange {
 }
 
 /// The provider after the change, or `None` if there is no such provider.
-pub async fn update(db: &Db, id: &str, change: ProviderChange) -> Result<Option<Provider>, sqlx::Error> {
+pub async fn update(
+    conn: &mut sqlx::AnyConnection,
+    id: &str,
+    change: ProviderChange,
+) -> Result<Option<Provider>, sqlx::Error> {
     let row = sqlx::query(&format!(
         "UPDATE providers SET name = COALESCE($2, name), category = COALESCE($3, category), \
          area = COALESCE($4, area), contact = CASE WHEN $5 = 1 THEN $6 ELSE contact END, \
@@ -103,7 +111,7 @@ pub async fn update(db: &Db, id: &str, change: ProviderChange) -> Result<Option<
     .bind(i64::from(change.contact.is_some()))
     .bind(change.contact.filter(|c| !c.is_empty()))
     .bind(change.active)
-    .fetch_optional(&db.pool)
+    .fetch_optional(&mut *conn)
     .await?;
     row.as_ref().map(decode).transpose()
 }

@@ -108,13 +108,16 @@ pub async fn request(
         reason_sealed: &sealed,
         requested_by: user.id(),
     };
-    store::insert(&state.db, &new, state.clock.now()).await?;
+    let mut tx = state.begin().await?;
+    store::insert(&mut tx, &new, state.clock.now()).await?;
     state
-        .audit(
-            user.event(Action::TransferRequest.name(), Outcome::Success)
+        .commit_audited(
+            tx,
+            &[user
+                .event(Action::TransferRequest.name(), Outcome::Success)
                 .client(&client.code)
                 .object(&id)
-                .reason(&format!("{} -> {to_area}", client.facts.area)),
+                .reason(&format!("{} -> {to_area}", client.facts.area))],
         )
         .await?;
     get_row(state, &id).await.and_then(|row| view(state, row))
@@ -231,8 +234,9 @@ pub async fn accept(
         by: user.id(),
         note_sealed: sealed.as_deref(),
     };
+    let mut tx = state.begin().await?;
     store::accept(
-        &state.db,
+        &mut tx,
         &decision,
         input.assigned_worker.as_deref(),
         on,
@@ -240,11 +244,13 @@ pub async fn accept(
     )
     .await?;
     state
-        .audit(
-            user.event(actions::TRANSFER_ACCEPT, Outcome::Success)
+        .commit_audited(
+            tx,
+            &[user
+                .event(actions::TRANSFER_ACCEPT, Outcome::Success)
                 .client(&row.client_code)
                 .object(&row.id)
-                .reason(&format!("{} -> {}", row.from_area, row.to_area)),
+                .reason(&format!("{} -> {}", row.from_area, row.to_area))],
         )
         .await?;
     get_row(state, &row.id).await.and_then(|row| view(state, row))
@@ -326,12 +332,15 @@ async fn close(
         by: user.id(),
         note_sealed: sealed.as_deref(),
     };
-    store::close(&state.db, &decision, status, state.clock.now()).await?;
+    let mut tx = state.begin().await?;
+    store::close(&mut tx, &decision, status, state.clock.now()).await?;
     state
-        .audit(
-            user.event(audit_action, Outcome::Success)
+        .commit_audited(
+            tx,
+            &[user
+                .event(audit_action, Outcome::Success)
                 .client(&row.client_code)
-                .object(&row.id),
+                .object(&row.id)],
         )
         .await?;
     get_row(state, &row.id).await.and_then(|row| view(state, row))

@@ -76,7 +76,11 @@ pub struct NewTransfer<'a> {
     pub requested_by: &'a str,
 }
 
-pub async fn insert(db: &Db, new: &NewTransfer<'_>, now: DateTime<Utc>) -> Result<(), TransferStoreError> {
+pub async fn insert(
+    conn: &mut sqlx::AnyConnection,
+    new: &NewTransfer<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), TransferStoreError> {
     let inserted = sqlx::query(
         "INSERT INTO client_transfers (id, client_id, from_area, to_area, status, reason_sealed, requested_by, \
          requested_at) VALUES ($1, $2, $3, $4, 'requested', $5, $6, $7)",
@@ -88,7 +92,7 @@ pub async fn insert(db: &Db, new: &NewTransfer<'_>, now: DateTime<Utc>) -> Resul
     .bind(new.reason_sealed)
     .bind(new.requested_by)
     .bind(timestamp(now))
-    .execute(&db.pool)
+    .execute(&mut *conn)
     .await;
     match inserted {
         Ok(_) => Ok(()),
@@ -185,14 +189,13 @@ pub struct Decision<'a> {
 /// area she leaves) end, and the transfer is closed — all or nothing. `Stale` when the
 /// transfer was decided meanwhile or the client is no longer in the sending area.
 pub async fn accept(
-    db: &Db,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     decision: &Decision<'_>,
     worker: Option<&str>,
     on: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<(), TransferStoreError> {
     let ts = timestamp(now);
-    let mut tx = db.pool.begin().await?;
     // Claim the request first (a write), so two deciders serialise on it.
     let row = sqlx::query(
         "UPDATE client_transfers SET status = 'accepted', decided_by = $1, decided_at = $2, note_sealed = $3, \
@@ -203,7 +206,7 @@ pub async fn accept(
     .bind(decision.note_sealed)
     .bind(on.to_string())
     .bind(decision.transfer_id)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await?;
     let Some(row) = row else {
         return Err(TransferStoreError::Stale);
@@ -220,7 +223,7 @@ pub async fn accept(
     .bind(&ts)
     .bind(&client_id)
     .bind(&from_area)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?
     .rows_affected();
     if moved == 0 {
@@ -232,19 +235,18 @@ pub async fn accept(
         .bind(&to_area)
         .bind(on.to_string())
         .bind(&ts)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     sqlx::query("DELETE FROM client_volunteers WHERE client_id = $1")
         .bind(&client_id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-    tx.commit().await?;
     Ok(())
 }
 
 /// Declines or cancels a request; `Stale` when it is no longer `requested`.
 pub async fn close(
-    db: &Db,
+    conn: &mut sqlx::AnyConnection,
     decision: &Decision<'_>,
     status: TransferStatus,
     now: DateTime<Utc>,
@@ -258,7 +260,7 @@ pub async fn close(
     .bind(timestamp(now))
     .bind(decision.note_sealed)
     .bind(decision.transfer_id)
-    .execute(&db.pool)
+    .execute(&mut *conn)
     .await?
     .rows_affected();
     if n == 0 {

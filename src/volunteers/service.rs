@@ -41,12 +41,15 @@ pub async fn assign(
         return Err(Error::field("user_id", "field-cases-invalid_volunteer"));
     };
     let now = state.clock.now();
-    let inserted = store::assign(&state.db, &client.id, &volunteer.id, user.id(), now).await?;
+    let mut tx = state.begin().await?;
+    let inserted = store::assign(&mut tx, &client.id, &volunteer.id, user.id(), now).await?;
     state
-        .audit(
-            user.event(actions::VOLUNTEER_ASSIGN, Outcome::Success)
+        .commit_audited(
+            tx,
+            &[user
+                .event(actions::VOLUNTEER_ASSIGN, Outcome::Success)
                 .client(&client.code)
-                .object(&volunteer.id),
+                .object(&volunteer.id)],
         )
         .await?;
     let assignment = assignments(state, &client.id)
@@ -60,14 +63,17 @@ pub async fn assign(
 /// Ends a volunteer's assignment (`volunteer_assign`). Audited; 404 if not assigned.
 pub async fn unassign(state: &AppState, user: &Authz, client_id: &str, volunteer_id: &str) -> Result<(), Error> {
     let client = user.require_client(client_id, Action::VolunteerAssign).await?;
-    if !store::unassign(&state.db, &client.id, volunteer_id).await? {
+    let mut tx = state.begin().await?;
+    if !store::unassign(&mut tx, &client.id, volunteer_id).await? {
         return Err(Error::NotFound);
     }
     state
-        .audit(
-            user.event(actions::VOLUNTEER_UNASSIGN, Outcome::Success)
+        .commit_audited(
+            tx,
+            &[user
+                .event(actions::VOLUNTEER_UNASSIGN, Outcome::Success)
                 .client(&client.code)
-                .object(volunteer_id),
+                .object(volunteer_id)],
         )
         .await?;
     Ok(())
@@ -167,14 +173,17 @@ pub async fn follow_up_done(state: &AppState, user: &Authz, log_id: &str) -> Res
         return Err(Error::NotFound);
     };
     let client = user.require_client(&client_id, Action::ClientUpdate).await?;
-    if !store::mark_follow_up_done(&state.db, log_id, user.id(), state.clock.now()).await? {
+    let mut tx = state.begin().await?;
+    if !store::mark_follow_up_done(&mut tx, log_id, user.id(), state.clock.now()).await? {
         return Err(Error::conflict("follow_up_done"));
     }
     state
-        .audit(
-            user.event(actions::FOLLOWUP_DONE, Outcome::Success)
+        .commit_audited(
+            tx,
+            &[user
+                .event(actions::FOLLOWUP_DONE, Outcome::Success)
                 .client(&client.code)
-                .object(log_id),
+                .object(log_id)],
         )
         .await?;
     let classes = crate::clients::service::field_classes(user, &client);

@@ -88,7 +88,7 @@ pub async fn support_logs(
 
 /// Assigns a volunteer to a client; `false` when she was already assigned.
 pub async fn assign(
-    db: &Db,
+    conn: &mut sqlx::AnyConnection,
     client_id: &str,
     volunteer_id: &str,
     by: &str,
@@ -102,18 +102,22 @@ pub async fn assign(
     .bind(volunteer_id)
     .bind(by)
     .bind(timestamp(at))
-    .execute(&db.pool)
+    .execute(&mut *conn)
     .await?
     .rows_affected();
     Ok(inserted > 0)
 }
 
 /// Ends an assignment; `false` when there was none.
-pub async fn unassign(db: &Db, client_id: &str, volunteer_id: &str) -> Result<bool, sqlx::Error> {
+pub async fn unassign(
+    conn: &mut sqlx::AnyConnection,
+    client_id: &str,
+    volunteer_id: &str,
+) -> Result<bool, sqlx::Error> {
     let deleted = sqlx::query("DELETE FROM client_volunteers WHERE client_id = $1 AND user_id = $2")
         .bind(client_id)
         .bind(volunteer_id)
-        .execute(&db.pool)
+        .execute(&mut *conn)
         .await?
         .rows_affected();
     Ok(deleted > 0)
@@ -196,7 +200,12 @@ pub async fn client_of_follow_up(db: &Db, log_id: &str) -> Result<Option<String>
 }
 
 /// Marks a follow-up done; `false` when it was done already.
-pub async fn mark_follow_up_done(db: &Db, log_id: &str, by: &str, at: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+pub async fn mark_follow_up_done(
+    conn: &mut sqlx::AnyConnection,
+    log_id: &str,
+    by: &str,
+    at: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
     let updated = sqlx::query(
         "UPDATE support_logs SET follow_up_done = $1, follow_up_done_at = $2, follow_up_done_by = $3 \
          WHERE id = $4 AND follow_up_done = $5",
@@ -206,7 +215,7 @@ pub async fn mark_follow_up_done(db: &Db, log_id: &str, by: &str, at: DateTime<U
     .bind(by)
     .bind(log_id)
     .bind(false)
-    .execute(&db.pool)
+    .execute(&mut *conn)
     .await?
     .rows_affected();
     Ok(updated > 0)
