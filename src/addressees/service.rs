@@ -53,7 +53,8 @@ pub async fn create(state: &AppState, user: &Authz, input: &NewAddressee) -> Res
     let (Some(role), Some(valid_from), true) = (role, valid_from, fields.is_empty()) else {
         return Err(Error::Validation(fields));
     };
-    let added = match store::insert(&state.db, role, name, valid_from, user.id(), state.clock.now()).await {
+    let mut tx = state.begin().await?;
+    let added = match store::insert(&mut tx, role, name, valid_from, user.id(), state.clock.now()).await {
         Ok(added) => added,
         Err(e) if crate::db::is_unique_violation(&e) => {
             return Err(Error::Taken {
@@ -65,10 +66,12 @@ pub async fn create(state: &AppState, user: &Authz, input: &NewAddressee) -> Res
         Err(e) => return Err(e.into()),
     };
     state
-        .audit(
-            user.event(actions::ADDRESSEE_CREATE, Outcome::Success)
+        .commit_audited(
+            tx,
+            &[user
+                .event(actions::ADDRESSEE_CREATE, Outcome::Success)
                 .object(&added.id)
-                .reason(&format!("{} from {valid_from}", role.as_str())),
+                .reason(&format!("{} from {valid_from}", role.as_str()))],
         )
         .await?;
     Ok(added)

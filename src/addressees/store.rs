@@ -49,7 +49,7 @@ pub async fn in_force_on(db: &Db, day: NaiveDate) -> Result<Vec<Addressee>, sqlx
 
 /// Stores an entry; a unique violation when the role already has one from that day.
 pub async fn insert(
-    db: &Db,
+    conn: &mut sqlx::AnyConnection,
     role: AddresseeRole,
     name: &str,
     valid_from: NaiveDate,
@@ -66,7 +66,7 @@ pub async fn insert(
     .bind(valid_from.to_string())
     .bind(by)
     .bind(timestamp(now))
-    .fetch_one(&db.pool)
+    .fetch_one(&mut *conn)
     .await?;
     decode(&row)
 }

@@ -71,9 +71,11 @@ pub async fn create(state: &AppState, user: &Authz, input: &NewArea) -> Result<A
         Err(e) if is_unique_violation(&e) => return Err(Error::field("code", "field-areas-duplicate_code")),
         other => other?,
     }
-    tx.commit().await?;
     state
-        .audit(user.event(actions::AREA_CREATE, Outcome::Success).object(&area.code))
+        .commit_audited(
+            tx,
+            &[user.event(actions::AREA_CREATE, Outcome::Success).object(&area.code)],
+        )
         .await?;
     put_in_force(state).await?;
     Ok(area)
@@ -113,9 +115,11 @@ pub async fn update(state: &AppState, user: &Authz, code: &str, patch: &AreaPatc
         return Err(Error::Validation(fields));
     }
     store::update(&mut tx, &area).await?;
-    tx.commit().await?;
     state
-        .audit(user.event(actions::AREA_UPDATE, Outcome::Success).object(&area.code))
+        .commit_audited(
+            tx,
+            &[user.event(actions::AREA_UPDATE, Outcome::Success).object(&area.code)],
+        )
         .await?;
     put_in_force(state).await?;
     Ok(area)
@@ -220,17 +224,16 @@ pub async fn import(state: &AppState, actor: &str, csv: &str, reform_on: Option<
     for area in &retired {
         store::update(&mut tx, area).await?;
     }
-    tx.commit().await?;
-    for area in &added {
-        state
-            .audit(Event::new(actor, actions::AREA_CREATE, Outcome::Success).object(&area.code))
-            .await?;
-    }
-    for area in &retired {
-        state
-            .audit(Event::new(actor, actions::AREA_UPDATE, Outcome::Success).object(&area.code))
-            .await?;
-    }
+    let events: Vec<Event> = added
+        .iter()
+        .map(|area| Event::new(actor, actions::AREA_CREATE, Outcome::Success).object(&area.code))
+        .chain(
+            retired
+                .iter()
+                .map(|area| Event::new(actor, actions::AREA_UPDATE, Outcome::Success).object(&area.code)),
+        )
+        .collect();
+    state.commit_audited(tx, &events).await?;
     put_in_force(state).await?;
     done.added = added.len();
     done.retired = retired.len();

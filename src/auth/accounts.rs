@@ -207,13 +207,17 @@ pub async fn active_admins(db: &Db) -> Result<i64, sqlx::Error> {
 }
 
 /// Disables or re-enables an account; disabling ends its sessions at once.
-pub async fn set_active(db: &Db, user_id: &str, active: bool, now: DateTime<Utc>) -> Result<(), AccountError> {
-    let mut tx = db.pool.begin().await?;
+pub async fn set_active(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    user_id: &str,
+    active: bool,
+    now: DateTime<Utc>,
+) -> Result<(), AccountError> {
     let n = sqlx::query("UPDATE users SET status = $1, updated_at = $2 WHERE id = $3")
         .bind(if active { "active" } else { "disabled" })
         .bind(timestamp(now))
         .bind(user_id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?
         .rows_affected();
     if n == 0 {
@@ -222,10 +226,9 @@ pub async fn set_active(db: &Db, user_id: &str, active: bool, now: DateTime<Utc>
     if !active {
         sqlx::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(user_id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
     }
-    tx.commit().await?;
     Ok(())
 }
 

@@ -15,14 +15,15 @@ use crate::policy::{Action, Resource};
 pub async fn save(state: &AppState, user: &Authz, input: &CategoryInput) -> Result<(Category, bool), Error> {
     user.require(Action::SettingsManage, Resource::system()).await?;
     let input = validate(input)?;
-    let (category, created) = super::store::save(&state.db, &input).await?;
+    let mut tx = state.begin().await?;
+    let (category, created) = super::store::save(&mut tx, &input).await?;
     let action = if created {
         actions::CATEGORY_CREATE
     } else {
         actions::CATEGORY_UPDATE
     };
     state
-        .audit(user.event(action, Outcome::Success).object(&category.code))
+        .commit_audited(tx, &[user.event(action, Outcome::Success).object(&category.code)])
         .await?;
     Ok((category, created))
 }

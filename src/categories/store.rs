@@ -43,8 +43,10 @@ pub async fn is_active(db: &Db, code: &str) -> Result<bool, sqlx::Error> {
 
 /// Adds a category or renames an existing one (already validated by `service::save`), in
 /// one transaction. Returns the stored category and whether it was new.
-pub async fn save(db: &Db, input: &CategoryInput) -> Result<(Category, bool), sqlx::Error> {
-    let mut tx = db.pool.begin().await?;
+pub async fn save(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    input: &CategoryInput,
+) -> Result<(Category, bool), sqlx::Error> {
     // The update comes first: it is a write, so SQLite takes the write lock at once.
     let updated = sqlx::query(
         "UPDATE service_categories SET name_vi = $2, name_en = $3, sort = COALESCE($4, sort), \
@@ -55,7 +57,7 @@ pub async fn save(db: &Db, input: &CategoryInput) -> Result<(Category, bool), sq
     .bind(&input.name_en)
     .bind(input.sort)
     .bind(input.active)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?
     .rows_affected();
     let created = updated == 0;
@@ -69,14 +71,13 @@ pub async fn save(db: &Db, input: &CategoryInput) -> Result<(Category, bool), sq
         .bind(&input.name_en)
         .bind(input.sort)
         .bind(input.active.unwrap_or(true))
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     }
     let row = sqlx::query("SELECT code, name_vi, name_en, sort, active FROM service_categories WHERE code = $1")
         .bind(&input.code)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?;
     let category = decode(&row)?;
-    tx.commit().await?;
     Ok((category, created))
 }

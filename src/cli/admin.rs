@@ -201,16 +201,19 @@ pub async fn user(command: UserCommand, settings: Settings) -> Result<ExitCode, 
         UserCommand::ResetMfa { username } => {
             let state = open(settings).await?;
             let account = find(&state, &username).await?;
-            mfa::reset(&state.db, &account.id, state.clock.now())
+            let mut tx = state.begin().await.map_err(|e| e.to_string())?;
+            mfa::reset(&mut tx, &account.id, state.clock.now())
                 .await
                 .map_err(|e| e.to_string())?;
-            audit(
-                &state,
-                Event::new(CLI_ACTOR, actions::USER_RESET_MFA, Outcome::Success)
-                    .object(&account.id)
-                    .flagged(),
-            )
-            .await?;
+            state
+                .commit_audited(
+                    tx,
+                    &[Event::new(CLI_ACTOR, actions::USER_RESET_MFA, Outcome::Success)
+                        .object(&account.id)
+                        .flagged()],
+                )
+                .await
+                .map_err(|e| e.to_string())?;
             println!(
                 "second factor removed for {}; they enrol again at their next login",
                 account.username
@@ -246,7 +249,8 @@ pub async fn user(command: UserCommand, settings: Settings) -> Result<ExitCode, 
 async fn set_active(settings: Settings, username: &str, active: bool) -> Result<(), String> {
     let state = open(settings).await?;
     let account = find(&state, username).await?;
-    accounts::set_active(&state.db, &account.id, active, state.clock.now())
+    let mut tx = state.begin().await.map_err(|e| e.to_string())?;
+    accounts::set_active(&mut tx, &account.id, active, state.clock.now())
         .await
         .map_err(account_message)?;
     let action = if active {
@@ -254,11 +258,13 @@ async fn set_active(settings: Settings, username: &str, active: bool) -> Result<
     } else {
         actions::USER_DISABLE
     };
-    audit(
-        &state,
-        Event::new(CLI_ACTOR, action, Outcome::Success).object(&account.id),
-    )
-    .await?;
+    state
+        .commit_audited(
+            tx,
+            &[Event::new(CLI_ACTOR, action, Outcome::Success).object(&account.id)],
+        )
+        .await
+        .map_err(|e| e.to_string())?;
     if active {
         println!("{} is enabled", account.username);
     } else {

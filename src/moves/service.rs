@@ -265,8 +265,9 @@ async fn apply_client_moves(
         state.audit_all(refused).await?;
         return Err(Error::Validation(fields));
     };
-    store::move_clients(&state.db, &moves, on, state.clock.now()).await?;
-    state.audit_all(events).await?;
+    let mut tx = state.begin().await?;
+    store::move_clients(&mut tx, &moves, on, state.clock.now()).await?;
+    state.commit_audited(tx, &events).await?;
     Ok(Moved { moved: moves.len() })
 }
 
@@ -341,7 +342,8 @@ async fn apply_account_moves(
             .await?;
         return Err(Error::Validation(fields));
     }
-    store::move_accounts(&state.db, &moves, state.clock.now()).await?;
-    state.audit_all(events).await?;
+    let mut tx = state.begin().await?;
+    store::move_accounts(&mut tx, &moves, state.clock.now()).await?;
+    state.commit_audited(tx, &events).await?;
     Ok(Moved { moved: moves.len() })
 }

@@ -125,14 +125,13 @@ pub async fn accounts_in(db: &Db, areas: &[&str]) -> Result<Vec<Account>, sqlx::
 /// Moves clients: each one's area, and a row of her area history from `on`. `Stale`
 /// (nothing written) when one of them is no longer in the area she was found in.
 pub async fn move_clients(
-    db: &Db,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     moves: &[Move<'_>],
     on: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<(), MoveStoreError> {
     let ts = timestamp(now);
     let on = on.to_string();
-    let mut tx = db.pool.begin().await?;
     for m in moves {
         let moved = sqlx::query(
             "UPDATE clients SET area = $1, version = version + 1, updated_at = $2 WHERE id = $3 AND area = $4",
@@ -141,7 +140,7 @@ pub async fn move_clients(
         .bind(&ts)
         .bind(m.id)
         .bind(m.from)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?
         .rows_affected();
         if moved == 0 {
@@ -153,31 +152,32 @@ pub async fn move_clients(
             .bind(m.to)
             .bind(&on)
             .bind(&ts)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
     }
-    tx.commit().await?;
     Ok(())
 }
 
 /// Moves staff accounts' scopes. `Stale` (nothing written) when one of them changed area
 /// meanwhile.
-pub async fn move_accounts(db: &Db, moves: &[Move<'_>], now: DateTime<Utc>) -> Result<(), MoveStoreError> {
+pub async fn move_accounts(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    moves: &[Move<'_>],
+    now: DateTime<Utc>,
+) -> Result<(), MoveStoreError> {
     let ts = timestamp(now);
-    let mut tx = db.pool.begin().await?;
     for m in moves {
         let moved = sqlx::query("UPDATE users SET area = $1, updated_at = $2 WHERE id = $3 AND area = $4")
             .bind(m.to)
             .bind(&ts)
             .bind(m.id)
             .bind(m.from)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?
             .rows_affected();
         if moved == 0 {
             return Err(MoveStoreError::Stale);
         }
     }
-    tx.commit().await?;
     Ok(())
 }

@@ -917,12 +917,13 @@ pub async fn next_version(db: &Db, period: &Period) -> Result<i64, sqlx::Error> 
 }
 
 /// Protects the figures of a new release against every stored release overlapping its period
-/// ([`linked::protect_linked`]) and stores it, in one transaction that first takes the
-/// publication lock, so that two publications at once are each protected against the other.
-/// Returns the release and its stored JSON.
+/// ([`linked::protect_linked`]) and stores it, inside the caller's transaction (which
+/// commits it with its audit entry), after first taking the publication lock, so that two
+/// publications at once are each protected against the other. Returns the release and its
+/// stored JSON.
 #[allow(clippy::too_many_arguments)] // the inputs of `protect`, the rules' record and the publisher
 pub async fn publish_linked(
-    db: &Db,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     meta: Meta,
     figures: &Figures,
     areas: &[Area],
@@ -931,15 +932,13 @@ pub async fn publish_linked(
     rules: &DisclosureRules,
     published_by: &str,
 ) -> Result<(Release, String), StatsError> {
-    let mut tx = db.pool.begin().await?;
     sqlx::query("UPDATE stats_publication_lock SET publications = publications + 1 WHERE id = 1")
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-    let published = overlapping(&mut *tx, meta.period.from, meta.period.to).await?;
+    let published = overlapping(&mut **tx, meta.period.from, meta.period.to).await?;
     let release = linked::protect_linked(meta, figures, areas, province, categories, rules, &published);
     let body = serde_json::to_string(&release)?;
-    insert(&mut *tx, &release, &body, rules, published_by).await?;
-    tx.commit().await?;
+    insert(&mut **tx, &release, &body, rules, published_by).await?;
     Ok((release, body))
 }
 
@@ -972,15 +971,6 @@ where
     .bind(body)
     .execute(executor)
     .await?;
-    Ok(())
-}
-
-/// Removes a release whose publication could not be audited (fail closed).
-pub async fn withdraw_unaudited(db: &Db, id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM stats_releases WHERE id = $1")
-        .bind(id)
-        .execute(&db.pool)
-        .await?;
     Ok(())
 }
 

@@ -125,8 +125,9 @@ pub async fn publish(
         reason: reason.clone(),
         audit_head,
     };
+    let mut tx = state.begin().await?;
     let published = release::publish_linked(
-        &state.db,
+        &mut tx,
         meta,
         &figures,
         &areas,
@@ -147,12 +148,7 @@ pub async fn publish(
     if let Some(reason) = &reason {
         event = event.reason(reason);
     }
-    if let Err(e) = state.audit(event).await {
-        // Fail closed: a publication that is not in the audit trail does not stand.
-        if let Err(db) = release::withdraw_unaudited(&state.db, &id).await {
-            tracing::error!(error = %db, release = %id, "could not remove an unaudited release");
-        }
-        return Err(e);
-    }
+    // A publication stands only with its audit entry: they commit together.
+    state.commit_audited(tx, &[event]).await?;
     Ok((release, body))
 }

@@ -165,9 +165,11 @@ async fn disabling_an_account_ends_its_sessions_at_once() {
     let id = add_user(&server.state, "lan.sw", Role::SocialWorker, "412").await;
     let api = Api::login(&server, "lan.sw").await;
     assert_eq!(api.get("/api/v1/me").send().await.unwrap().status(), 200);
-    hoanhap::auth::accounts::set_active(&server.state.db, &id, false, chrono::Utc::now())
+    let mut tx = server.state.db.pool.begin().await.unwrap();
+    hoanhap::auth::accounts::set_active(&mut tx, &id, false, chrono::Utc::now())
         .await
         .unwrap();
+    tx.commit().await.unwrap();
     assert_eq!(api.get("/api/v1/me").send().await.unwrap().status(), 401);
     let again = http_client()
         .post(server.url("/api/v1/session"))

@@ -118,8 +118,11 @@ pub async fn enable(
 
 /// Removes an account's second factor and recovery codes and ends its sessions, in one
 /// transaction. Returns false for an unknown account.
-pub async fn reset(db: &Db, user_id: &str, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
-    let mut tx = db.pool.begin().await?;
+pub async fn reset(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    user_id: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
     let n = sqlx::query(
         "UPDATE users SET totp_secret_sealed = NULL, totp_enabled = $1, totp_last_step = NULL, updated_at = $2 \
          WHERE id = $3",
@@ -127,7 +130,7 @@ pub async fn reset(db: &Db, user_id: &str, now: DateTime<Utc>) -> Result<bool, s
     .bind(false)
     .bind(timestamp(now))
     .bind(user_id)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?
     .rows_affected();
     if n == 0 {
@@ -135,13 +138,12 @@ pub async fn reset(db: &Db, user_id: &str, now: DateTime<Utc>) -> Result<bool, s
     }
     sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
         .bind(user_id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     sqlx::query("DELETE FROM sessions WHERE user_id = $1")
         .bind(user_id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-    tx.commit().await?;
     Ok(true)
 }
 

@@ -115,9 +115,10 @@ pub async fn disable(state: &AppState, user: &Authz, id: &str) -> Result<Account
     if account.principal().is_active_admin() && accounts::active_admins(&state.db).await? <= 1 {
         return Err(Error::conflict("last_admin"));
     }
-    accounts::set_active(&state.db, id, false, state.clock.now()).await?;
+    let mut tx = state.begin().await?;
+    accounts::set_active(&mut tx, id, false, state.clock.now()).await?;
     state
-        .audit(user.event(actions::USER_DISABLE, Outcome::Success).object(id))
+        .commit_audited(tx, &[user.event(actions::USER_DISABLE, Outcome::Success).object(id)])
         .await?;
     target(state, id).await
 }
@@ -125,9 +126,10 @@ pub async fn disable(state: &AppState, user: &Authz, id: &str) -> Result<Account
 /// Re-enables a disabled account. Audited.
 pub async fn enable(state: &AppState, user: &Authz, id: &str) -> Result<Account, Error> {
     open(user).await?;
-    accounts::set_active(&state.db, id, true, state.clock.now()).await?;
+    let mut tx = state.begin().await?;
+    accounts::set_active(&mut tx, id, true, state.clock.now()).await?;
     state
-        .audit(user.event(actions::USER_ENABLE, Outcome::Success).object(id))
+        .commit_audited(tx, &[user.event(actions::USER_ENABLE, Outcome::Success).object(id)])
         .await?;
     target(state, id).await
 }
@@ -152,14 +154,17 @@ pub async fn reset_password(state: &AppState, user: &Authz, id: &str, password: 
 /// user enrols again at the next login. Audited, flagged.
 pub async fn reset_mfa(state: &AppState, user: &Authz, id: &str) -> Result<Account, Error> {
     open(user).await?;
-    if !mfa::reset(&state.db, id, state.clock.now()).await? {
+    let mut tx = state.begin().await?;
+    if !mfa::reset(&mut tx, id, state.clock.now()).await? {
         return Err(Error::NotFound);
     }
     state
-        .audit(
-            user.event(actions::USER_RESET_MFA, Outcome::Success)
+        .commit_audited(
+            tx,
+            &[user
+                .event(actions::USER_RESET_MFA, Outcome::Success)
                 .object(id)
-                .flagged(),
+                .flagged()],
         )
         .await?;
     target(state, id).await
