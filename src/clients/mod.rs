@@ -14,4 +14,4 @@ pub use model::{
     AgeBand, CLOSURE_REASONS, CasePeriod, Client, ClientPatch, ClientStatus, Created, DuplicateMatch, FieldClasses,
     ListFilter, ListScope, NewClient, Pii, age_band,
 };
-pub use store::{ClientKey, ClientStore, StoreError, delete_client_rows, push_scope, rekey_clients};
+pub use store::{ClientKey, ClientStore, Closure, StoreError, delete_client_rows, push_scope, rekey_clients};

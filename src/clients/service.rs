@@ -792,9 +792,11 @@ pub async fn close(state: &AppState, user: &Authz, client_id: &str, input: &Clos
             &mut tx,
             &client.id,
             input.version.unwrap_or(current.version),
-            &reason,
-            on.unwrap_or(today),
-            review_by,
+            crate::clients::Closure {
+                reason: &reason,
+                on: on.unwrap_or(today),
+                review_by,
+            },
             state.clock.now(),
         )
         .await?;

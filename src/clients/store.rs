@@ -113,6 +113,15 @@ pub struct ListedClient {
     row: AnyRow,
 }
 
+/// How a case is closed: why, on which day, and by which worker when a supervisor is to
+/// review it.
+#[derive(Debug, Clone, Copy)]
+pub struct Closure<'a> {
+    pub reason: &'a str,
+    pub on: NaiveDate,
+    pub review_by: Option<&'a str>,
+}
+
 /// Client storage bound to the database and the keyring.
 #[derive(Clone, Debug)]
 pub struct ClientStore {
@@ -593,11 +602,10 @@ impl ClientStore {
         tx: &mut Transaction<'_, Any>,
         id: &str,
         version: i64,
-        reason: &str,
-        on: NaiveDate,
-        review_by: Option<&str>,
+        closure: Closure<'_>,
         now: DateTime<Utc>,
     ) -> Result<Client, StoreError> {
+        let Closure { reason, on, review_by } = closure;
         let n = sqlx::query(
             "UPDATE clients SET status = 'closed', closed_on = $1, closure_reason = $2, version = version + 1, \
              updated_at = $3 WHERE id = $4 AND version = $5 AND status = 'open'",

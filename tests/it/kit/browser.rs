@@ -46,6 +46,8 @@ impl Browser {
             }),
         );
         let url = format!("http://127.0.0.1:{port}");
+        // Two TLS providers are linked (see Cargo.toml): name one, once per process.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut last_error = None;
         for _ in 0..100 {
             match ClientBuilder::rustls()
