@@ -225,37 +225,47 @@ pub fn load_policies(settings: &Settings) -> Result<PolicyEngine, PolicyError> {
 }
 
 /// The keyring the database was created with (or last rotated to). A key rotation killed
-/// before its commit left a `master.age.new` the database does not know: it is deleted. One
-/// killed after its commit left the database on the key of `master.age.new`: the rotation
-/// is finished by renaming it over `master.age`.
+/// before its commit left staged key files the database does not know: they are deleted.
+/// One killed after its commit left the database on the staged master key, found with the
+/// staged identity or, once that was renamed, with the current one: the rotation is
+/// finished by renaming what is still staged.
 async fn load_keyring(db: &Db, files: &crypto::KeyFiles) -> Result<Keyring, StartupError> {
     let staged = keys::service::staged(files);
-    let current = Keyring::load(files)?;
-    match check_key(db, &current, &files.master.display().to_string()).await {
-        Ok(()) => {
-            if staged.exists() {
-                std::fs::remove_file(&staged).map_err(|source| CryptoError::Io {
-                    path: staged.display().to_string(),
-                    source,
-                })?;
-                tracing::warn!(staged = %staged.display(), "deleted the new key of a key rotation that did not commit");
+    let current = Keyring::load(files);
+    let current_error = match current {
+        Ok(current) => match check_key(db, &current, &files.master.display().to_string()).await {
+            Ok(()) => {
+                if keys::service::discard(files)? {
+                    tracing::warn!("deleted the new keys of a key rotation that did not commit");
+                }
+                return Ok(current);
             }
-            Ok(current)
-        }
-        Err(mismatch @ StartupError::KeyMismatch { .. }) if staged.exists() => {
-            let next = Keyring::load(&crypto::KeyFiles {
-                identity: files.identity.clone(),
-                master: staged.clone(),
-            })?;
-            if check_key(db, &next, &staged.display().to_string()).await.is_err() {
-                return Err(mismatch);
-            }
+            Err(e) => e,
+        },
+        Err(e) => StartupError::Crypto(e),
+    };
+    if !staged.master.exists() {
+        return Err(current_error);
+    }
+    let pairs = [
+        crypto::KeyFiles {
+            identity: staged.identity.clone(),
+            master: staged.master.clone(),
+        },
+        crypto::KeyFiles {
+            identity: files.identity.clone(),
+            master: staged.master.clone(),
+        },
+    ];
+    for pair in pairs.iter().filter(|p| p.identity.exists()) {
+        let Ok(next) = Keyring::load(pair) else { continue };
+        if check_key(db, &next, &pair.master.display().to_string()).await.is_ok() {
             keys::service::finish(files)?;
             tracing::warn!(key_id = %next.key_id(), "finished a key rotation that stopped after its commit");
-            Ok(next)
+            return Ok(next);
         }
-        Err(e) => Err(e),
     }
+    Err(current_error)
 }
 
 /// Records the key-check value on first use; refuses a different key afterwards.

@@ -122,12 +122,7 @@ pub fn install_master(files: &KeyFiles, master: &MasterKey, recovery: &[String])
     }
     if !files.identity.exists() {
         let identity = age::x25519::Identity::generate();
-        let text = Zeroizing::new(format!(
-            "# hoanhap server identity; keep secret, keep a backup offline\n# public key: {}\n{}\n",
-            identity.to_public(),
-            identity.to_string().expose_secret()
-        ));
-        write_private(&files.identity, text.as_bytes())?;
+        write_private(&files.identity, identity_file_text(&identity).as_bytes())?;
     }
     let encrypted = encrypt_master(master, &files.server_recipient()?, &parsed)?;
     write_private(&files.master, &encrypted)?;
@@ -183,11 +178,7 @@ pub fn init_keys(files: &KeyFiles, recovery: &[String]) -> Result<InitOutcome, C
     let encrypted = age_encrypt(&all, master.as_ref())?;
     master.zeroize();
 
-    let identity_text = Zeroizing::new(format!(
-        "# hoanhap server identity; keep secret, keep a backup offline\n# public key: {server}\n{}\n",
-        identity.to_string().expose_secret()
-    ));
-    write_private(&files.identity, identity_text.as_bytes())?;
+    write_private(&files.identity, identity_file_text(&identity).as_bytes())?;
     write_private(&files.master, &encrypted)?;
     let listed: Vec<String> = recovery.iter().map(ToString::to_string).collect();
     write_recipients(files, &listed)?;
@@ -195,6 +186,15 @@ pub fn init_keys(files: &KeyFiles, recovery: &[String]) -> Result<InitOutcome, C
         server_recipient: server.to_string(),
         recovery_recipients: recovery.len(),
     })
+}
+
+/// The text of a server identity file (wiped when dropped).
+pub(crate) fn identity_file_text(identity: &age::x25519::Identity) -> Zeroizing<String> {
+    Zeroizing::new(format!(
+        "# hoanhap server identity; keep secret, keep a backup offline\n# public key: {}\n{}\n",
+        identity.to_public(),
+        identity.to_string().expose_secret()
+    ))
 }
 
 /// Encrypts `plaintext` to every recipient with age.

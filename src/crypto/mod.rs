@@ -16,8 +16,8 @@ pub use keyring::{
     Chain, InitOutcome, KeyFiles, Keyring, MasterKey, init_keys, install_master, parse_recipients, recover_master_key,
 };
 pub(crate) use keyring::{
-    create_private_dir, decrypt_master_bytes, encrypt_master, read_identity, replace_file, sync_parent,
-    write_recipients,
+    create_private_dir, decrypt_master_bytes, encrypt_master, identity_file_text, read_identity, replace_file,
+    sync_parent, write_recipients,
 };
 pub use seal::{DataKey, FieldRef, SEAL_VERSION};
 pub use sensitive::Sensitive;

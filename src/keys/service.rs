@@ -1,15 +1,18 @@
 //! `hoanhap keys rotate`, with the servers stopped.
 //!
-//! 1. A new master key is written, encrypted to the server and the recovery recipients, to
-//!    `master.age.new` (synced).
+//! 1. A new server identity is written to `identity.txt.new` and a new master key,
+//!    encrypted to it and to the recovery recipients, to `master.age.new` (both synced): a
+//!    rotation after an exposure of the server's key files revokes both.
 //! 2. One transaction: every client data key re-wrapped, blind indexes recomputed, account
 //!    secrets re-sealed, the old chain keys retired (sealed under the new key, for the
 //!    entries up to the heads where they stopped), the key-check value replaced.
-//! 3. `master.age.new` is renamed over `master.age` and the folder synced.
+//! 3. `identity.txt.new` is renamed over `identity.txt`, then `master.age.new` over
+//!    `master.age`, and the folder synced.
 //!
 //! Killed anywhere, the installation opens: before the commit the database still matches
-//! `master.age` and [`crate::open`] deletes the stale `master.age.new`; after it the
-//! database matches `master.age.new` and `open` finishes the rename.
+//! the old pair and [`crate::open`] deletes the staged files; after it the database
+//! matches the new master key, which [`crate::open`] finds with whichever identity opens it
+//! and then finishes the renames.
 
 use crate::crypto::{self, CryptoError, KeyFiles, Keyring};
 use crate::db::Db;
@@ -37,9 +40,13 @@ pub struct Rotated {
     pub accounts: u64,
 }
 
-/// Where a rotation stages the new `master.age`.
-pub fn staged(files: &KeyFiles) -> std::path::PathBuf {
-    files.master.with_extension("age.new")
+/// Where a rotation stages the new key files: `identity.txt.new` and `master.age.new`.
+pub fn staged(files: &KeyFiles) -> KeyFiles {
+    let new = |path: &std::path::Path| std::path::PathBuf::from(format!("{}.new", path.display()));
+    KeyFiles {
+        identity: new(&files.identity),
+        master: new(&files.master),
+    }
 }
 
 /// Rotates the master key of the installation `old` opens.
@@ -47,9 +54,12 @@ pub async fn rotate(db: &Db, files: &KeyFiles, old: &Keyring, recovery: &[String
     let parsed = crypto::parse_recipients(recovery)?;
     let master = Keyring::generate_master()?;
     let new = Keyring::from_master(&master)?;
-    let encrypted = crypto::encrypt_master(&master, &files.server_recipient()?, &parsed)?;
+    let identity = age::x25519::Identity::generate();
+    let encrypted = crypto::encrypt_master(&master, &identity.to_public(), &parsed)?;
     drop(master);
-    write_synced(&staged(files), &encrypted)?;
+    let staged = staged(files);
+    write_synced(&staged.identity, crypto::identity_file_text(&identity).as_bytes())?;
+    write_synced(&staged.master, &encrypted)?;
 
     let mut tx = db.pool.begin().await?;
     let (audit_until, erasure_until) = store::lock_heads(&mut tx).await?;
@@ -68,14 +78,38 @@ pub async fn rotate(db: &Db, files: &KeyFiles, old: &Keyring, recovery: &[String
     })
 }
 
-/// Puts the staged `master.age.new` in place of `master.age`.
+/// Puts the staged files in place: the identity first, then the master key (a start-up
+/// between the two finds the new master key with the new identity, see [`crate::open`]).
 pub fn finish(files: &KeyFiles) -> Result<(), CryptoError> {
-    let io = |source| CryptoError::Io {
+    let staged = staged(files);
+    for (from, to) in [(&staged.identity, &files.identity), (&staged.master, &files.master)] {
+        if from.exists() {
+            std::fs::rename(from, to).map_err(|source| CryptoError::Io {
+                path: to.display().to_string(),
+                source,
+            })?;
+        }
+    }
+    crypto::sync_parent(&files.master).map_err(|source| CryptoError::Io {
         path: files.master.display().to_string(),
         source,
-    };
-    std::fs::rename(staged(files), &files.master).map_err(io)?;
-    crypto::sync_parent(&files.master).map_err(io)
+    })
+}
+
+/// Deletes the staged files of a rotation that did not commit.
+pub fn discard(files: &KeyFiles) -> Result<bool, CryptoError> {
+    let staged = staged(files);
+    let mut any = false;
+    for path in [&staged.identity, &staged.master] {
+        if path.exists() {
+            std::fs::remove_file(path).map_err(|source| CryptoError::Io {
+                path: path.display().to_string(),
+                source,
+            })?;
+            any = true;
+        }
+    }
+    Ok(any)
 }
 
 fn write_synced(path: &std::path::Path, bytes: &[u8]) -> Result<(), CryptoError> {
