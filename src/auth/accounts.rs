@@ -7,6 +7,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::password;
+use crate::audit::{AuditLog, Event};
 use crate::db::{Db, is_unique_violation, timestamp};
 use crate::policy::{Principal, Role};
 
@@ -233,14 +234,16 @@ pub async fn set_active(
 }
 
 /// Sets a new password chosen by someone else (an admin, the command line) and ends the
-/// account's sessions; the owner must change it at the next login.
+/// account's sessions; the owner must change it at the next login. `audit` is the entry
+/// that records it, committed with it.
 pub async fn set_password(
     db: &Db,
     user_id: &str,
     password: SecretString,
     now: DateTime<Utc>,
+    audit: (&AuditLog, Event),
 ) -> Result<(), AccountError> {
-    store_password(db, user_id, password, true, now).await
+    store_password(db, user_id, password, true, now, audit).await
 }
 
 /// The owner's own new password: clears the change requirement and ends the account's
@@ -250,16 +253,20 @@ pub async fn change_own_password(
     user_id: &str,
     password: SecretString,
     now: DateTime<Utc>,
+    audit: (&AuditLog, Event),
 ) -> Result<(), AccountError> {
-    store_password(db, user_id, password, false, now).await
+    store_password(db, user_id, password, false, now, audit).await
 }
 
+/// Hashes first (Argon2 takes a while: no transaction waits for it), then stores the hash,
+/// ends the sessions and writes the audit entry in one transaction.
 async fn store_password(
     db: &Db,
     user_id: &str,
     password: SecretString,
     change_required: bool,
     now: DateTime<Utc>,
+    (log, event): (&AuditLog, Event),
 ) -> Result<(), AccountError> {
     password::check_strength(&password).map_err(|m| AccountError::Invalid("password", m))?;
     let hash = password::hash(password).await?;
@@ -281,6 +288,7 @@ async fn store_password(
         .bind(user_id)
         .execute(&mut *tx)
         .await?;
+    log.append_in(&mut tx, &[event], now).await?;
     tx.commit().await?;
     Ok(())
 }

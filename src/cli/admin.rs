@@ -183,16 +183,18 @@ pub async fn user(command: UserCommand, settings: Settings) -> Result<ExitCode, 
             let password = read_password(password_stdin)?;
             let state = open(settings).await?;
             let account = find(&state, &username).await?;
-            accounts::set_password(&state.db, &account.id, password, state.clock.now())
-                .await
-                .map_err(account_message)?;
-            audit(
-                &state,
-                Event::new(CLI_ACTOR, actions::USER_RESET_PASSWORD, Outcome::Success)
-                    .object(&account.id)
-                    .flagged(),
+            let event = Event::new(CLI_ACTOR, actions::USER_RESET_PASSWORD, Outcome::Success)
+                .object(&account.id)
+                .flagged();
+            accounts::set_password(
+                &state.db,
+                &account.id,
+                password,
+                state.clock.now(),
+                (&state.audit_log, event),
             )
-            .await?;
+            .await
+            .map_err(account_message)?;
             println!(
                 "new password set for {}; their sessions have ended and they must change it at the next login",
                 account.username

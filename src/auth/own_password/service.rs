@@ -38,14 +38,11 @@ pub async fn change(state: &AppState, user: &AuthUser, current: SecretString, ne
         return Err(Error::field("current_password", "field-wrong_password"));
     }
     throttle::clear(&state.db, &key).await?;
-    accounts::change_own_password(&state.db, &user.account.id, new, now).await?;
+    let event = user
+        .event(actions::PASSWORD_CHANGE, Outcome::Success)
+        .object(&user.account.id);
+    accounts::change_own_password(&state.db, &user.account.id, new, now, (&state.audit_log, event)).await?;
     // The row of this session went with the others; a new id is saved at the response.
     user.session.cycle_id().await?;
-    state
-        .audit(
-            user.event(actions::PASSWORD_CHANGE, Outcome::Success)
-                .object(&user.account.id),
-        )
-        .await?;
     Ok(())
 }

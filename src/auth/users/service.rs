@@ -139,14 +139,11 @@ pub async fn enable(state: &AppState, user: &Authz, id: &str) -> Result<Account,
 pub async fn reset_password(state: &AppState, user: &Authz, id: &str, password: SecretString) -> Result<(), Error> {
     open(user).await?;
     target(state, id).await?;
-    accounts::set_password(&state.db, id, password, state.clock.now()).await?;
-    state
-        .audit(
-            user.event(actions::USER_RESET_PASSWORD, Outcome::Success)
-                .object(id)
-                .flagged(),
-        )
-        .await?;
+    let event = user
+        .event(actions::USER_RESET_PASSWORD, Outcome::Success)
+        .object(id)
+        .flagged();
+    accounts::set_password(&state.db, id, password, state.clock.now(), (&state.audit_log, event)).await?;
     Ok(())
 }
 
