@@ -114,16 +114,28 @@ pub fn normalise_username(raw: &str) -> Result<String, AccountError> {
 
 /// Creates an account whose password its owner chose (demo data, tests).
 pub async fn create(db: &Db, new: NewAccount, now: DateTime<Utc>) -> Result<Account, AccountError> {
-    insert(db, new, false, now).await
+    insert(db, new, false, now, None).await
 }
 
 /// Creates an account for someone else (an admin, the command line): the password only
-/// opens the door to choosing their own, at the first login.
-pub async fn create_issued(db: &Db, new: NewAccount, now: DateTime<Utc>) -> Result<Account, AccountError> {
-    insert(db, new, true, now).await
+/// opens the door to choosing their own, at the first login. `audit` records it (the new
+/// id is set as its object here), committed with it.
+pub async fn create_issued(
+    db: &Db,
+    new: NewAccount,
+    now: DateTime<Utc>,
+    audit: (&AuditLog, Event),
+) -> Result<Account, AccountError> {
+    insert(db, new, true, now, Some(audit)).await
 }
 
-async fn insert(db: &Db, new: NewAccount, change_required: bool, now: DateTime<Utc>) -> Result<Account, AccountError> {
+async fn insert(
+    db: &Db,
+    new: NewAccount,
+    change_required: bool,
+    now: DateTime<Utc>,
+    audit: Option<(&AuditLog, Event)>,
+) -> Result<Account, AccountError> {
     let username = normalise_username(&new.username)?;
     let display_name = new.display_name.trim().to_owned();
     if display_name.is_empty() || display_name.chars().count() > 100 {
@@ -136,6 +148,7 @@ async fn insert(db: &Db, new: NewAccount, change_required: bool, now: DateTime<U
     let hash = password::hash(new.password).await?;
     let id = uuid::Uuid::new_v4().to_string();
     let ts = timestamp(now);
+    let mut tx = db.pool.begin().await?;
     let inserted = sqlx::query(
         "INSERT INTO users (id, username, display_name, role, area, status, password_hash, created_at, updated_at, \
          password_change_required) VALUES ($1, $2, $3, $4, $5, 'active', $6, $7, $7, $8)",
@@ -148,7 +161,7 @@ async fn insert(db: &Db, new: NewAccount, change_required: bool, now: DateTime<U
     .bind(hash)
     .bind(ts)
     .bind(change_required)
-    .execute(&db.pool)
+    .execute(&mut *tx)
     .await;
     match inserted {
         Err(e) if is_unique_violation(&e) => return Err(AccountError::UsernameTaken),
@@ -156,6 +169,10 @@ async fn insert(db: &Db, new: NewAccount, change_required: bool, now: DateTime<U
             other?;
         }
     }
+    if let Some((log, event)) = audit {
+        log.append_in(&mut tx, &[event.object(&id)], now).await?;
+    }
+    tx.commit().await?;
     by_id(db, &id).await?.ok_or(AccountError::NotFound)
 }
 

@@ -120,12 +120,16 @@ pub async fn issue_setup_token(state: &AppState) -> Result<String, SetupError> {
         .bind(timestamp(now + Duration::minutes(TOKEN_LIFETIME_MINUTES)))
         .execute(&mut *tx)
         .await?;
-    tx.commit().await?;
     state
         .audit_log
-        .append(Event::new("system", actions::SETUP_TOKEN_ISSUE, Outcome::Success), now)
+        .append_in(
+            &mut tx,
+            &[Event::new("system", actions::SETUP_TOKEN_ISSUE, Outcome::Success)],
+            now,
+        )
         .await
         .map_err(|_| SetupError::Audit)?;
+    tx.commit().await?;
     Ok(token)
 }
 
@@ -232,17 +236,18 @@ pub async fn create_first_admin(
             other?;
         }
     }
-    tx.commit().await?;
     state
         .audit_log
-        .append(
-            Event::new(id.clone(), actions::FIRST_ADMIN_CREATE, Outcome::Success)
+        .append_in(
+            &mut tx,
+            &[Event::new(id.clone(), actions::FIRST_ADMIN_CREATE, Outcome::Success)
                 .role(Role::Admin.as_str())
-                .object(&id),
+                .object(&id)],
             now,
         )
         .await
         .map_err(|_| SetupError::Audit)?;
+    tx.commit().await?;
     accounts::by_id(&state.db, &id)
         .await?
         .ok_or(SetupError::Db(sqlx::Error::RowNotFound))

@@ -151,24 +151,25 @@ pub async fn user(command: UserCommand, settings: Settings) -> Result<ExitCode, 
             let username = accounts::normalise_username(&username).map_err(account_message)?;
             let password = read_password(password_stdin)?;
             let state = open(settings).await?;
+            let area = area.trim().to_owned();
+            let mut event = Event::new(CLI_ACTOR, actions::USER_CREATE, Outcome::Success);
+            if crate::auth::users::reads_client_content(&state, role, &area) {
+                event = event.flagged();
+            }
             let account = accounts::create_issued(
                 &state.db,
                 NewAccount {
                     display_name: display_name.unwrap_or_else(|| username.clone()),
                     username,
                     role,
-                    area: area.trim().to_owned(),
+                    area,
                     password,
                 },
                 state.clock.now(),
+                (&state.audit_log, event),
             )
             .await
             .map_err(account_message)?;
-            let mut event = Event::new(CLI_ACTOR, actions::USER_CREATE, Outcome::Success).object(&account.id);
-            if crate::auth::users::reads_client_content(&state, &account) {
-                event = event.flagged();
-            }
-            audit(&state, event).await?;
             println!(
                 "created {} ({}, area {}), id {}; they choose their own password at the first login",
                 account.username, account.role, account.area, account.id

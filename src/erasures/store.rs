@@ -32,17 +32,7 @@ pub async fn append(
         mac: Vec::new(),
     };
     entry.mac = entry.compute_mac(key, &previous);
-    sqlx::query(
-        "INSERT INTO erasures (code, client_id, erased_at, erased_by, seq, mac) VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(&entry.code)
-    .bind(&entry.client_id)
-    .bind(&entry.erased_at)
-    .bind(&entry.erased_by)
-    .bind(entry.seq)
-    .bind(&entry.mac)
-    .execute(&mut *conn)
-    .await?;
+    put(conn, &entry).await?;
     sqlx::query("UPDATE erasure_head SET mac = $1 WHERE id = 1")
         .bind(&entry.mac)
         .execute(&mut *conn)
@@ -78,18 +68,7 @@ pub async fn entries_after(conn: &mut AnyConnection, seq: i64) -> Result<Vec<Led
 /// Records an entry the file holds and the database lacks (a backup older than the
 /// erasure was restored), and moves the head past it.
 pub async fn insert(conn: &mut AnyConnection, entry: &LedgerEntry) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO erasures (code, client_id, erased_at, erased_by, seq, mac) VALUES ($1, $2, $3, $4, $5, $6) \
-         ON CONFLICT (code) DO UPDATE SET seq = excluded.seq, mac = excluded.mac",
-    )
-    .bind(&entry.code)
-    .bind(&entry.client_id)
-    .bind(&entry.erased_at)
-    .bind(&entry.erased_by)
-    .bind(entry.seq)
-    .bind(&entry.mac)
-    .execute(&mut *conn)
-    .await?;
+    put(conn, entry).await?;
     sqlx::query("UPDATE erasure_head SET seq = $1, mac = $2 WHERE id = 1 AND seq < $1")
         .bind(entry.seq)
         .bind(&entry.mac)
@@ -119,4 +98,21 @@ pub async fn still_present(conn: &mut AnyConnection, client_ids: &[String]) -> R
 pub async fn after(db: &Db, seq: i64) -> Result<Vec<LedgerEntry>, sqlx::Error> {
     let mut conn = db.pool.acquire().await?;
     entries_after(&mut conn, seq).await
+}
+
+/// The row of an entry (a code erased before the ledger existed gets its place in it).
+async fn put(conn: &mut AnyConnection, entry: &LedgerEntry) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO erasures (code, client_id, erased_at, erased_by, seq, mac) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (code) DO UPDATE SET seq = excluded.seq, mac = excluded.mac",
+    )
+    .bind(&entry.code)
+    .bind(&entry.client_id)
+    .bind(&entry.erased_at)
+    .bind(&entry.erased_by)
+    .bind(entry.seq)
+    .bind(&entry.mac)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

@@ -322,14 +322,16 @@ async fn an_admin_adds_renames_and_retires_a_unit_in_the_areas_page() {
         );
         b.fill("#f-valid_to", "").await;
         b.click("form[action='/admin/areas'] button[type=submit]").await;
-        assert!(b.text().await.contains("Đã thêm đơn vị."));
+        assert!(b.text_with("Đã thêm đơn vị.").await.contains("Đã thêm đơn vị."));
 
         // Rename and retire Cửa Lò on its page.
         b.click("a[href='/admin/areas/413']").await;
+        // The list has a form with the same fields: fill only once the unit's page is up.
+        b.wait_for_path("/admin/areas/413").await;
         b.fill("#f-name", "Thị xã Cửa Lò (đến 2025)").await;
         b.fill("#f-valid_to", "2025-06-30").await;
         b.click("form[action='/admin/areas/413'] button[type=submit]").await;
-        let page = b.text().await;
+        let page = b.text_with("Đã thay đổi đơn vị.").await;
         assert!(
             page.contains("Đã thay đổi đơn vị.") && page.contains("Thị xã Cửa Lò (đến 2025)"),
             "{page}"
@@ -340,7 +342,7 @@ async fn an_admin_adds_renames_and_retires_a_unit_in_the_areas_page() {
         // An unknown parent is refused naming it.
         b.fill("#f-parent", "999").await;
         b.click("form[action='/admin/areas/413'] button[type=submit]").await;
-        b.text().await;
+        b.text_with("Không có địa bàn nào mang mã này.").await;
         assert_eq!(
             field_error(&b, "parent").await.as_deref(),
             Some("Không có địa bàn nào mang mã này.")

@@ -130,6 +130,18 @@ impl Target {
         settings
     }
 
+    /// With the source's keys: restores `input`, then backs the result up to `output`.
+    fn restore_and_back_up(&self, source: &Settings, input: &Path, output: &Path) {
+        std::fs::create_dir_all(self.dir.path().join("data")).unwrap();
+        copy_keys(source, &self.settings());
+        for args in [
+            ["restore", "--input", input.to_str().unwrap()],
+            ["backup", "--output", output.to_str().unwrap()],
+        ] {
+            assert_ok(&run_command(self.command(&args), ""));
+        }
+    }
+
     fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_hoanhap"));
         cmd.args(args)
@@ -388,34 +400,14 @@ async fn a_backup_moves_between_sqlite_and_postgresql_unchanged() {
         "",
     ));
 
-    // SQLite → PostgreSQL.
+    // SQLite → PostgreSQL, then PostgreSQL → SQLite.
     let pg = Target::new(source.settings.ledger_path(), true).await;
     assert!(pg.db.is_postgres());
-    std::fs::create_dir_all(pg.dir.path().join("data")).unwrap();
-    copy_keys(&source.settings, &pg.settings());
-    assert_ok(&run_command(
-        pg.command(&["restore", "--input", first.to_str().unwrap()]),
-        "",
-    ));
     let second = source.dir.path().join("postgres.age");
-    assert_ok(&run_command(
-        pg.command(&["backup", "--output", second.to_str().unwrap()]),
-        "",
-    ));
-
-    // PostgreSQL → SQLite.
+    pg.restore_and_back_up(&source.settings, &first, &second);
     let back = Target::new(source.settings.ledger_path(), false).await;
-    std::fs::create_dir_all(back.dir.path().join("data")).unwrap();
-    copy_keys(&source.settings, &back.settings());
-    assert_ok(&run_command(
-        back.command(&["restore", "--input", second.to_str().unwrap()]),
-        "",
-    ));
     let third = source.dir.path().join("again.age");
-    assert_ok(&run_command(
-        back.command(&["backup", "--output", third.to_str().unwrap()]),
-        "",
-    ));
+    back.restore_and_back_up(&source.settings, &second, &third);
 
     // The same rows each way, audit entries aside (each restore and backup adds its own),
     // the same release bytes among them, and every chain verifies.

@@ -135,8 +135,11 @@ pub async fn enrol(state: &AppState, user: &AuthUser) -> Result<Enrolment, Error
         .render::<qrcode::render::svg::Color>()
         .min_dimensions(200, 200)
         .build();
-    let started = store::start_enrolment(&state.db, &account.id, &sealed, state.clock.now()).await?;
+    let mut tx = state.begin().await?;
+    let started = store::start_enrolment(&mut tx, &account.id, &sealed, state.clock.now()).await?;
     if !started {
+        // Nothing written: end the transaction before the refusal is recorded.
+        drop(tx);
         state
             .audit(
                 user.event(actions::MFA_ENROL, Outcome::Failure)
@@ -145,7 +148,9 @@ pub async fn enrol(state: &AppState, user: &AuthUser) -> Result<Enrolment, Error
             .await?;
         return Err(Error::conflict("mfa_already_enrolled"));
     }
-    state.audit(user.event(actions::MFA_ENROL, Outcome::Success)).await?;
+    state
+        .commit_audited(tx, &[user.event(actions::MFA_ENROL, Outcome::Success)])
+        .await?;
     Ok(Enrolment {
         secret: totp.secret().to_base32(),
         otpauth_url,
@@ -177,12 +182,15 @@ pub async fn confirm(state: &AppState, user: &AuthUser, code: &str) -> Result<Ve
         .map(|_| new_recovery_code())
         .collect::<Result<_, _>>()?;
     let hashes: Vec<String> = codes.iter().map(|code| hash_recovery_code(code)).collect();
-    if !store::enable(&state.db, &account.id, &sealed, step, &hashes, state.clock.now()).await? {
+    let mut tx = state.begin().await?;
+    if !store::enable(&mut tx, &account.id, &sealed, step, &hashes, state.clock.now()).await? {
         return Err(Error::conflict("mfa_not_started"));
     }
+    state
+        .commit_audited(tx, &[user.event(actions::MFA_CONFIRM, Outcome::Success)])
+        .await?;
     // A stronger login from now on: a new session id, the same CSRF token.
     user.session.cycle_id().await?;
     user.session.insert(ENROLMENT_PENDING_KEY, false).await?;
-    state.audit(user.event(actions::MFA_CONFIRM, Outcome::Success)).await?;
     Ok(codes)
 }

@@ -59,7 +59,12 @@ pub async fn use_recovery_code(
 }
 
 /// Stores a new sealed secret, not yet enabled; false if the factor is already enabled.
-pub async fn start_enrolment(db: &Db, user_id: &str, sealed: &[u8], now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+pub async fn start_enrolment(
+    conn: &mut sqlx::AnyConnection,
+    user_id: &str,
+    sealed: &[u8],
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
     let updated = sqlx::query(
         "UPDATE users SET totp_secret_sealed = $1, totp_last_step = NULL, updated_at = $2 \
          WHERE id = $3 AND totp_enabled = $4",
@@ -68,7 +73,7 @@ pub async fn start_enrolment(db: &Db, user_id: &str, sealed: &[u8], now: DateTim
     .bind(timestamp(now))
     .bind(user_id)
     .bind(false)
-    .execute(&db.pool)
+    .execute(&mut *conn)
     .await?
     .rows_affected();
     Ok(updated == 1)
@@ -77,14 +82,13 @@ pub async fn start_enrolment(db: &Db, user_id: &str, sealed: &[u8], now: DateTim
 /// Enables the factor and replaces the recovery codes, in one transaction, if the secret
 /// is still `sealed` (no enrolment restarted meanwhile); false otherwise.
 pub async fn enable(
-    db: &Db,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     user_id: &str,
     sealed: &[u8],
     step: i64,
     code_hashes: &[String],
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
-    let mut tx = db.pool.begin().await?;
     let enabled = sqlx::query(
         "UPDATE users SET totp_enabled = $1, totp_last_step = $2, updated_at = $3 \
          WHERE id = $4 AND totp_enabled = $5 AND totp_secret_sealed = $6",
@@ -95,7 +99,7 @@ pub async fn enable(
     .bind(user_id)
     .bind(false)
     .bind(sealed)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?
     .rows_affected();
     if enabled != 1 {
@@ -103,16 +107,15 @@ pub async fn enable(
     }
     sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
         .bind(user_id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     for hash in code_hashes {
         sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
             .bind(user_id)
             .bind(hash)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
     }
-    tx.commit().await?;
     Ok(true)
 }
 

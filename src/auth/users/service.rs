@@ -76,32 +76,40 @@ async fn check_new(state: &AppState, body: &CreateUser) -> Result<Role, Error> {
 pub async fn create(state: &AppState, user: &Authz, body: CreateUser) -> Result<Account, Error> {
     open(user).await?;
     let role = check_new(state, &body).await?;
+    let area = body.area.trim().to_owned();
+    let mut event = user.event(actions::USER_CREATE, Outcome::Success);
+    if reads_client_content(state, role, &area) {
+        event = event.flagged();
+    }
     let account = accounts::create_issued(
         &state.db,
         NewAccount {
             username: body.username,
             display_name: body.display_name.trim().to_owned(),
             role,
-            area: body.area.trim().to_owned(),
+            area,
             password: body.password,
         },
         state.clock.now(),
+        (&state.audit_log, event),
     )
     .await?;
-    let mut event = user.event(actions::USER_CREATE, Outcome::Success).object(&account.id);
-    if reads_client_content(state, &account) {
-        event = event.flagged();
-    }
-    state.audit(event).await?;
     Ok(account)
 }
 
-/// Whether the policies let `account` read a client's content (flagged in the audit
-/// trail when such an account is made).
-pub fn reads_client_content(state: &AppState, account: &Account) -> bool {
+/// Whether the policies let an account with `role` in `area` read a client's content
+/// (flagged in the audit trail when such an account is made): decided before the account
+/// exists, so the entry commits with it.
+pub fn reads_client_content(state: &AppState, role: crate::policy::Role, area: &str) -> bool {
+    let principal = crate::policy::Principal {
+        user_id: "new-account".to_owned(),
+        role,
+        area: area.to_owned(),
+        active: true,
+    };
     state
         .policy
-        .reads_client_content(state.areas.current().tree(), &account.principal())
+        .reads_client_content(state.areas.current().tree(), &principal)
 }
 
 /// Disables an account and ends its sessions at once. Refuses disabling one's own

@@ -114,6 +114,33 @@ impl Browser {
         panic!("the page did not settle");
     }
 
+    /// The page's text once it holds `needle` (a click starts a navigation that may not have
+    /// replaced the page yet), for up to five seconds; the last text otherwise.
+    pub async fn text_with(&self, needle: &str) -> String {
+        let mut text = String::new();
+        for _ in 0..50 {
+            text = self.text().await;
+            if text.contains(needle) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        text
+    }
+
+    /// Waits (up to five seconds) until the address bar shows `path`.
+    pub async fn wait_for_path(&self, path: &str) {
+        for _ in 0..50 {
+            if let Ok(url) = self.client.current_url().await
+                && url.path() == path
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the browser never reached {path}");
+    }
+
     /// Opens the `<details>` section that holds `form_css`, as a user clicks its summary.
     pub async fn open_section(&self, form_css: &str) {
         self.click(&format!("details:has({form_css}) > summary")).await;
